@@ -195,8 +195,7 @@ def _parse_column(text: pd.Series, name: str, contract: Contract, refusals: _Ref
         generic[cpr & (generic == None)] = "cpr_shaped"  # noqa: E711
     usable = stripped.where(generic == None)  # noqa: E711
     parsed, failures = PARSERS[spec.parse](usable.dropna(), spec, contract)
-    values = pd.Series(index=uniques.index, dtype=parsed.dtype)
-    values[parsed.index] = parsed
+    values = parsed.reindex(uniques.index)
     kinds = generic.copy()
     kinds[usable.dropna().index.to_numpy()] = failures
     # Expand from distinct values to forms; code -1 (missing) picks the appended NA.
