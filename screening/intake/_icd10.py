@@ -72,7 +72,7 @@ def normalise_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, 
         True where a code was given but is not a valid ICD-10 category or subcategory.
     """
     present = codes.notna().to_numpy()
-    uniques, inverse = np.unique(codes[present].to_numpy(dtype=object), return_inverse=True)
+    inverse, uniques = pd.factorize(codes[present])  # hashing: fast on a million forms
     found = [_lookup(str(spelling)) for spelling in uniques]
     table = np.array([hit if hit else (None, None, None) for hit in found], dtype=object).reshape(-1, 3)
     out = np.full((len(codes), 3), None, dtype=object)

@@ -20,6 +20,8 @@ Parsed = tuple[pd.Series, np.ndarray]
 
 #: A value shaped like a Danish CPR number: DDMMYY-SSSS or ten digits in a row.
 CPR_PATTERN = r"(?<!\d)\d{6}-?\d{4}(?!\d)"
+#: The same test without look-arounds, so that Arrow's RE2 engine runs it (ten times faster).
+CPR_SEARCH_PATTERN = r"(?:^|\D)\d{6}-?\d{4}(?:\D|$)"
 _CPR = re.compile(CPR_PATTERN)
 CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 MAX_CELL_CHARACTERS = 200

@@ -26,7 +26,7 @@ from screening.intake._contract import Contract, load_contract
 from screening.intake._messages import Language, reason_text
 from screening.intake._parse import (
     CONTROL_PATTERN,
-    CPR_PATTERN,
+    CPR_SEARCH_PATTERN,
     MAX_CELL_CHARACTERS,
     PARSERS,
     redact,
@@ -36,7 +36,6 @@ from screening.intake._read import FileError, RawTable
 #: Largest gap in weeks allowed between a given ``sick_weeks`` and the one the dates give.
 WEEKS_TOLERANCE = 1.0
 REFUSED_COLUMNS = ["row", "case_id", "column", "value", "reason", "kind"]
-_TEXT_PARSES = {"identifier", "text", "code", "icd10"}
 
 
 @dataclass
@@ -182,17 +181,21 @@ def match_header(header: list[str], contract: Contract) -> tuple[dict[str, int],
 
 def _parse_column(text: pd.Series, name: str, contract: Contract, refusals: _Refusals) -> pd.Series:
     spec = contract.fields[name]
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    uniques = pd.Series(uniques, dtype="str")
+    if spec.parse == "identifier":  # ids are (meant to be) all distinct: nothing to gain from factorising
+        codes = np.where(text.isna().to_numpy(), -1, np.arange(len(text)))
+        uniques = text.reset_index(drop=True).astype("str")
+    else:
+        codes, uniques = pd.factorize(text, use_na_sentinel=True)
+        uniques = pd.Series(uniques, dtype="str")
     stripped = uniques.str.strip().replace("", pd.NA)
     # Generic refusals, decided per distinct value and spread to the forms by their codes.
     generic = np.full(len(uniques), None, dtype=object)
     generic[stripped.str.contains(CONTROL_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)] = "control_characters"
     too_long = stripped.str.len().fillna(0).to_numpy() > MAX_CELL_CHARACTERS
     generic[too_long & (generic == None)] = "too_long"  # noqa: E711 (elementwise)
-    if spec.parse in _TEXT_PARSES:
-        cpr = stripped.str.contains(CPR_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)
-        generic[cpr & (generic == None)] = "cpr_shaped"  # noqa: E711
+    # In any column: even "0000000000" in a number field is a sign that personal data is misplaced.
+    cpr = stripped.str.contains(CPR_SEARCH_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)
+    generic[cpr & (generic == None)] = "cpr_shaped"  # noqa: E711
     usable = stripped.where(generic == None)  # noqa: E711
     parsed, failures = PARSERS[spec.parse](usable.dropna(), spec, contract)
     values = parsed.reindex(uniques.index)
