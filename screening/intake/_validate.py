@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from screening.intake._contract import Contract, load_contract
+from screening.intake._contract import Contract, Field, load_contract
 from screening.intake._messages import Language, reason_text
 from screening.intake._parse import (
     CONTROL_PATTERN,
@@ -203,17 +203,27 @@ def _parse_column(text: pd.Series, name: str, contract: Contract, refusals: _Ref
     kinds[usable.dropna().index.to_numpy()] = failures
     # Expand from distinct values to forms; code -1 (missing) picks the appended NA.
     values = pd.concat([values, pd.Series([None], dtype=values.dtype)], ignore_index=True)
-    kinds = np.append(kinds, None)
     full_values = values.iloc[codes].reset_index(drop=True)
-    full_kinds = kinds[codes]
-    for kind in pd.unique(full_kinds[full_kinds != None]):  # noqa: E711
-        params = {}
-        if kind == "too_long":
-            params = {"maximum": MAX_CELL_CHARACTERS}
-        elif kind == "unknown_code":
-            params = {"codes": ", ".join(str(code) for code in (spec.codes or sorted(set(map(str, spec.labels.values())))))}
-        refusals.add(full_kinds == kind, name, text, kind, **params)
+    found_kinds = [kind for kind in pd.unique(kinds[kinds != None]) if kind]  # noqa: E711
+    if found_kinds:  # only then spread the reasons over the forms
+        kind_numbers = np.zeros(len(kinds) + 1, dtype=np.int8)
+        for number, kind in enumerate(found_kinds, start=1):
+            kind_numbers[:-1][kinds == kind] = number
+        full_kinds = kind_numbers[codes]
+        for number, kind in enumerate(found_kinds, start=1):
+            refusals.add(full_kinds == number, name, text, kind, **_reason_params(kind, spec))
     return full_values
+
+
+def _reason_params(kind: str, spec: Field) -> dict[str, object]:
+    if kind == "too_long":
+        return {"maximum": MAX_CELL_CHARACTERS}
+    if kind == "unknown_code":
+        codes = spec.codes or sorted({str(code) for code in spec.labels.values()})
+        return {"codes": ", ".join(str(code) for code in codes)}
+    if kind in ("out_of_range", "below_minimum"):
+        return {"minimum": f"{spec.minimum:g}", "maximum": f"{spec.maximum:g}" if spec.maximum is not None else ""}
+    return {}
 
 
 def _derive_sick_weeks(forms: pd.DataFrame, text: pd.DataFrame, refusals: _Refusals) -> None:
@@ -224,11 +234,12 @@ def _derive_sick_weeks(forms: pd.DataFrame, text: pd.DataFrame, refusals: _Refus
     given = forms["sick_weeks"]
     dates_unusable = refusals.refused_cells("sick_leave_start") | refusals.refused_cells("form_received")
     disagree = ((given - derived).abs() > WEEKS_TOLERANCE).fillna(False).to_numpy(dtype=bool) & ~after
-    derived_text = derived.map("{:g}".format, na_action="ignore")
-    refusals.add(disagree, "sick_weeks", text["sick_weeks"], "weeks_disagree_with_dates", derived=derived_text)
+    if disagree.any():
+        derived_text = derived.where(disagree).map("{:g}".format, na_action="ignore")
+        refusals.add(disagree, "sick_weeks", text["sick_weeks"], "weeks_disagree_with_dates", derived=derived_text)
     fill = given.isna().to_numpy() & derived.notna().to_numpy() & ~after
     forms.loc[fill, "sick_weeks"] = derived[fill]
-    text.loc[fill, "sick_weeks"] = derived[fill].map("{:g}".format)
+    text.loc[fill, "sick_weeks"] = derived[fill].astype("str")
     missing = forms["sick_weeks"].isna().to_numpy() & ~refusals.refused_cells("sick_weeks")
     refusals.excuse(missing & dates_unusable, "sick_weeks")  # the refused date already says why
     refusals.add(missing & ~dates_unusable, "sick_weeks", text["sick_weeks"], "cannot_derive_weeks")
@@ -272,16 +283,8 @@ def _schema_refusals(forms: pd.DataFrame, text: pd.DataFrame, contract: Contract
             raise RuntimeError(f"unexpected schema check {check!r} on {column}")
         mask = np.zeros(len(forms), dtype=bool)
         mask[group["index"].astype("int64").to_numpy()] = True
-        spec = contract.fields[column]
-        params: dict[str, object] = {}
-        if kind in ("out_of_range", "below_minimum"):
-            params = {"minimum": f"{spec.minimum:g}", "maximum": f"{spec.maximum:g}" if spec.maximum is not None else ""}
-        elif kind == "unknown_code":
-            params = {"codes": ", ".join(map(str, spec.codes))}
-        elif kind == "too_long":
-            params = {"maximum": MAX_CELL_CHARACTERS}
         shown = text[column].where(text[column].notna(), forms[column].astype("str"))
-        refusals.add(mask, column, shown, kind, **params)
+        refusals.add(mask, column, shown, kind, **_reason_params(kind, contract.fields[column]))
 
 
 def validate_table(raw: RawTable, *, training: bool = False, language: Language = "da") -> Validation:
