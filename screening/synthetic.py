@@ -224,6 +224,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from screening.intake import load_contract
+
 __all__ = [
     "FORM_COLUMNS",
     "HORIZONS",
@@ -238,29 +240,9 @@ __all__ = [
 
 HORIZONS: tuple[int, ...] = (8, 13, 22, 52)
 
-#: Contract columns of a form, in contract order (``intake_form.v1``).
-FORM_COLUMNS: tuple[str, ...] = (
-    "case_id",
-    "jobcenter",
-    "form_received",
-    "sick_leave_start",
-    "sick_weeks",
-    "age",
-    "sex",
-    "diagnosis_code",
-    "diagnosis_group",
-    "physical_load",
-    "weekly_hours",
-    "employment_status",
-    "partial_sick_leave",
-    "employer_contact",
-    "prior_sick_weeks_12m",
-    "work_ability",
-    "expected_return",
-    "treatment",
-)
-#: Outcome columns added to training forms (``training.v1``).
-TRAINING_COLUMNS: tuple[str, ...] = ("absence_weeks", "spell_ended")
+#: Contract columns of a form and the training outcome columns, read from the schema.
+FORM_COLUMNS: tuple[str, ...] = tuple(load_contract().columns)
+TRAINING_COLUMNS: tuple[str, ...] = tuple(c for c in load_contract(training=True).columns if c not in FORM_COLUMNS)
 
 # --------------------------------------------------------------------------
 # The true model. Module constants so that true_risk() and the simulator can
