@@ -180,3 +180,9 @@ def test_reasons_are_danish_by_default_and_english_on_request(forms_file):
     path = forms_file([form(age="99")])
     assert validate_file(path).refused["reason"].iloc[0] == "uden for intervallet 16–75"
     assert validate_file(path, language="en").refused["reason"].iloc[0] == "outside the range 16–75"
+
+
+def test_blank_rows_are_skipped_and_counted(forms_file):
+    result = validate_file(forms_file([form(case_id="A"), {name: "" for name in form()}, form(case_id="B")]))
+    assert result.valid.index.tolist() == [2, 4]
+    assert result.blank_rows == 1 and result.rows_read == 2

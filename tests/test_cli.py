@@ -1,0 +1,76 @@
+"""The command line: summaries, files written, exit codes, and never a traceback for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from screening.cli import main
+from tests.conftest import form
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_simulate_then_validate_end_to_end(tmp_path, capsys):
+    forms = tmp_path / "week.csv"
+    code, out, _ = run(capsys, "simulate", "--rows", "500", "--seed", "3", "--output", str(forms),
+                       "--dialect", "danish_excel", "--truth", str(tmp_path / "truth.csv"))
+    assert code == 0 and "500" in out
+    assert len(pd.read_csv(tmp_path / "truth.csv")) == 500
+    code, out, _ = run(capsys, "validate", "--input", str(forms))
+    assert code == 0
+    assert "read:     500 forms" in out and "valid:    500" in out and "'cp1252'" in out
+
+
+def test_training_files_validate_with_the_training_flag(tmp_path, capsys):
+    forms = tmp_path / "train.parquet"
+    assert run(capsys, "simulate", "--rows", "300", "--output", str(forms), "--training")[0] == 0
+    code, out, _ = run(capsys, "validate", "--input", str(forms), "--training")
+    assert code == 0 and "valid:    300" in out
+
+
+def test_refused_rows_are_summarised_and_written(forms_file, tmp_path, capsys):
+    path = forms_file([form(case_id="A", age="12"), form(case_id="B", sex="?"), form(case_id="C")])
+    rejects = tmp_path / "refused.csv"
+    code, out, _ = run(capsys, "validate", "--input", str(path), "--rejects", str(rejects), "--language", "en")
+    assert code == 0
+    assert "refused:  2" in out and "age: out_of_range" in out and "sex: unknown_code" in out
+    written = pd.read_csv(rejects)
+    assert written.columns.tolist() == ["row", "case_id", "column", "value", "reason"]
+    assert written["row"].tolist() == [2, 3]
+
+
+def test_formulas_in_refused_values_are_neutralised(forms_file, tmp_path, capsys):
+    path = forms_file([form(case_id="A", sex="=HYPERLINK(\"http://x\")")])
+    rejects = tmp_path / "refused.csv"
+    run(capsys, "validate", "--input", str(path), "--rejects", str(rejects))
+    assert pd.read_csv(rejects)["value"].iloc[0].startswith("'=")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["validate", "--input", "/no/such/file.csv"], "no such file"),
+     (["validate"], "required: --input"),
+     (["simulate", "--rows", "-3", "--output", "x.csv"], "--rows"),
+     (["frobnicate"], "invalid choice")],
+)
+def test_user_errors_are_one_line_and_exit_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_file_level_error_from_the_real_command_has_no_traceback(tmp_path):
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(b"\x00\xff" * 100)
+    done = subprocess.run([sys.executable, "-m", "screening", "validate", "--input", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("screening: error:") and "Traceback" not in done.stderr
