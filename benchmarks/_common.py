@@ -17,13 +17,15 @@ RESULTS = ROOT / "benchmarks" / "results"
 PYTHON = sys.executable
 
 
-def simulated_csv(rows: int, *, seed: int = 1, training: bool = False, dialect: str = "standard") -> Path:
-    """A simulated forms file, made once and kept under benchmarks/data/ (not in git)."""
+def simulated_csv(rows: int, *, seed: int = 1, training: bool = False, dialect: str = "standard",
+                  invalid_share: float = 0.01) -> Path:
+    """A simulated forms file (by default 1 % of forms with a defect), made once under benchmarks/data/."""
     DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"forms_{rows}_{seed}{'_training' if training else ''}_{dialect}.csv"
+    path = DATA / f"forms_{rows}_{seed}{'_training' if training else ''}_{dialect}_{invalid_share}.csv"
     if not path.exists():
         command = [PYTHON, "-m", "screening", "simulate", "--rows", str(rows), "--seed", str(seed),
-                   "--output", str(path), "--dialect", dialect] + (["--training"] if training else [])
+                   "--output", str(path), "--dialect", dialect, "--invalid-share", str(invalid_share)]
+        command += ["--training"] if training else []
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return path
 

@@ -48,6 +48,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="CSV dialect: standard (UTF-8, comma) or danish_excel (Windows-1252, semicolon, decimal comma)",
     )
     simulate.add_argument("--clean", action="store_true", help="canonical spellings only (no messy variety)")
+    simulate.add_argument("--invalid-share", type=float, default=0.0,
+                          help="share of forms given a defect the validator refuses (default 0)")
     simulate.add_argument("--truth", help="also write each form's true risk (case_id, risk_8 .. risk_52) to this CSV")
 
     validate = commands.add_parser("validate", help="check a file of intake forms against the contract")
@@ -70,7 +72,10 @@ def _run_simulate(args: argparse.Namespace) -> int:
     from screening._io import write_csv
 
     started = time.perf_counter()
-    cohort = simulate_cohort(args.rows, seed=args.seed, training=args.training, messy=not args.clean)
+    if not 0 <= args.invalid_share <= 1:
+        raise UserError("--invalid-share must be between 0 and 1")
+    cohort = simulate_cohort(args.rows, seed=args.seed, training=args.training, messy=not args.clean,
+                             invalid_share=args.invalid_share)
     output = Path(args.output)
     if output.suffix.casefold() not in (".csv", ".xlsx", ".parquet", ".txt"):
         raise UserError(f"--output {output.name}: use a .csv, .xlsx or .parquet file name")

@@ -392,6 +392,7 @@ def simulate_cohort(
     seed: int = 0,
     training: bool = False,
     messy: bool = True,
+    invalid_share: float = 0.0,
     extraction_date: datetime.date = datetime.date(2026, 11, 1),
 ) -> Cohort:
     """Simulate ``n_rows`` intake forms with their latent truth and true risk.
@@ -409,6 +410,11 @@ def simulate_cohort(
     messy : bool, default True
         Vary spellings and leave optional fields blank as real files do (still
         valid per the contract). ``False`` gives canonical, complete forms.
+    invalid_share : float, default 0.0
+        Share of forms given one defect the validator must refuse (see
+        ``DEFECTS``): typing slips, unknown codes, impossible dates, a CPR
+        number where a pseudonym belongs, a duplicated ``case_id``. The
+        ``latent`` and ``true_risk`` rows stay as they were.
     extraction_date : datetime.date, default 2026-11-01
         Day the data are extracted: no form is received after it, and spells
         still going on then are censored.
@@ -427,7 +433,47 @@ def simulate_cohort(
     forms = _format_forms(
         latent, np.random.default_rng(spelling_seq), messy=messy, training=training
     )
+    if invalid_share > 0:
+        if not 0 <= invalid_share <= 1:
+            raise ValueError(f"invalid_share must be in [0, 1], got {invalid_share}")
+        _add_defects(forms, np.random.default_rng([seed, 2]), invalid_share)
     return Cohort(forms=forms, latent=latent, true_risk=risk)
+
+
+#: Defects real files carry, as (column, bad value, reason kind the validator must give).
+#: A value of None means "blank"; "<previous case_id>" duplicates the row before.
+DEFECTS: tuple[tuple[str, str | None, str], ...] = (
+    ("age", "4", "out_of_range"),
+    ("age", "154", "out_of_range"),
+    ("age", "fyrre", "not_a_number"),
+    ("age", None, "missing_required"),
+    ("physical_load", "meget hård", "unknown_code"),
+    ("sex", "?", "unknown_code"),
+    ("diagnosis_code", "M99.99", "invalid_icd10"),
+    ("sick_weeks", "-2", "out_of_range"),
+    ("work_ability", "12", "out_of_range"),
+    ("employer_contact", "måske", "not_yes_no"),
+    ("case_id", "010203-1234", "cpr_shaped"),
+    ("case_id", "<previous case_id>", "duplicate_case_id"),
+)
+
+
+def _add_defects(forms: pd.DataFrame, rng: np.random.Generator, share: float) -> None:
+    """Give a share of forms (never the first) one defect each, in place."""
+    n = len(forms)
+    if n < 2:
+        return
+    rows = np.flatnonzero(rng.random(n) < share)
+    rows = rows[rows > 0]
+    kinds = rng.integers(len(DEFECTS), size=len(rows))
+    for kind, (column, value, _reason) in enumerate(DEFECTS):
+        chosen = rows[kinds == kind]
+        if value == "<previous case_id>":
+            forms.loc[chosen, column] = forms["case_id"].to_numpy()[chosen - 1]
+        else:
+            if column == "sick_weeks":  # otherwise the dates would still give valid weeks
+                forms.loc[chosen, ["sick_leave_start", "form_received"]] = None
+            forms.loc[chosen, column] = value
 
 
 def _choice(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:

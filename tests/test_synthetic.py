@@ -467,3 +467,16 @@ def test_project_validator_accepts_every_simulated_form(tmp_path, messy, name, d
     np.testing.assert_allclose(valid["sick_weeks"], latent["sick_weeks"], atol=0.05)
     assert (valid["age"].to_numpy() == latent["age"].to_numpy()).all()
     assert (valid["spell_ended"].astype(bool).to_numpy() == latent["spell_ended"].to_numpy()).all()
+
+
+def test_defects_are_refused_for_the_documented_reason(tmp_path):
+    from screening.intake import validate_file
+
+    cohort = simulate_cohort(3_000, seed=4, invalid_share=0.05)
+    path = tmp_path / "forms.csv"
+    write_forms(cohort.forms, path)
+    result = validate_file(path)
+    assert result.rows_read == 3_000 == len(result.valid) + result.refused_rows
+    assert 0.04 < result.refused_rows / 3_000 < 0.08  # duplicates refuse two rows each
+    assert set(result.refused["kind"]) == {reason for _, _, reason in synthetic.DEFECTS}
+    assert "010203-1234" not in result.refused.to_csv()
