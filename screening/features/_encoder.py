@@ -1,0 +1,282 @@
+"""Validated intake forms → one numeric column per model input, missing answers kept as NaN.
+
+Roles come from the contract (``data/schemas/``), not from a column list here:
+
+* identifiers, dates and free text are not inputs (a date says when, not who; the
+  weeks absent are already in ``sick_weeks``);
+* the training outcome columns are not inputs;
+* ``sex`` and ``jobcenter`` are fairness-audit attributes and not inputs unless
+  named in ``audit_inputs`` (see :data:`AUDIT_ATTRIBUTES` for why);
+* an ICD-10 code becomes its WHO chapter (``diagnosis_chapter``); the contract's
+  ``diagnosis_group`` stays a separate input, so the chapter refines the group for
+  "other" diagnoses without the model having to learn the mapping;
+* code lists become categories (their integer position), numbers stay numbers,
+  yes/no answers become 1/0.
+
+A blank optional answer is NaN in the output, never a guessed value: the boosted
+model routes NaN to its own branch, and :class:`~screening.features.AdditiveBasis`
+gives it its own indicator. People who leave "expected return" blank are not the
+people who answer "unknown", and both differ from those who answer; imputing a
+typical answer would hide that.
+
+Columns the contract does not know are encoded by their dtype (numbers as numbers,
+text and categories as learned categories), which keeps the encoder a plain
+scikit-learn transformer on any table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from screening.intake import load_contract
+from screening.intake._icd10 import normalise_codes
+
+#: Attributes kept for fairness audits. They are not model inputs by default:
+#: ``sex`` because ranking people for help by their sex needs a justification the
+#: small effect in the literature does not give (and a consultant cannot act on it);
+#: ``jobcenter`` because a site effect describes local practice, not the person, and
+#: ranking is done within a jobcenter, where a site effect changes nobody's rank.
+#: Both are passed to :func:`screening.models.evaluate` as subgroups instead.
+AUDIT_ATTRIBUTES: tuple[str, ...] = ("sex", "jobcenter")
+
+_NOT_INPUT_PARSES = frozenset({"identifier", "date", "text"})
+_NUMERIC = "numeric"
+_BOOLEAN = "boolean"
+_CATEGORY = "category"
+_CHAPTER = "icd10_chapter"
+
+
+def _contract_roles() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Role (kind, fixed categories) of each contract column; kind "skip" = not an input."""
+    intake = load_contract()
+    training = load_contract(training=True)
+    roles: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for name, spec in training.fields.items():
+        if name not in intake.fields or spec.parse in _NOT_INPUT_PARSES:
+            roles[name] = ("skip", ())
+        elif spec.parse == "icd10":
+            roles[name] = (_CHAPTER, ())
+        elif spec.parse == "boolean":
+            roles[name] = (_BOOLEAN, ())
+        elif spec.parse == "code" and spec.codes:
+            roles[name] = (_CATEGORY, tuple(str(code) for code in spec.codes))
+        else:
+            roles[name] = (_NUMERIC, ())
+    return roles
+
+
+def _as_frame(X: object) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=0, ensure_min_features=0)
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
+        return True
+    if values.dtype == object:
+        present = values.dropna()
+        return bool(len(present)) and all(
+            isinstance(v, (int, float, np.number, bool, np.bool_)) for v in present.iloc[:1000]
+        )
+    return False
+
+
+def _to_float(values: pd.Series, column: str) -> np.ndarray:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    if pd.api.types.is_complex_dtype(values.dtype):
+        raise ValueError(f"Complex data not supported (column {column!r})")
+    try:
+        out = pd.to_numeric(values, errors="raise")
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"column {column!r}: argument must be a string or a number ({error})") from None
+    if pd.api.types.is_complex_dtype(getattr(out, "dtype", None)):
+        raise ValueError(f"Complex data not supported (column {column!r})")
+    array = pd.Series(out).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(array).any():
+        raise ValueError(f"Input contains infinity (column {column!r}).")
+    return array
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Text of each value, NA kept (categories are compared as text)."""
+    missing = values.isna().to_numpy()
+    text = values.astype(object).where(~missing, None).map(lambda v: None if v is None else str(v))
+    return text
+
+
+class FormEncoder(TransformerMixin, BaseEstimator):
+    """Turn validated intake forms into numeric model inputs.
+
+    One output column per input: numbers as float, yes/no as 1/0, code lists as the
+    integer position of the answer in the category list (see ``categories_``), the
+    ICD-10 code as the integer position of its WHO chapter. A blank answer is NaN.
+    Which columns are inputs, and how each is read, comes from the intake-form
+    contract; columns it does not know are read by their dtype.
+
+    Parameters
+    ----------
+    audit_inputs : sequence of str, default ()
+        Fairness-audit attributes (:data:`AUDIT_ATTRIBUTES`) to use as model inputs
+        after all. By default none is: they stay available for subgroup audits.
+    min_frequency : int, default 20
+        Learned categories (ICD-10 chapters, unknown text columns) seen fewer times
+        than this in ``fit`` are merged into one ``"(other)"`` category, as is any
+        category first seen in ``transform``.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Column names seen in ``fit`` (only for a DataFrame).
+    input_columns_ : list of str
+        Source column of each output column.
+    kinds_ : list of str
+        How each output column is read: ``numeric``, ``boolean``, ``category`` or
+        ``icd10_chapter``.
+    categories_ : list of list of str
+        Category labels of each categorical output column (empty list otherwise).
+    categorical_mask_ : ndarray of bool
+        True for the output columns that hold category positions.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> forms = pd.DataFrame({"age": pd.array([45, None], dtype="Int64"),
+    ...                       "expected_return": pd.Series(["unknown", None], dtype="str")})
+    >>> FormEncoder().fit_transform(forms)
+    array([[45.,  4.],
+           [nan, nan]])
+    """
+
+    def __init__(self, *, audit_inputs: Sequence[str] = (), min_frequency: int = 20) -> None:
+        self.audit_inputs = audit_inputs
+        self.min_frequency = min_frequency
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> FormEncoder:
+        """Learn which columns are inputs and their categories.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_forms, n_columns)
+            Validated forms (``screening.intake.validate_table(...).valid``).
+        y : ignored
+
+        Returns
+        -------
+        self : FormEncoder
+        """
+        frame = _as_frame(X)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        if frame.shape[0] == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        if frame.shape[1] == 0:
+            raise ValueError(f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        unknown_audit = set(self.audit_inputs) - set(AUDIT_ATTRIBUTES)
+        if unknown_audit:
+            raise ValueError(f"audit_inputs must be among {AUDIT_ATTRIBUTES}, got {sorted(unknown_audit)}")
+        roles = _contract_roles()
+        self.input_columns_: list[str] = []
+        self.kinds_: list[str] = []
+        self.categories_: list[list[str]] = []
+        for column in frame.columns:
+            values = frame[column]
+            kind, fixed = roles.get(str(column), (None, ()))
+            if column in AUDIT_ATTRIBUTES:
+                if column not in self.audit_inputs:
+                    continue
+                if kind == "skip":  # free text (jobcenter): categories learned
+                    kind = _CATEGORY
+            elif kind == "skip":
+                continue
+            if kind is None:
+                kind = _NUMERIC if _is_numeric(values) else _CATEGORY
+            if kind == _NUMERIC:
+                _to_float(values, str(column))  # fail early on what is not a number
+                categories: list[str] = []
+            elif kind == _BOOLEAN:
+                categories = []
+            elif fixed:
+                categories = list(fixed)
+            else:
+                text = normalise_codes(_as_text(values).astype("str"))[1] if kind == _CHAPTER else _as_text(values)
+                counts = text.value_counts()
+                frequent = counts[counts >= self.min_frequency].index
+                categories = sorted(str(label) for label in frequent) + ["(other)"]
+            self.input_columns_.append(str(column))
+            self.kinds_.append(kind)
+            self.categories_.append(categories)
+        if not self.input_columns_:
+            raise ValueError("no model input among the columns given")
+        self.categorical_mask_ = np.array([kind in (_CATEGORY, _CHAPTER) for kind in self.kinds_])
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """Encode forms.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_forms, n_columns)
+            Forms with the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_forms, n_inputs), float64
+            NaN where an answer is missing.
+        """
+        check_is_fitted(self)
+        frame = _as_frame(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        if frame.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but FormEncoder is expecting {self.n_features_in_} features as input."
+            )
+        out = np.empty((len(frame), len(self.input_columns_)), dtype=np.float64)
+        for j, (column, kind, categories) in enumerate(zip(self.input_columns_, self.kinds_, self.categories_)):
+            values = frame[column] if column in frame.columns else frame.iloc[:, int(column[1:])]
+            out[:, j] = self._encode(values, column, kind, categories)
+        return out
+
+    @staticmethod
+    def _encode(values: pd.Series, column: str, kind: str, categories: list[str]) -> np.ndarray:
+        if kind in (_NUMERIC, _BOOLEAN):
+            return _to_float(values, column)
+        if kind == _CHAPTER:
+            text = normalise_codes(_as_text(values).astype("str"))[1]
+        else:
+            text = _as_text(values) if values.dtype != "str" else values
+        codes = pd.Categorical(text, categories=categories).codes.astype(np.float64)
+        missing = text.isna().to_numpy()
+        unseen = (codes < 0) & ~missing
+        if unseen.any():
+            if categories and categories[-1] == "(other)":
+                codes[unseen] = len(categories) - 1
+            else:
+                bad = text[unseen].iloc[0]
+                raise ValueError(f"{column}: {bad!r} is not in the contract's code list; validate forms first")
+        codes[missing] = np.nan
+        return codes
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Output column names: the input names, ``diagnosis_code`` read as ``diagnosis_chapter``."""
+        check_is_fitted(self)
+        names = [
+            column.replace("_code", "_chapter") if kind == _CHAPTER else column
+            for column, kind in zip(self.input_columns_, self.kinds_)
+        ]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags

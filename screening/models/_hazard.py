@@ -1,0 +1,227 @@
+"""Hazard-of-return estimators on person-period rows (piecewise-exponential model).
+
+Both families estimate λ(t | form), the weekly hazard of returning to work in the
+period containing week t, from rows made by :mod:`._person_period`. Both maximise
+the same Poisson likelihood of events with log-exposure offset, written as the
+usual trick: target ``event / exposure``, sample weight ``exposure``. The row
+inputs are the encoded form plus ``weeks`` (absolute time since the first sick
+day: the shape of the baseline hazard) and ``weeks_since_form`` (time since the
+answers were given: the expected return is stated relative to the form).
+
+* :class:`AdditiveHazard` — log λ is a sum of smooth one-input effects and a few
+  named interactions (:class:`~screening.features.AdditiveBasis`), L2-penalised.
+  Its contributions are exact: they are the terms of the sum.
+* :class:`BoostedHazard` — gradient-boosted trees with Poisson loss, early stopping
+  on forms held out as a whole (rows of one form never sit on both sides).
+
+Fitted state is NumPy arrays and scikit-learn objects only (skops-serialisable).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import PoissonRegressor
+from sklearn.utils.validation import check_is_fitted
+
+from screening.features import AdditiveBasis
+
+#: Batches up to this many rows are predicted on one thread: OpenMP start-up costs
+#: more than it saves on small batches (NOTES.md: 30 ms → 3 ms for one form).
+SINGLE_THREAD_ROWS = 50_000
+_CONTROLLER_LOCK = threading.Lock()
+_CONTROLLER = None
+
+
+def _one_thread():
+    """A context manager limiting OpenMP to one thread (controller built once)."""
+    global _CONTROLLER
+    with _CONTROLLER_LOCK:
+        if _CONTROLLER is None:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="openmp")
+
+
+class AdditiveHazard(BaseEstimator):
+    """Penalised Poisson GLM for the log hazard on a spline/indicator basis.
+
+    Parameters
+    ----------
+    categorical_features : array-like of bool or sequence, default None
+        Category-code columns of the row inputs.
+    feature_names : sequence of str, default None
+        Names of the row inputs (used by ``interactions`` and for groups).
+    interactions : sequence of (str, str), default ()
+        Named interactions passed to :class:`~screening.features.AdditiveBasis`.
+    alpha : float, default 1e-4
+        L2 penalty (scikit-learn's ``PoissonRegressor`` scale: per unit of mean
+        weighted deviance, so it weakens as data grow).
+    n_knots : int, default 5
+        Inner knots per spline.
+
+    Attributes
+    ----------
+    basis_ : AdditiveBasis
+    coef_ : ndarray
+        Coefficient of each design column.
+    intercept_ : float
+    design_mean_ : ndarray
+        Mean of each design column over the training rows, the reference of
+        :meth:`group_terms`.
+    groups_ : list of str
+        Group names in design order (unique).
+    """
+
+    def __init__(
+        self,
+        *,
+        categorical_features: Sequence[bool] | None = None,
+        feature_names: Sequence[str] | None = None,
+        interactions: Sequence[tuple[str, str]] = (),
+        alpha: float = 1e-4,
+        n_knots: int = 5,
+    ) -> None:
+        self.categorical_features = categorical_features
+        self.feature_names = feature_names
+        self.interactions = interactions
+        self.alpha = alpha
+        self.n_knots = n_knots
+
+    def fit(
+        self, X: np.ndarray, event: np.ndarray, *, exposure: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> AdditiveHazard:
+        """Fit on person-period rows (``event`` 0/1, ``exposure`` in weeks)."""
+        weight = exposure if sample_weight is None else exposure * sample_weight
+        self.basis_ = AdditiveBasis(
+            categorical_features=self.categorical_features,
+            feature_names=self.feature_names,
+            interactions=self.interactions,
+            n_knots=self.n_knots,
+        ).fit(X)
+        design = self.basis_.transform(X)
+        glm = PoissonRegressor(alpha=self.alpha, solver="newton-cholesky", max_iter=100, tol=1e-6)
+        glm.fit(design, event / exposure, sample_weight=weight)
+        self.coef_ = np.asarray(glm.coef_, dtype=np.float64)
+        self.intercept_ = float(glm.intercept_)
+        self.design_mean_ = np.average(design, axis=0, weights=weight)
+        self.groups_ = list(dict.fromkeys(self.basis_.groups_.tolist()))
+        self.n_iter_ = int(glm.n_iter_)
+        return self
+
+    def predict_log_rate(self, X: np.ndarray) -> np.ndarray:
+        """Log hazard per week of each row."""
+        check_is_fitted(self)
+        return self.basis_.transform(X) @ self.coef_ + self.intercept_
+
+    def group_terms(self, X: np.ndarray) -> np.ndarray:
+        """Each group's term of the log hazard, relative to the training average.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_groups)
+            Columns in the order of ``groups_``; a row's terms plus
+            ``intercept_ + design_mean_ @ coef_`` sum to its log hazard exactly.
+        """
+        check_is_fitted(self)
+        centred = (self.basis_.transform(X) - self.design_mean_) * self.coef_
+        index = {name: k for k, name in enumerate(self.groups_)}
+        member = np.array([index[name] for name in self.basis_.groups_])
+        out = np.zeros((len(centred), len(self.groups_)))
+        for k in range(len(self.groups_)):
+            out[:, k] = centred[:, member == k].sum(axis=1)
+        return out
+
+
+class BoostedHazard(BaseEstimator):
+    """Gradient-boosted trees for the hazard (Poisson loss, log link).
+
+    Parameters
+    ----------
+    categorical_features : array-like of bool, default None
+        Category-code columns of the row inputs (native categorical splits).
+    learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization, max_iter
+        As in :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
+    validation_fraction : float, default 0.1
+        Share of *forms* held out for early stopping.
+    random_state : int, default 0
+
+    Attributes
+    ----------
+    model_ : HistGradientBoostingRegressor
+    n_iter_ : int
+        Boosting iterations kept by early stopping.
+    """
+
+    def __init__(
+        self,
+        *,
+        categorical_features: Sequence[bool] | None = None,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 200,
+        l2_regularization: float = 1.0,
+        max_iter: int = 1000,
+        validation_fraction: float = 0.1,
+        random_state: int = 0,
+    ) -> None:
+        self.categorical_features = categorical_features
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.max_iter = max_iter
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    def fit(
+        self,
+        X: np.ndarray,
+        event: np.ndarray,
+        *,
+        exposure: np.ndarray,
+        groups: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> BoostedHazard:
+        """Fit on person-period rows; ``groups`` (form of each row) keeps forms whole."""
+        weight = exposure if sample_weight is None else exposure * sample_weight
+        rng = np.random.default_rng(self.random_state)
+        held_out_forms = rng.random(int(groups.max()) + 1) < self.validation_fraction
+        held_out = held_out_forms[groups]
+        mask = None if self.categorical_features is None else np.asarray(self.categorical_features, dtype=bool)
+        self.model_ = HistGradientBoostingRegressor(
+            loss="poisson",
+            learning_rate=self.learning_rate,
+            max_iter=self.max_iter,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            categorical_features=mask,
+            early_stopping=True,
+            n_iter_no_change=20,
+            random_state=self.random_state,
+        )
+        target = event / exposure
+        train = ~held_out
+        self.model_.fit(
+            X[train], target[train], sample_weight=weight[train],
+            X_val=X[held_out], y_val=target[held_out], sample_weight_val=weight[held_out],
+        )
+        self.n_iter_ = int(self.model_.n_iter_)
+        return self
+
+    def predict_log_rate(self, X: np.ndarray) -> np.ndarray:
+        """Log hazard per week of each row."""
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=np.float32)
+        if len(X) <= SINGLE_THREAD_ROWS:
+            with _one_thread():
+                rate = self.model_.predict(X)
+        else:
+            rate = self.model_.predict(X)
+        return np.log(rate)
