@@ -283,8 +283,7 @@ def _schema_refusals(forms: pd.DataFrame, text: pd.DataFrame, contract: Contract
             raise RuntimeError(f"unexpected schema check {check!r} on {column}")
         mask = np.zeros(len(forms), dtype=bool)
         mask[group["index"].astype("int64").to_numpy()] = True
-        shown = text[column].where(text[column].notna(), forms[column].astype("str"))
-        refusals.add(mask, column, shown, kind, **_reason_params(kind, contract.fields[column]))
+        refusals.add(mask, column, text[column], kind, **_reason_params(kind, contract.fields[column]))
 
 
 def validate_table(raw: RawTable, *, training: bool = False, language: Language = "da") -> Validation:
@@ -331,7 +330,9 @@ def validate_table(raw: RawTable, *, training: bool = False, language: Language 
         refusals.add(shorter, "absence_weeks", text["absence_weeks"], "absence_shorter_than_form")
     # Cells refused while parsing are already accounted for; pandera sees only the rest.
     for name in contract.columns:
-        forms.loc[refusals.refused_cells(name), name] = pd.NA
+        refused_cells = refusals.refused_cells(name)
+        if refused_cells.any():
+            forms.loc[refused_cells, name] = pd.NA
     _schema_refusals(forms, text, contract, refusals)
     case_ids = text["case_id"]
     refused = refusals.frame(row_numbers, case_ids, language)
