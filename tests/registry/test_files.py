@@ -1,0 +1,115 @@
+"""Model directories: round trip, checksums, trust list, library versions, no pickle."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import warnings
+
+import pandas as pd
+import pytest
+import skops.io as sio
+
+from screening.registry._files import (
+    MANIFEST_FILE,
+    METADATA_FILE,
+    MODEL_FILE,
+    TRUSTED_TYPES,
+    ModelFileError,
+    ModelVersionWarning,
+    load_model_dir,
+    save_model_dir,
+    write_manifest,
+)
+
+
+class NotOnTheTrustList:
+    """A type no model should contain."""
+
+
+@pytest.fixture
+def model_dir(tmp_path, small_model):
+    return save_model_dir(small_model, tmp_path / "model", metadata={"version": "t1"},
+                          extra_files={"model_card.md": "# card\n", "plots/x.png": b"\x89PNG"})
+
+
+def test_round_trip_gives_the_same_risks(model_dir, small_model, scoring_forms):
+    loaded = load_model_dir(model_dir)
+    pd.testing.assert_frame_equal(loaded.estimator.predict_risk(scoring_forms), small_model.predict_risk(scoring_forms))
+    assert loaded.version == "t1" and len(loaded.checksum) == 64
+    assert loaded.metadata["library_versions"]["scikit-learn"]
+
+
+def test_the_model_needs_only_trusted_types(small_model):
+    assert set(sio.get_untrusted_types(data=sio.dumps(small_model))) <= set(TRUSTED_TYPES)
+
+
+@pytest.mark.parametrize("damage", ["change", "truncate", "delete", "add", "swap"])
+def test_damaged_model_directories_are_refused(model_dir, tmp_path, small_model, damage):
+    target = model_dir / MODEL_FILE
+    if damage == "change":
+        data = bytearray(target.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        target.write_bytes(bytes(data))
+    elif damage == "truncate":
+        target.write_bytes(target.read_bytes()[:100])
+    elif damage == "delete":
+        target.unlink()
+    elif damage == "add":
+        (model_dir / "plots" / "extra.py").write_text("print('hi')")
+    elif damage == "swap":
+        other = save_model_dir(small_model, tmp_path / "other", metadata={"version": "t2"})
+        (model_dir / METADATA_FILE).write_bytes((other / METADATA_FILE).read_bytes())
+    with pytest.raises(ModelFileError):
+        load_model_dir(model_dir)
+
+
+def test_a_directory_without_manifest_is_refused(model_dir):
+    (model_dir / MANIFEST_FILE).unlink()
+    with pytest.raises(ModelFileError, match="MANIFEST"):
+        load_model_dir(model_dir)
+
+
+def test_untrusted_types_are_refused_even_with_a_valid_manifest(model_dir):
+    sio.dump({"payload": NotOnTheTrustList()}, model_dir / MODEL_FILE)
+    write_manifest(model_dir)
+    with pytest.raises(ModelFileError, match="trust list"):
+        load_model_dir(model_dir)
+
+
+def _set_recorded_version(model_dir, library, version):
+    metadata = json.loads((model_dir / METADATA_FILE).read_text())
+    metadata["library_versions"][library] = version
+    (model_dir / METADATA_FILE).write_text(json.dumps(metadata))
+    write_manifest(model_dir)
+
+
+def test_a_patch_version_difference_warns(model_dir):
+    _set_recorded_version(model_dir, "pandas", "0.0.1")
+    with pytest.warns(ModelVersionWarning, match="pandas 0.0.1"):
+        load_model_dir(model_dir)
+
+
+def test_an_incompatible_scikit_learn_is_refused(model_dir):
+    _set_recorded_version(model_dir, "scikit-learn", "1.2.0")
+    with pytest.raises(ModelFileError, match="scikit-learn 1.2.0"):
+        load_model_dir(model_dir)
+
+
+def test_loading_never_unpickles(model_dir, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("pickle used while loading a model")
+
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelVersionWarning)
+        load_model_dir(model_dir)
+
+
+def test_saving_over_an_existing_model_replaces_it_whole(model_dir, small_model):
+    save_model_dir(small_model, model_dir, metadata={"version": "t3"})
+    loaded = load_model_dir(model_dir)
+    assert loaded.version == "t3"
+    assert not (model_dir / "model_card.md").exists()
