@@ -58,6 +58,26 @@ def _build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--training", action="store_true", help="also check the training outcome columns")
     validate.add_argument("--language", choices=["da", "en"], default="da", help="language of reasons (default da)")
     _add_dialect_options(validate)
+
+    train = commands.add_parser("train", help="train, evaluate and save a risk model; track it in MLflow")
+    train.add_argument("--data", required=True, help="training forms with absence_weeks and spell_ended")
+    train.add_argument("--model-dir", required=True, help="where to write the model directory")
+    train.add_argument("--horizon", type=int, default=13, choices=[8, 13, 22, 52], help="headline horizon (default 13)")
+    train.add_argument("--family", choices=["auto", "additive", "boosted"], default="auto",
+                       help="model family; auto picks by censored log score on the newest forms")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--capacity", type=_positive, default=10, help="calls per week per jobcenter, for precision at capacity")
+    train.add_argument("--register", metavar="NAME", help="register the model under NAME (first version becomes champion)")
+    train.add_argument("--promote", action="store_true", help="make this version champion even if there is one")
+    train.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
+
+    evaluate = commands.add_parser("evaluate", help="measure a model on forms with known outcomes")
+    evaluate.add_argument("--model", required=True, help="model directory or MLflow URI (models:/NAME@champion)")
+    evaluate.add_argument("--data", required=True, help="forms with absence_weeks and spell_ended")
+    evaluate.add_argument("--horizon", type=int, default=13, choices=[8, 13, 22, 52])
+    evaluate.add_argument("--capacity", type=_positive, default=10, help="calls per week per jobcenter")
+    evaluate.add_argument("--truth", help="simulated true risks (from 'simulate --truth') to compare with")
+    evaluate.add_argument("--output", help="folder for the evaluation tables and plots")
     return parser
 
 
@@ -130,17 +150,89 @@ def format_validation_summary(result: object, *, elapsed: float, rejects: str | 
     return "\n".join(lines)
 
 
-_COMMANDS = {"simulate": _run_simulate, "validate": _run_validate}
+def resolve_model(reference: str) -> Path:
+    """A model directory from a path or an MLflow URI (``models:/NAME@champion``, ``runs:/...``)."""
+    if "://" in reference or reference.startswith("models:/") or reference.startswith("runs:/"):
+        from screening.registry import resolve_model_uri
+
+        try:
+            return resolve_model_uri(reference)
+        except LookupError as error:
+            raise UserError(str(error)) from None
+    return Path(reference)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from screening.registry import train_model
+
+    try:
+        run = train_model(args.data, model_dir=args.model_dir, horizon=args.horizon, family=args.family,
+                          seed=args.seed, capacity=args.capacity, track=not args.no_tracking,
+                          register=args.register, promote=args.promote)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    data, summary, metrics = run.data, run.metadata["training_summary"], run.evaluation.metrics
+    print(f"data:      {data['rows_read']:,} forms read, {data['rows_valid']:,} valid, {data['rows_refused']:,} refused")
+    print(f"censored:  {data['censored']:,} spells still going on at extraction "
+          f"({data['censored_before_horizon']:,} before week {args.horizon}); used as weeks at risk without a return")
+    print(f"split:     {data['train_forms']:,} older forms to fit and calibrate, {data['test_forms']:,} newest held out")
+    print(f"model:     {summary['family']} (selection scores: {summary.get('selection', {}).get('scores', {})})")
+    print(run.evaluation.comparison[[c for c in ("auc", "brier", "log_loss", "ece", "calibration_slope",
+                                                  "calibration_intercept", "precision_at_capacity")
+                                     if c in run.evaluation.comparison]].round(4).to_string())
+    print(f"saved:     {run.model_dir} (version {run.metadata['version']}, card: {run.model_dir / 'model_card.md'})")
+    if run.tracking:
+        print(f"mlflow:    run {run.tracking['run_id']} in {__import__('screening.registry', fromlist=['x']).tracking_uri()}")
+        if run.tracking.get("registered_name"):
+            alias = " -> champion" if run.tracking["aliases"] else f" (champion stays version {run.tracking['previous_champion']})"
+            print(f"registry:  {run.tracking['registered_name']} version {run.tracking['registered_version']}{alias}")
+    print(f"time:      {run.seconds:.1f} s; test AUC {metrics.get('auc', float('nan')):.3f}, ECE {metrics.get('ece', float('nan')):.4f}")
+    return EXIT_OK
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from screening.intake import validate_file
+    from screening.models import evaluate
+    from screening.registry import load_model_dir
+
+    loaded = load_model_dir(resolve_model(args.model))
+    forms = validate_file(args.data, training=True, language="en").valid
+    truth = None
+    if args.truth:
+        truth_table = pd.read_csv(args.truth, dtype={"case_id": "str"}).set_index("case_id")
+        truth = truth_table.reindex(forms["case_id"].to_numpy())[f"risk_{args.horizon}"].to_numpy()
+    result = evaluate(loaded.estimator, forms, horizon=args.horizon, true_risk=truth, capacity=args.capacity)
+    print(f"model {loaded.version} on {len(forms):,} forms, horizon {args.horizon} weeks")
+    for key, value in result.metrics.items():
+        print(f"  {key:<24} {value:.4f}" if isinstance(value, float) else f"  {key:<24} {value}")
+    if args.output:
+        from screening.registry._train import _figures
+
+        folder = Path(args.output)
+        folder.mkdir(parents=True, exist_ok=True)
+        result.comparison.to_csv(folder / "comparison.csv")
+        result.subgroups.to_csv(folder / "subgroups.csv")
+        result.reliability.to_csv(folder / "reliability.csv")
+        for name, content in _figures(result).items():
+            (folder / Path(name).name).write_bytes(content)
+        print(f"tables and plots written to {folder}")
+    return EXIT_OK
+
+
+_COMMANDS = {"simulate": _run_simulate, "validate": _run_validate, "train": _run_train, "evaluate": _run_evaluate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from screening.intake import FileError
+    from screening.registry._files import ModelFileError
 
     try:
         args = _build_parser().parse_args(argv)
         return _COMMANDS[args.command](args)
-    except (UserError, FileError) as error:
+    except (UserError, FileError, ModelFileError) as error:
         print(f"screening: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -1,0 +1,7 @@
+"""Entry point of the logged pyfunc ("models from code"): MLflow runs this file to build the model."""
+
+import mlflow
+
+from screening.registry._pyfunc import ScreeningPyfunc
+
+mlflow.models.set_model(ScreeningPyfunc())
