@@ -253,7 +253,7 @@ class FormEncoder(TransformerMixin, BaseEstimator):
             text = normalise_codes(_as_text(values).astype("str"))[1]
         else:
             text = _as_text(values) if values.dtype != "str" else values
-        codes = pd.Categorical(text, categories=categories).codes.astype(np.float64)
+        codes = pd.Index(categories, dtype=object).get_indexer(text.astype(object)).astype(np.float64)
         missing = text.isna().to_numpy()
         unseen = (codes < 0) & ~missing
         if unseen.any():

@@ -63,6 +63,9 @@ OUTCOME_COLUMNS: tuple[str, str] = ("absence_weeks", "spell_ended")
 ROUNDING_TOLERANCE_WEEKS = 0.15
 #: Person-period rows predicted at a time (the additive design of a chunk is ~100 MB).
 PREDICTION_CHUNK_ROWS = 100_000
+#: Person-period rows the additive family is fitted on at most: its design (~200
+#: float64 columns) and the solver's weighted copy of it take ~3.3 GB per million rows.
+ADDITIVE_MAX_ROWS = 1_000_000
 #: Interactions of the additive model, each for a reason:
 #: the expected return is stated in weeks *from the form*, so its effect on the
 #: hazard changes with the weeks since the form; physical load matters more for a
@@ -235,7 +238,10 @@ class RiskModel(BaseEstimator):
         X, entry, exit_, ended = data
         periods, rows = self._rows(data, fit_forms)
         all_rows = len(periods)
-        periods, share = subsample_without_event(periods, self.max_person_periods, rng)
+        budget = self.max_person_periods
+        if family == "additive":
+            budget = ADDITIVE_MAX_ROWS if budget is None else min(budget, ADDITIVE_MAX_ROWS)
+        periods, share = subsample_without_event(periods, budget, rng)
         rows = rows if share == 1.0 else self._rows(data, fit_forms, periods)[1]
         categorical = [*self.encoder_.categorical_mask_.tolist(), False, False]
         if family == "additive":
@@ -403,18 +409,22 @@ class RiskModel(BaseEstimator):
         values raise the risk of a long absence, negative ones lower it. Forms
         already absent ``horizon`` weeks or more get zeros (their risk is 1).
 
-        * Additive family: exact. Each group's term of the calibrated log hazard,
-          relative to the training average, averaged over the weeks from entry to
-          the horizon with each week weighted by its share of the cumulative hazard,
-          with the sign turned so that a lower hazard of return reads as a higher
-          risk. The columns sum to the form's weighted mean log hazard (sign turned)
-          minus the training average.
-        * Boosted family: baseline Shapley values of ``-log(cumulative hazard to the
-          horizon)`` against the typical training form (``reference_``): a group is
-          switched from the typical answer to the form's own answer, in random
-          orders (``attribution_permutations`` of them, each with its reverse),
-          and its average effect is kept. The columns sum exactly to the form's
-          value minus the typical form's; the split between groups is an estimate.
+        Both families use one scale and one reference: ``-log`` of the cumulative
+        hazard of return from entry to the horizon (the risk is ``exp(-Λ)``, so
+        higher means a higher risk), compared with the typical training form
+        (``reference_``: median numbers, most common answers). The columns add up
+        exactly to the form's value minus the typical form's.
+
+        * Additive family: exact and cheap. Each group's term of the calibrated log
+          hazard, averaged over the weeks from entry to the horizon with each week
+          weighted by its share of the cumulative hazard; ``weeks_absent`` also
+          carries the weeks left to the horizon and the small gap between the log
+          of the mean and the mean of the log hazard.
+        * Boosted family: baseline Shapley values: a group is switched from the
+          typical answer to the form's own, in random orders
+          (``attribution_permutations`` of them, each with its reverse), and its
+          average effect is kept; the sum is exact, the split between groups an
+          estimate.
 
         Parameters
         ----------
@@ -439,17 +449,30 @@ class RiskModel(BaseEstimator):
         return pd.DataFrame(values, index=forms.index, columns=self.contribution_groups_)
 
     def _additive_contributions(self, X: np.ndarray, entry: np.ndarray, horizon: float) -> np.ndarray:
-        periods, rows, log_rate = self._log_rates(X, entry, horizon)
+        undecided = entry < horizon
+        reference_entry = min(float(self.reference_[self.input_names_.index("sick_weeks")]), np.nextafter(horizon, 0))
+        both = np.vstack([X[undecided], self.reference_[None, :]])
+        both_entry = np.r_[entry[undecided], reference_entry]
+        periods, rows, log_rate = self._log_rates(both, both_entry, horizon)
         exposed = np.clip(np.minimum(periods.end, horizon) - periods.start, 0.0, None)
         mass = np.exp(log_rate) * exposed
-        total = np.bincount(periods.form, weights=mass, minlength=len(X))
+        total = np.bincount(periods.form, weights=mass, minlength=len(both))
         share = mass / np.where(total > 0, total, 1.0)[periods.form]
         terms = self.hazard_.group_terms(rows) * self.calibrator_.slope_
         groups = [self._group_of(name) for name in self.hazard_.groups_]
-        out = np.zeros((len(X), len(self.contribution_groups_)))
+        weighted = np.zeros((len(both), len(self.contribution_groups_)))
         for k, group in enumerate(groups):
             column = self.contribution_groups_.index(group)
-            out[:, column] -= np.bincount(periods.form, weights=share * terms[:, k], minlength=len(X))
+            weighted[:, column] -= np.bincount(periods.form, weights=share * terms[:, k], minlength=len(both))
+        relative = weighted[:-1] - weighted[-1]
+        # Weeks absent takes what makes the columns add up to -log Λ(form) + log Λ(typical form):
+        # the weeks left to the horizon and the (small) gap between log mean and mean log hazard.
+        value = -np.log(total)
+        weeks = self.contribution_groups_.index("weeks_absent")
+        others = np.delete(relative, weeks, axis=1).sum(axis=1)
+        relative[:, weeks] = (value[:-1] - value[-1]) - others
+        out = np.zeros((len(X), len(self.contribution_groups_)))
+        out[undecided] = relative
         return out
 
     def _shapley_contributions(self, X: np.ndarray, entry: np.ndarray, horizon: float) -> np.ndarray:
@@ -528,7 +551,8 @@ def fit_risk_model(
         after all; none by default (see ``screening.features.AUDIT_ATTRIBUTES``).
     max_person_periods : int or None, default 2_000_000
         Above this many person-period rows, rows without a return are subsampled
-        and reweighted (unbiased; bounds time and memory on large data).
+        and reweighted (unbiased; bounds time and memory on large data). The
+        additive family uses at most ``ADDITIVE_MAX_ROWS`` (1,000,000) whatever this says.
 
     Returns
     -------

@@ -1,0 +1,100 @@
+"""FormEncoder reads validated forms into model inputs by the contract's rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from screening.features import AUDIT_ATTRIBUTES, FormEncoder
+
+
+def forms(n: int = 40, **overrides: object) -> pd.DataFrame:
+    """Validated-looking forms, typed as validation types them."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "case_id": pd.Series([f"C{i}" for i in range(n)], dtype="str"),
+        "jobcenter": pd.Series(rng.choice(["Aarhus", "Odense"], n), dtype="str"),
+        "form_received": pd.to_datetime("2026-01-05") + pd.to_timedelta(rng.integers(0, 300, n), unit="D"),
+        "sick_weeks": rng.uniform(0, 10, n).round(1),
+        "age": pd.array(rng.integers(16, 76, n), dtype="Int64"),
+        "sex": pd.Series(rng.choice(["F", "M"], n), dtype="str"),
+        "diagnosis_code": pd.Series(rng.choice(["M54.5", "F32.1", "S82.0"], n), dtype="str"),
+        "diagnosis_group": pd.Series(["musculoskeletal"] * n, dtype="str"),
+        "physical_load": pd.array(rng.integers(1, 5, n), dtype="Int64"),
+        "partial_sick_leave": pd.array(rng.random(n) < 0.3, dtype="boolean"),
+        "work_ability": pd.array(rng.integers(0, 11, n), dtype="Int64"),
+        "expected_return": pd.Series(rng.choice(["within_4_weeks", "unknown"], n), dtype="str"),
+    })
+    for name, value in overrides.items():
+        frame[name] = value
+    return frame
+
+
+def test_identifiers_dates_and_audit_attributes_are_not_inputs():
+    encoder = FormEncoder().fit(forms())
+    names = encoder.get_feature_names_out().tolist()
+    assert "case_id" not in names and "form_received" not in names
+    assert not set(AUDIT_ATTRIBUTES) & set(names)
+    assert names[:3] == ["sick_weeks", "age", "diagnosis_chapter"]
+
+
+def test_audit_attributes_become_inputs_only_when_asked():
+    encoder = FormEncoder(audit_inputs=("sex", "jobcenter")).fit(forms())
+    names = encoder.get_feature_names_out().tolist()
+    assert {"sex", "jobcenter"} <= set(names)
+    assert encoder.categories_[names.index("sex")] == ["F", "M", "X"]
+    with pytest.raises(ValueError, match="audit_inputs"):
+        FormEncoder(audit_inputs=("age",)).fit(forms())
+
+
+def test_blank_answers_stay_missing_and_unknown_is_an_answer():
+    frame = forms(expected_return=pd.Series(["unknown", None] * 20, dtype="str"),
+                  work_ability=pd.array([None, 5] * 20, dtype="Int64"))
+    encoder = FormEncoder().fit(frame)
+    X = encoder.transform(frame)
+    names = encoder.get_feature_names_out().tolist()
+    expected = X[:, names.index("expected_return")]
+    assert expected[0] == encoder.categories_[names.index("expected_return")].index("unknown")
+    assert np.isnan(expected[1])
+    assert np.isnan(X[0, names.index("work_ability")]) and X[1, names.index("work_ability")] == 5
+
+
+def test_diagnosis_code_becomes_its_who_chapter_with_rare_chapters_merged():
+    codes = pd.Series(["M54.5"] * 30 + ["F32.1"] * 25 + ["I10"] * 5, dtype="str")
+    frame = forms(60, diagnosis_code=codes)
+    encoder = FormEncoder(min_frequency=20).fit(frame)
+    chapter = encoder.get_feature_names_out().tolist().index("diagnosis_chapter")
+    assert encoder.categories_[chapter] == ["V", "XIII", "(other)"]
+    X = encoder.transform(forms(3, diagnosis_code=pd.Series(["M54.5", "I10", None], dtype="str")))
+    assert X[0, chapter] == 1 and X[1, chapter] == 2 and np.isnan(X[2, chapter])
+
+
+def test_booleans_are_one_zero_or_missing():
+    frame = forms(3, partial_sick_leave=pd.array([True, False, None], dtype="boolean"))
+    encoder = FormEncoder(min_frequency=1).fit(frame)
+    column = encoder.get_feature_names_out().tolist().index("partial_sick_leave")
+    np.testing.assert_array_equal(encoder.transform(frame)[:, column], [1.0, 0.0, np.nan])
+
+
+def test_a_code_outside_the_contract_is_refused_not_guessed():
+    encoder = FormEncoder().fit(forms())
+    with pytest.raises(ValueError, match="validate forms first"):
+        encoder.transform(forms(expected_return=pd.Series(["soon"] * 40, dtype="str")))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 10)), min_size=1, max_size=30),
+       st.lists(st.one_of(st.none(), st.sampled_from(["none", "gp", "hospital"])), min_size=1, max_size=30))
+def test_any_mix_of_blank_and_given_answers_encodes(work_ability, treatment):
+    n = min(len(work_ability), len(treatment))
+    frame = forms(n, work_ability=pd.array(work_ability[:n], dtype="Int64"),
+                  treatment=pd.Series(treatment[:n], dtype="str"))
+    encoder = FormEncoder().fit(frame)
+    X = encoder.transform(frame)
+    names = encoder.get_feature_names_out().tolist()
+    assert X.shape == (n, len(names))
+    blank = np.array([value is None for value in treatment[:n]])
+    np.testing.assert_array_equal(np.isnan(X[:, names.index("treatment")]), blank)

@@ -1,0 +1,142 @@
+"""The risk model: one hazard for all horizons, censoring used without bias, explained."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screening.models import fit_risk_model
+
+
+def test_risks_never_rise_with_the_horizon_and_are_one_once_passed(additive_model, test_cohort):
+    forms = test_cohort[0]
+    risks = additive_model.predict_risk(forms)
+    assert list(risks.columns) == ["risk_8", "risk_13", "risk_22", "risk_52"]
+    assert risks.index.equals(forms.index)
+    values = risks.to_numpy()
+    assert np.all((values >= 0) & (values <= 1)) and np.all(np.diff(values, axis=1) <= 1e-12)
+    for h in (8, 13, 22, 52):
+        passed = forms["sick_weeks"].to_numpy() >= h
+        assert passed.any() or h > 20
+        assert np.all(risks.loc[passed, f"risk_{h}"] == 1.0)
+        assert np.all(risks.loc[~passed, f"risk_{h}"] < 1.0)
+
+
+def test_the_same_seed_gives_the_same_model(train_cohort, additive_model, test_cohort):
+    again = fit_risk_model(train_cohort[0], family="additive", seed=0)
+    pd.testing.assert_frame_equal(again.predict_risk(test_cohort[0]), additive_model.predict_risk(test_cohort[0]))
+
+
+def test_training_summary_reports_censoring_and_how_it_was_used(additive_model, train_cohort):
+    summary = additive_model.training_summary
+    forms = train_cohort[0]
+    assert summary["censored"] == int((~forms["spell_ended"].to_numpy(dtype=bool)).sum()) > 0
+    assert "never counted as a return" in summary["censored_use"]
+    assert summary["rows"] == len(forms) and summary["family"] == "additive"
+    assert summary["person_periods"]["fit_rows"] > len(forms)
+    assert summary["split"]["calibration_forms"] == pytest.approx(0.2 * len(forms), abs=2)
+    assert summary["seed"] == 0 and summary["horizons"] == [8, 13, 22, 52]
+
+
+def _heavily_censored(cohort, seed: int) -> pd.DataFrame:
+    """The same people with follow-up cut short at random: about half the spells censored."""
+    forms, latent, _ = cohort
+    rng = np.random.default_rng(seed)
+    entry = forms["sick_weeks"].to_numpy()
+    duration = latent["duration_weeks"].to_numpy()
+    censor = entry + rng.uniform(0, 16, len(forms))
+    out = forms.copy()
+    out["absence_weeks"] = np.round(np.minimum(duration, censor), 3)
+    out["spell_ended"] = pd.array(duration <= censor, dtype="boolean")
+    return out
+
+
+def test_censored_spells_are_not_counted_as_returns(train_cohort, test_cohort):
+    """Half censored: counting censored spells as returns, or dropping them, is biased; the model is not."""
+    censored = _heavily_censored(train_cohort, seed=5)
+    ended = censored["spell_ended"].to_numpy(dtype=bool)
+    assert 0.35 < (~ended).mean() < 0.7
+    forms, latent, _ = test_cohort
+    at_risk = forms["sick_weeks"].to_numpy() < 13
+    truth = (latent["duration_weeks"].to_numpy() > 13)[at_risk].mean()
+
+    train_at_risk = censored["sick_weeks"].to_numpy() < 13
+    long = censored["absence_weeks"].to_numpy() > 13
+    as_returns = long[train_at_risk].mean()  # censored = returned
+    dropped = long[train_at_risk & (ended | long)].mean()  # censored before 13 weeks dropped
+    assert truth - as_returns > 0.08
+    assert abs(dropped - truth) > 0.04
+
+    model = fit_risk_model(censored, family="additive", seed=0)
+    predicted = model.predict_risk(forms)["risk_13"].to_numpy()[at_risk].mean()
+    assert abs(predicted - truth) < 0.02
+
+
+def test_additive_contributions_are_grouped_exact_and_point_the_right_way(additive_model, test_cohort):
+    forms = test_cohort[0].iloc[:300]
+    contributions = additive_model.contributions(forms, horizon=13)
+    assert contributions.index.equals(forms.index)
+    assert {"expected_return", "weeks_absent", "diagnosis", "work_ability"} <= set(contributions.columns)
+    passed = forms["sick_weeks"].to_numpy() >= 13
+    assert np.all(contributions.to_numpy()[passed] == 0)
+    expectation = contributions["expected_return"]
+    answer = forms["expected_return"]
+    assert expectation[answer == "over_13_weeks"].mean() > 0 > expectation[answer == "within_4_weeks"].mean()
+    # The columns add up to -log(cumulative hazard) minus the typical form's: risk order is kept.
+    risk = additive_model.predict_risk(forms)["risk_13"][~passed]
+    total = contributions.sum(axis=1)[~passed]
+    np.testing.assert_allclose(np.exp(-np.exp(-(total + reference_value(additive_model)))), risk, rtol=1e-9)
+
+
+def reference_value(model) -> float:
+    """-log cumulative hazard to week 13 of the typical training form."""
+    entry = model.reference_[[model.input_names_.index("sick_weeks")]]
+    return float(-np.log(model._cumulative_hazard(model.reference_[None, :], entry, 13.0))[0])
+
+
+def test_boosted_contributions_add_up_to_the_difference_from_the_typical_form(boosted_model, test_cohort):
+    forms = test_cohort[0].iloc[:40]
+    forms = forms[forms["sick_weeks"] < 13]
+    contributions = boosted_model.contributions(forms, horizon=13)
+    X = boosted_model.encoder_.transform(forms)
+    value = -np.log(boosted_model._cumulative_hazard(X, forms["sick_weeks"].to_numpy(), 13.0))
+    np.testing.assert_allclose(contributions.sum(axis=1), value - reference_value(boosted_model), atol=1e-8)
+
+
+def test_boosted_risks_are_monotone_too(boosted_model, test_cohort):
+    values = boosted_model.predict_risk(test_cohort[0]).to_numpy()
+    assert np.all(np.diff(values, axis=1) <= 1e-12)
+
+
+def test_auto_chooses_by_the_censored_log_score(train_cohort):
+    model = fit_risk_model(train_cohort[0].iloc[:1500], family="auto", seed=1)
+    scores = model.training_summary["selection"]["scores"]
+    assert set(scores) == {"additive", "boosted"}
+    assert model.family_ == min(scores, key=scores.get)
+
+
+def test_fitted_model_round_trips_through_skops(additive_model, test_cohort):
+    import skops.io as sio
+
+    data = sio.dumps(additive_model)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert all(name.startswith(("screening.", "sklearn.", "numpy.", "builtins.")) for name in untrusted)
+    loaded = sio.loads(data, trusted=untrusted)
+    forms = test_cohort[0].iloc[:50]
+    pd.testing.assert_frame_equal(loaded.predict_risk(forms), additive_model.predict_risk(forms))
+
+
+def test_importing_the_models_stays_light():
+    code = ("import sys, screening.models; "
+            "print(sorted(m for m in ('mlflow', 'matplotlib', 'fairlearn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_training_forms_need_the_outcome_columns(test_cohort):
+    with pytest.raises(ValueError, match="training=True"):
+        fit_risk_model(test_cohort[0].drop(columns=["spell_ended"]))
