@@ -89,27 +89,48 @@ def _is_numeric(values: pd.Series) -> bool:
 
 
 def _to_float(values: pd.Series, column: str) -> np.ndarray:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    if pd.api.types.is_complex_dtype(values.dtype):
-        raise ValueError(f"Complex data not supported (column {column!r})")
-    try:
-        out = pd.to_numeric(values, errors="raise")
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"column {column!r}: argument must be a string or a number ({error})") from None
-    if pd.api.types.is_complex_dtype(getattr(out, "dtype", None)):
-        raise ValueError(f"Complex data not supported (column {column!r})")
-    array = pd.Series(out).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
+    ):  # fast path: numbers, nullable numbers, yes/no
+        array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        if isinstance(dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        if pd.api.types.is_complex_dtype(dtype):
+            raise ValueError(f"Complex data not supported (column {column!r})")
+        try:
+            out = pd.to_numeric(values, errors="raise")
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"column {column!r}: argument must be a string or a number ({error})") from None
+        if pd.api.types.is_complex_dtype(getattr(out, "dtype", None)):
+            raise ValueError(f"Complex data not supported (column {column!r})")
+        array = pd.Series(out).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(array).any():
         raise ValueError(f"Input contains infinity (column {column!r}).")
     return array
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    """Text of each value, NA kept (categories are compared as text)."""
-    missing = values.isna().to_numpy()
-    text = values.astype(object).where(~missing, None).map(lambda v: None if v is None else str(v))
-    return text
+_CHAPTER_CACHE: dict[str, str | None] = {}
+
+
+def _chapters(codes: np.ndarray) -> np.ndarray:
+    """WHO chapter of each ICD-10 code (None where missing or invalid), cached per code."""
+    new = [code for code in set(codes[codes != None].tolist()) if code not in _CHAPTER_CACHE]  # noqa: E711
+    if new:
+        chapters = normalise_codes(pd.Series(new, dtype="str"))[1]
+        _CHAPTER_CACHE.update(zip(new, chapters.astype(object).where(chapters.notna(), None)))
+    return np.array([None if code is None else _CHAPTER_CACHE[code] for code in codes.tolist()], dtype=object)
+
+
+def _texts(values: pd.Series) -> np.ndarray:
+    """Text of each value as an object array, None where missing."""
+    if values.dtype == "str":
+        return values.to_numpy(dtype=object, na_value=None)
+    raw = values.to_numpy(dtype=object)
+    missing = pd.isna(raw)
+    out = np.array([None if gap else str(value) for value, gap in zip(raw.tolist(), missing.tolist())], dtype=object)
+    return out
 
 
 class FormEncoder(TransformerMixin, BaseEstimator):
@@ -207,10 +228,10 @@ class FormEncoder(TransformerMixin, BaseEstimator):
             elif fixed:
                 categories = list(fixed)
             else:
-                text = normalise_codes(_as_text(values).astype("str"))[1] if kind == _CHAPTER else _as_text(values)
-                counts = text.value_counts()
-                frequent = counts[counts >= self.min_frequency].index
-                categories = sorted(str(label) for label in frequent) + ["(other)"]
+                text = _texts(values)
+                text = _chapters(text) if kind == _CHAPTER else text
+                labels, counts = np.unique(text[~np.equal(text, None)].astype(str), return_counts=True)
+                categories = sorted(str(label) for label in labels[counts >= self.min_frequency]) + ["(other)"]
             self.input_columns_.append(str(column))
             self.kinds_.append(kind)
             self.categories_.append(categories)
@@ -249,18 +270,21 @@ class FormEncoder(TransformerMixin, BaseEstimator):
     def _encode(values: pd.Series, column: str, kind: str, categories: list[str]) -> np.ndarray:
         if kind in (_NUMERIC, _BOOLEAN):
             return _to_float(values, column)
+        text = _texts(values)
         if kind == _CHAPTER:
-            text = normalise_codes(_as_text(values).astype("str"))[1]
-        else:
-            text = _as_text(values) if values.dtype != "str" else values
-        codes = pd.Index(categories, dtype=object).get_indexer(text.astype(object)).astype(np.float64)
-        missing = text.isna().to_numpy()
+            text = _chapters(text)
+        missing = np.equal(text, None)
+        if len(text) > 64:
+            codes = pd.Index(categories, dtype=object).get_indexer(text).astype(np.float64)
+        else:  # a dictionary beats building an index for the few forms of a scoring call
+            position = {label: float(i) for i, label in enumerate(categories)}
+            codes = np.array([position.get(value, -1.0) for value in text.tolist()])
         unseen = (codes < 0) & ~missing
         if unseen.any():
             if categories and categories[-1] == "(other)":
                 codes[unseen] = len(categories) - 1
             else:
-                bad = text[unseen].iloc[0]
+                bad = text[unseen][0]
                 raise ValueError(f"{column}: {bad!r} is not in the contract's code list; validate forms first")
         codes[missing] = np.nan
         return codes
