@@ -14,8 +14,12 @@ import pandas as pd
 
 def _table(frame: pd.DataFrame, *, digits: int = 3) -> str:
     shown = frame.copy()
+    if isinstance(shown.index, pd.MultiIndex):
+        shown.index = [" = ".join(map(str, key)) for key in shown.index]
     for name in shown.columns:
-        if pd.api.types.is_float_dtype(shown[name]):
+        if name == "n" or name.startswith("n_"):
+            shown[name] = shown[name].map(lambda value: f"{int(value):,}" if value == value else "")
+        elif pd.api.types.is_float_dtype(shown[name]):
             shown[name] = shown[name].map(lambda value: f"{value:.{digits}f}" if value == value else "")
     header = "| " + " | ".join([shown.index.name or ""] + [str(c) for c in shown.columns]) + " |"
     rule = "|" + "---|" * (len(shown.columns) + 1)
@@ -77,21 +81,25 @@ def model_card(
         "is equally calibrated across groups (below).",
         "",
         "## Censoring and left truncation",
-        f"- {summary.get('censored', 0):,} of {summary.get('rows', 0):,} training spells were still going on at extraction "
-        f"(censored; {summary.get('censored_before_13_weeks', 0):,} of them before week 13).",
+        f"- {data.get('censored', 0):,} of {data.get('rows_valid', 0):,} spells in the file were still going on at "
+        f"extraction (censored; {data.get('censored_before_horizon', 0):,} of them before week 13). The newest forms, "
+        "held out for evaluation, hold most of them; in the older forms the model learnt from, "
+        f"{summary.get('censored', 0):,} of {summary.get('rows', 0):,} were censored.",
         f"- How they were used: {summary.get('censored_use', '')}.",
         "- Forms arrive at different weeks of absence: each spell enters the risk set at its `sick_weeks` "
         "(left truncation), so the model is never told that someone could have returned before the form arrived.",
         "",
         "## Model",
         f"- Selection: {summary.get('selection', {}).get('method', '')}; scores "
-        f"{summary.get('selection', {}).get('scores', {})}.",
+        + ", ".join(f"{name} {score:.4f}" for name, score in summary.get("selection", {}).get("scores", {}).items())
+        + ".",
         f"- Calibration: {summary.get('calibration', {}).get('method', '')} "
         f"(intercept {summary.get('calibration', {}).get('intercept', float('nan')):.3f}, "
         f"slope {summary.get('calibration', {}).get('slope', float('nan')):.3f}), on forms the hazard was not fitted on.",
         "",
         "## Performance on held-out newest forms (13 weeks)",
-        f"Outcome: {evaluation.notes.get('outcome', '')}. Capacity: {evaluation.notes.get('capacity', '')}.",
+        f"Outcome: {evaluation.notes.get('outcome', '')}. Capacity: {evaluation.notes.get('capacity', '')}. "
+        "ECE: expected calibration error over ten equal-count bins.",
         "",
         f"AUC **{metrics.get('auc', float('nan')):.3f}**, Brier {metrics.get('brier', float('nan')):.3f}, "
         f"log loss {metrics.get('log_loss', float('nan')):.3f}, ECE **{metrics.get('ece', float('nan')):.3f}**, "
