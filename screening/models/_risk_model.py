@@ -88,6 +88,13 @@ INPUT_GROUPS: dict[str, str] = {
 }
 
 
+def _inputs(forms: pd.DataFrame) -> pd.DataFrame:
+    """The forms without the training outcome columns: the model reads forms as they arrive,
+    so the same forms score alike with or without outcomes attached."""
+    outcomes = [name for name in OUTCOME_COLUMNS if name in forms.columns]
+    return forms.drop(columns=outcomes) if outcomes else forms
+
+
 def _form_dates(forms: pd.DataFrame) -> np.ndarray:
     """Day each form was received (float days since epoch), NaN when unknown."""
     days = np.full(len(forms), np.nan)
@@ -187,8 +194,8 @@ class RiskModel(BaseEstimator):
         exit_ = np.maximum(exit_, entry)
         usable = ~contradictory
 
-        self.encoder_ = FormEncoder(audit_inputs=self.audit_inputs).fit(forms)
-        X = self.encoder_.transform(forms)
+        self.encoder_ = FormEncoder(audit_inputs=self.audit_inputs).fit(_inputs(forms))
+        X = self.encoder_.transform(_inputs(forms))
         self.input_names_ = [*self.encoder_.get_feature_names_out().tolist(), *TIME_FEATURES]
         self.horizons_ = horizons
         self.reference_ = self._typical_form(X)
@@ -378,7 +385,7 @@ class RiskModel(BaseEstimator):
     def predict(self, forms: pd.DataFrame) -> np.ndarray:
         """Risks as an array of shape (n_forms, n_horizons), horizons in ``horizons_`` order."""
         check_is_fitted(self)
-        X = self.encoder_.transform(forms)
+        X = self.encoder_.transform(_inputs(forms))
         entry = forms["sick_weeks"].to_numpy(dtype=np.float64)
         return self._risks(X, entry, self.horizons_)
 
@@ -439,7 +446,7 @@ class RiskModel(BaseEstimator):
             Index aligned with ``forms``, columns ``contribution_groups_``.
         """
         check_is_fitted(self)
-        X = self.encoder_.transform(forms)
+        X = self.encoder_.transform(_inputs(forms))
         entry = forms["sick_weeks"].to_numpy(dtype=np.float64)
         if self.family_ == "additive":
             values = self._additive_contributions(X, entry, float(horizon))

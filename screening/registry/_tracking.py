@@ -150,7 +150,11 @@ def resolve_model_uri(uri: str) -> Path:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri.rstrip("/")))
     except Exception as error:  # MlflowException and friends: unknown name, alias or run
         raise LookupError(f"{uri}: no such model in {tracking_uri()} ({str(error).splitlines()[0][:200]})") from None
-    model_dir = local / "artifacts" / PYFUNC_ARTIFACT
+    try:
+        flavor = mlflow.models.Model.load(str(local / "MLmodel")).flavors["python_function"]
+        model_dir = local / flavor["artifacts"][PYFUNC_ARTIFACT]["path"]
+    except (OSError, KeyError, TypeError):
+        raise LookupError(f"{uri}: not a screening model (no {PYFUNC_ARTIFACT} artifact)") from None
     if not model_dir.is_dir():
-        raise LookupError(f"{uri}: not a screening model (no {PYFUNC_ARTIFACT} artifact)")
+        raise LookupError(f"{uri}: the model's {PYFUNC_ARTIFACT} artifact is missing")
     return model_dir

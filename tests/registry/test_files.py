@@ -113,3 +113,8 @@ def test_saving_over_an_existing_model_replaces_it_whole(model_dir, small_model)
     loaded = load_model_dir(model_dir)
     assert loaded.version == "t3"
     assert not (model_dir / "model_card.md").exists()
+
+
+def test_a_model_scores_forms_with_or_without_outcome_columns(small_model, scoring_forms):
+    without = scoring_forms.drop(columns=["absence_weeks", "spell_ended"])
+    pd.testing.assert_frame_equal(small_model.predict_risk(without), small_model.predict_risk(scoring_forms))
