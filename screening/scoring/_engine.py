@@ -1,0 +1,121 @@
+"""The one place scoring talks to the fitted :class:`~screening.models.RiskModel`.
+
+Forms are encoded once and then predicted and explained from the encoded inputs,
+in chunks of :data:`CHUNK_FORMS` forms, which bounds memory whatever the batch
+size (the additive model's contributions build a design of ~200 columns per
+person-period row). The model's public methods (``predict_risk``,
+``contributions``) each encode the forms again; calling the encoded-input steps
+behind them saves that, which is most of the cost of scoring a single form.
+``tests/scoring/test_engine.py`` proves the results equal the public methods'
+exactly, so a change of the model's internals fails there, not silently here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Forms predicted and explained at a time (~100k person-period rows at 13 weeks).
+CHUNK_FORMS = 8192
+MAIN_HORIZON = 13
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Risks and contributions of a set of forms.
+
+    Attributes
+    ----------
+    risks : ndarray of shape (n, n_horizons)
+        In the order of ``horizons``.
+    horizons : tuple of int
+    contributions : ndarray of shape (n, n_groups)
+        At each form's ``reason_horizon``.
+    groups : list of str
+        Contribution groups (columns of ``contributions``).
+    reason_horizon : ndarray of float
+        The horizon the reasons explain: 13 weeks, or for a form already absent
+        that long, the next horizon it has not reached (NaN past the last).
+    """
+
+    risks: np.ndarray
+    horizons: tuple[int, ...]
+    contributions: np.ndarray
+    groups: list[str]
+    reason_horizon: np.ndarray
+
+
+def horizons_of(estimator: object) -> tuple[int, ...]:
+    """The model's horizons as whole weeks."""
+    return tuple(int(h) for h in estimator.horizons_)
+
+
+def model_frame(estimator: object, forms: pd.DataFrame) -> pd.DataFrame:
+    """Valid forms with exactly the columns the model's encoder was fitted on.
+
+    Models are fitted on training forms, which also carry the outcome columns;
+    the encoder does not use them but checks that the columns match, so they are
+    added here as blanks.
+    """
+    names = getattr(estimator.encoder_, "feature_names_in_", None)
+    if names is None:
+        return forms
+    return forms.reindex(columns=list(names))
+
+
+def encode(estimator: object, forms: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Encoded model inputs and the weeks absent at entry of each form."""
+    X = estimator.encoder_.transform(model_frame(estimator, forms))
+    entry = forms["sick_weeks"].to_numpy(dtype=np.float64)
+    return X, entry
+
+
+def reason_horizons(entry: np.ndarray, horizons: tuple[int, ...], main: int = MAIN_HORIZON) -> np.ndarray:
+    """For each form, the first horizon from ``main`` on that it has not reached yet (NaN if none)."""
+    later = np.asarray([h for h in horizons if h >= main], dtype=np.float64)
+    out = np.full(len(entry), np.nan)
+    for horizon in later[::-1]:
+        out[entry < horizon] = horizon
+    return out
+
+
+def _contributions(estimator: object, X: np.ndarray, entry: np.ndarray, horizon: float) -> np.ndarray:
+    if estimator.family_ == "additive":
+        values = estimator._additive_contributions(X, entry, float(horizon))
+    else:
+        values = estimator._shapley_contributions(X, entry, float(horizon))
+    values[entry >= horizon] = 0.0
+    return values
+
+
+def score_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> Scored:
+    """Risks at every horizon and contributions at each form's reason horizon, chunk by chunk."""
+    horizons = horizons_of(estimator)
+    if MAIN_HORIZON not in horizons:
+        raise ValueError(f"the model predicts {horizons} weeks; scoring needs the {MAIN_HORIZON}-week horizon")
+    groups = list(estimator.contribution_groups_)
+    n = len(X)
+    risks = np.empty((n, len(horizons)))
+    contributions = np.zeros((n, len(groups)))
+    reason_horizon = reason_horizons(entry, horizons)
+    for start in range(0, n, CHUNK_FORMS):
+        chunk = slice(start, min(start + CHUNK_FORMS, n))
+        X_chunk, entry_chunk = X[chunk], entry[chunk]
+        risks[chunk] = estimator._risks(X_chunk, entry_chunk, estimator.horizons_)
+        target = reason_horizon[chunk]
+        for horizon in np.unique(target[~np.isnan(target)]):
+            rows = np.flatnonzero(target == horizon)
+            if len(rows) == len(target):
+                contributions[chunk] = _contributions(estimator, X_chunk, entry_chunk, horizon)
+            else:
+                contributions[start + rows] = _contributions(estimator, X_chunk[rows], entry_chunk[rows], horizon)
+    return Scored(risks=risks, horizons=horizons, contributions=contributions, groups=groups,
+                  reason_horizon=reason_horizon)
+
+
+def score_forms(estimator: object, forms: pd.DataFrame) -> Scored:
+    """Encode valid forms and score them."""
+    X, entry = encode(estimator, forms)
+    return score_encoded(estimator, X, entry)

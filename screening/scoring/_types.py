@@ -1,0 +1,125 @@
+"""What scoring returns: light dataclasses, importable without pandas or scikit-learn."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # annotations only: `import screening` stays light
+    import pandas as pd
+
+Priority = Literal["high", "medium", "low"]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One factor that raised or lowered a person's risk.
+
+    Attributes
+    ----------
+    direction : {"up", "down"}
+        ``up`` raises the risk of a long absence, ``down`` lowers it.
+    group : str
+        The model's input group (``expected_return``, ``diagnosis x physical_load``, ...),
+        or ``already_absent`` for a form received after the horizon.
+    text : str
+        The phrase a consultant reads, in the language asked for.
+    effect : float
+        The group's contribution (``-log`` cumulative hazard scale, see
+        :meth:`screening.models.RiskModel.contributions`); 0 for ``already_absent``.
+    """
+
+    direction: Literal["up", "down"]
+    group: str
+    text: str
+    effect: float
+
+    def __str__(self) -> str:
+        return f"{'↑' if self.direction == 'up' else '↓'} {self.text}"
+
+
+@dataclass(frozen=True)
+class Score:
+    """The screening result for one form.
+
+    Attributes
+    ----------
+    case_id : str
+    risk : float
+        Probability that the absence lasts more than 13 weeks from the first sick
+        day, given the weeks absent so far (4 decimals).
+    risks : dict of int to float
+        The risk at every horizon the model knows (8, 13, 22, 52 weeks).
+    priority : {"high", "medium", "low"}
+        From :data:`screening.scoring.PRIORITY_THRESHOLDS` on ``risk``.
+    reasons : tuple of Reason
+        Up to three factors raising the risk, then up to three lowering it.
+    model_version : str
+    """
+
+    case_id: str
+    risk: float
+    risks: dict[int, float]
+    priority: Priority
+    reasons: tuple[Reason, ...]
+    model_version: str
+
+    @property
+    def reasons_text(self) -> str:
+        """The reasons as the batch writes them: ``"↑ ...; ↑ ...; ↓ ..."``."""
+        return "; ".join(str(reason) for reason in self.reasons)
+
+
+@dataclass
+class ScoreResult:
+    """The outcome of scoring a table of forms.
+
+    Attributes
+    ----------
+    ranked : pandas.DataFrame
+        One row per scored form in the order the consultant should work, with the
+        columns of the contract's "What the weekly batch writes": ``rank``,
+        ``case_id``, ``jobcenter`` (when the forms have that column), ``risk``
+        (13 weeks), ``risk_8``, ``risk_22``, ``risk_52``, ``priority``,
+        ``contact_this_week`` (NA unless a capacity was given), ``reasons``,
+        ``model_version``. Risks have 4 decimals.
+    refused : pandas.DataFrame
+        One line per reason a form was refused: ``row, case_id, column, value,
+        reason, kind`` (values redacted).
+    summary : dict
+        Counts and facts of the run, no personal data: ``rows_read``, ``scored``,
+        ``refused``, ``refused_by_reason``, ``priority_counts``, ``contacts``,
+        ``model_version``, ``model_checksum``, ``seconds``, ...
+    drift : pandas.DataFrame or None
+        Population stability of each input against the training data
+        (:func:`screening.scoring.population_stability`); None when the model has
+        no drift reference.
+    """
+
+    ranked: pd.DataFrame
+    refused: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+    drift: pd.DataFrame | None = None
+
+
+class RefusedFormError(ValueError):
+    """A form that does not meet the intake-form contract; it was not scored.
+
+    Attributes
+    ----------
+    reasons : list of dict
+        One entry per reason: ``column``, ``value`` (redacted), ``reason`` (text in
+        the language asked for) and ``kind`` (a stable code, see
+        ``screening.intake._messages.REASONS``).
+    case_id : str
+        The form's ``case_id`` as given (redacted), or ``""``.
+    """
+
+    def __init__(self, reasons: list[Mapping[str, Any]], case_id: str = "") -> None:
+        self.reasons = [dict(reason) for reason in reasons]
+        self.case_id = case_id
+        described = "; ".join(
+            f"{reason.get('column') or '(form)'}: {reason.get('reason')}" for reason in self.reasons
+        )
+        super().__init__(f"form {case_id or '(no case_id)'} refused: {described}")
