@@ -165,10 +165,7 @@ def train_model(
     from screening.intake import validate_file
     from screening.models import evaluate, fit_plain_peers, fit_risk_model
     from screening.registry._card import model_card
-    try:
-        from screening.scoring import drift_reference
-    except ImportError:  # the scoring package arrives with the weekly-batch issue
-        drift_reference = None
+    from screening.scoring import drift_reference
 
     started = time.perf_counter()
     validation = validate_file(data, training=True, language="en")
@@ -208,7 +205,7 @@ def train_model(
         "training_summary": summary,
         "data": data_facts,
         "evaluation": {"metrics": evaluation.metrics, "notes": evaluation.notes},
-        "drift_reference": drift_reference(train) if drift_reference else {},
+        "drift_reference": drift_reference(train),
     }
     figures = _figures(evaluation)
     plots = {"Calibration (reliability)": "plots/reliability.png", "Decision curve": "plots/decision_curve.png"}
