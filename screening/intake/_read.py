@@ -190,8 +190,19 @@ def _read_csv(path: Path, *, separator: str | None, encoding: str | None) -> Raw
         raise FileError(f"{path}: cannot be read ({error.strerror})") from None
     if not raw.strip(b" \t\r\n" + _UTF8_BOM):
         raise FileError("the file is empty")
-    _check_text(raw[:SNIFF_BYTES])
-    data, found_encoding = _decode(raw, encoding)
+    if encoding is None and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab-separated.
+        try:
+            raw, encoding = raw.decode("utf-16").encode("utf-8"), "utf-16"
+        except UnicodeDecodeError:
+            raise FileError("the file starts like UTF-16 text but cannot be decoded as UTF-16") from None
+        found_encoding = "utf-16"
+        data = raw
+    else:
+        if encoding is None:
+            _check_text(raw[:SNIFF_BYTES])  # before decoding: garbage is refused without the cost
+        data, found_encoding = _decode(raw, encoding)
+    _check_text(data[:SNIFF_BYTES])
     del raw
     header, separator = _header_and_separator(data[:SNIFF_BYTES].decode("utf-8", "replace"), separator)
     dialect = {"format": "csv", "encoding": found_encoding, "separator": separator}
