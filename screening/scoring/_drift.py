@@ -53,7 +53,8 @@ def _categories(name: str) -> list[str]:
     spec = load_contract().fields[name]
     if spec.parse == "boolean":
         return ["false", "true"]
-    return [str(code) for code in spec.codes]
+    codes = spec.codes or sorted(set(spec.labels.values()))  # physical load: labels map to 1..4, no code list
+    return [str(code) for code in codes]
 
 
 def _numeric_bins(values: pd.Series, edges: list[float]) -> np.ndarray:
@@ -72,9 +73,9 @@ def _category_bins(values: pd.Series, categories: list[str]) -> np.ndarray:
         return codes.astype(np.int64)
     if pd.api.types.is_numeric_dtype(values.dtype):  # integer codes (physical load 1..4)
         numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        codes = pd.Categorical(numbers, categories=[float(code) for code in categories]).codes.astype(np.int64)
+        codes = pd.Index([float(code) for code in categories]).get_indexer(numbers).astype(np.int64)
     else:
-        codes = pd.Categorical(values, categories=categories).codes.astype(np.int64)
+        codes = pd.Index(categories, dtype=object).get_indexer(values.astype(object)).astype(np.int64)
     codes[codes < 0] = len(categories)
     return codes
 

@@ -195,7 +195,7 @@ def _categorical(values: pd.Series, table: dict[object, tuple[str, str]], lang: 
         for position, answer in enumerate(answers):
             codes[floats == float(answer)] = position
     else:
-        codes = pd.Categorical(values.astype(object), categories=answers).codes.astype(np.int32)
+        codes = pd.Index(answers, dtype=object).get_indexer(values.astype(object)).astype(np.int32)
         codes[codes < 0] = len(answers)  # blank (or, defensively, an answer without a phrase)
     phrases = [table[answer][lang] for answer in answers] + [table[_MISSING][lang]]
     return _Described(codes, phrases)
