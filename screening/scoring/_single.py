@@ -40,7 +40,6 @@ import numpy as np
 import pandas as pd
 
 from screening.intake import FileError, RawTable, load_contract, validate_table
-from screening.intake._messages import reason_text
 from screening.intake._parse import CONTROL_PATTERN, CPR_SEARCH_PATTERN, MAX_CELL_CHARACTERS, redact
 from screening.intake._validate import WEEKS_TOLERANCE, _parse_column, _Refusals
 from screening.scoring import _engine, _reasons
@@ -296,10 +295,8 @@ class SingleFormScorer:
                 row[name] = None
         frame = text_frame(pd.DataFrame({key: pd.Series([value], dtype=object) for key, value in row.items()}))
         case_id = redact(pd.Series([str(row.get("case_id") or "")], dtype="str")).iloc[0]
-        if frame.isna().all(axis=1).iloc[0]:
-            reasons = [{"column": name, "value": "", "reason": reason_text("missing_required", language),
-                        "kind": "missing_required"} for name in self.contract.required_columns]
-            raise RefusedFormError(reasons, case_id=case_id)
+        if frame.isna().all(axis=1).iloc[0]:  # a file skips a blank row; one form is refused like any other
+            frame.iloc[0, 0] = ""
         try:
             validation = validate_table(RawTable(frame=frame, row_numbers=np.array([2])), language=language)
         except FileError as error:

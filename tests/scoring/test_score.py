@@ -1,0 +1,184 @@
+"""The library: every form scored or refused, the same risks from every file format, the same bytes on every run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screening.intake import read_table, validate_table
+from screening.scoring import RefusedFormError, Score
+from screening.scoring._output import csv_bytes, ranked_columns
+from screening.synthetic import write_forms
+from tests.conftest import form
+from tests.scoring.conftest import MODEL_VERSION
+
+
+def test_every_form_is_scored_or_refused(week, week_result):
+    summary = week_result.summary
+    assert summary["rows_read"] == len(week) == summary["scored"] + summary["refused"]
+    assert summary["refused"] > 0 and len(week_result.ranked) == summary["scored"]
+    refused_ids = set(week_result.refused["case_id"])
+    assert not refused_ids & set(week_result.ranked["case_id"])
+    assert set(week_result.ranked["model_version"]) == {MODEL_VERSION}
+
+
+def test_ranked_columns_are_the_contracts(week_result):
+    assert week_result.ranked.columns.tolist() == [
+        "rank", "case_id", "jobcenter", "risk", "risk_8", "risk_22", "risk_52", "priority", "contact_this_week",
+        "reasons", "model_version"]
+    risks = week_result.ranked[["risk_8", "risk", "risk_22", "risk_52"]].to_numpy()
+    assert ((0 <= risks) & (risks <= 1)).all()
+    assert (np.diff(risks, axis=1) <= 0).all()  # a longer absence is never more likely than a shorter one
+
+
+def test_without_a_jobcenter_column_there_is_none_in_the_list(model, week):
+    ranked = model.score(week.drop(columns="jobcenter")).ranked
+    assert "jobcenter" not in ranked.columns
+
+
+@pytest.fixture(scope="module")
+def formats(tmp_path_factory, week):
+    folder = tmp_path_factory.mktemp("formats")
+    paths = {}
+    for name, suffix, dialect in (("standard", ".csv", "standard"), ("danish_excel", ".csv", "danish_excel"),
+                                  ("xlsx", ".xlsx", "standard"), ("parquet", ".parquet", "standard")):
+        paths[name] = folder / f"week_{name}{suffix}"
+        write_forms(week, paths[name], dialect=dialect)
+    return paths
+
+
+def test_the_four_formats_give_identical_lists(model, formats):
+    lists = {}
+    for name, path in formats.items():
+        validation = validate_table(read_table(path))
+        lists[name] = csv_bytes(ranked_columns(model.score_validation(validation).ranked))
+    assert len(set(lists.values())) == 1, {name: len(content) for name, content in lists.items()}
+    assert lists["standard"].count(b"\n") > 1000
+
+
+def test_scoring_twice_gives_the_same_bytes(model, week):
+    first = csv_bytes(ranked_columns(model.score(week, capacity=5, per="jobcenter").ranked))
+    second = csv_bytes(ranked_columns(model.score(week, capacity=5, per="jobcenter").ranked))
+    assert first == second
+
+
+def test_typed_values_score_like_their_text(model, week):
+    typed = week.copy().iloc[:300]
+    valid = typed["age"].str.fullmatch(r"\d+").fillna(False)
+    typed = typed[valid]
+    as_numbers = typed.assign(age=typed["age"].astype("int64"))
+    text_risks = model.score(typed).ranked.set_index("case_id")["risk"]
+    number_risks = model.score(as_numbers).ranked.set_index("case_id")["risk"]
+    pd.testing.assert_series_equal(text_risks.sort_index(), number_risks.sort_index())
+
+
+def test_score_one_equals_the_batch(model, week, week_result):
+    ranked = week_result.ranked.set_index("case_id")
+    checked = 0
+    for row in week.head(300).to_dict("records"):
+        values = {key: None if value is None or value != value else value for key, value in row.items()}
+        try:
+            score = model.score_one(values)
+        except RefusedFormError:
+            continue
+        if score.case_id not in ranked.index:  # a duplicated case_id: valid alone, refused in the file
+            continue
+        batch = ranked.loc[score.case_id]
+        assert (score.risk, score.risks[8], score.risks[22], score.risks[52]) == (
+            batch["risk"], batch["risk_8"], batch["risk_22"], batch["risk_52"])
+        assert score.priority == batch["priority"]
+        assert score.reasons_text == batch["reasons"]
+        checked += 1
+    assert checked > 250
+
+
+def test_score_one_gives_risk_priority_and_reasons(model):
+    score = model.score_one(form(case_id="K-1", expected_return="over_13_weeks", work_ability="2"))
+    assert isinstance(score, Score)
+    assert score.case_id == "K-1" and score.model_version == MODEL_VERSION
+    assert set(score.risks) == {8, 13, 22, 52} and score.risk == score.risks[13]
+    assert score.priority in ("high", "medium", "low")
+    assert any(reason.direction == "up" and reason.group == "expected_return" for reason in score.reasons)
+    assert score.reasons_text.startswith("↑ ")
+
+
+def test_score_one_accepts_typed_values_and_any_key_case(model):
+    import datetime as dt
+
+    text = model.score_one(form(case_id="K-2"))
+    typed = form(case_id="K-2")
+    typed.update(AGE=45, physical_load=4, form_received=dt.date(2026, 11, 16), sick_leave_start=pd.Timestamp("2026-10-19"),
+                 partial_sick_leave=False, employer_contact=True, weekly_hours=37.0)
+    del typed["age"]
+    assert model.score_one(typed).risks == text.risks
+
+
+def test_a_refused_form_raises_with_the_reasons(model):
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one(form(case_id="K-3", age="fyrre", sex="?"))
+    reasons = {reason["column"]: reason for reason in caught.value.reasons}
+    assert set(reasons) == {"age", "sex"}
+    assert reasons["age"]["kind"] == "not_a_number" and reasons["age"]["reason"] == "ikke et tal"
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one(form(case_id="K-3", age="fyrre"), language="en")
+    assert caught.value.reasons[0]["reason"] == "not a number"
+
+
+def test_a_cpr_number_is_refused_and_never_repeated(model):
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one(form(case_id="010203-1234"))
+    assert "010203-1234" not in str(caught.value) and "010203-1234" not in repr(caught.value.reasons)
+    assert caught.value.reasons[0]["kind"] == "cpr_shaped"
+
+
+def test_score_one_treats_a_missing_field_as_blank(model):
+    values = form(case_id="K-4")
+    del values["age"]
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one(values)
+    assert [reason["kind"] for reason in caught.value.reasons] == ["missing_required"]
+    with pytest.raises(RefusedFormError):
+        model.score_one({})
+    with pytest.raises(TypeError):
+        model.score_one(["not", "a", "mapping"])
+
+
+def test_an_empty_week_gives_an_empty_list(model):
+    from tests.conftest import HEADER
+
+    result = model.score(pd.DataFrame({name: pd.Series(dtype="str") for name in HEADER}))
+    assert len(result.ranked) == 0 and result.summary["rows_read"] == 0
+    assert csv_bytes(ranked_columns(result.ranked)).decode().startswith("rank,case_id,jobcenter,risk,")
+
+
+def test_drift_is_measured_against_the_models_reference(week_result):
+    drift = week_result.drift
+    assert drift is not None and {"age", "expected_return", "physical_load"} <= set(drift["input"])
+    assert (drift["psi"] < 0.25).all()  # the same simulator as the training data
+
+
+def test_importing_the_package_and_scoring_load_neither_mlflow_nor_matplotlib(model_dir):
+    code = (
+        "import sys, screening, screening.scoring as s\n"
+        f"m = s.load_model({str(model_dir)!r})\n"
+        "from tests.conftest import form\n"
+        "m.score_one(form(case_id='A'))\n"
+        "import pandas as pd\n"
+        "m.score(pd.DataFrame([form(case_id='B')]))\n"
+        "bad = [name for name in ('mlflow', 'matplotlib') if name in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_importing_scoring_is_light():
+    code = ("import sys, screening.scoring\n"
+            "heavy = [m for m in ('pandas', 'sklearn', 'pandera', 'mlflow', 'matplotlib') if m in sys.modules]\n"
+            "assert not heavy, heavy")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -1,0 +1,94 @@
+"""The fast single-form path decides exactly as the batch does, on any form (hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from screening.scoring import RefusedFormError
+from tests.conftest import form
+
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+SPELLINGS = {
+    "case_id": st.sampled_from(["K-1", " K-1 ", "K 1", "010203-1234", "0102031234", "x" * 70, "=cmd", "K\x01",
+                                "\u00a0K1", "K1\u2003", "", None, "ÆØÅ", "K.1:2_3"]),
+    "jobcenter": st.one_of(st.sampled_from(["Århus", " Aarhus ", "<b>x</b>", "x" * 250, "", None, "Køge\u200b"]),
+                           st.text(max_size=12)),
+    "age": st.one_of(st.sampled_from(["45", "45.0", "45,0", " 45 ", "", None, "15", "76", "fyrre", "45.5"]),
+                     st.integers(10, 80), st.floats(10, 80)),
+    "sick_weeks": st.one_of(st.sampled_from(["3,5", "3.5", "", None, "52.1", "-1", "4", "13", "30", "inf"]),
+                            st.floats(-1, 60, allow_nan=False), st.integers(0, 55)),
+    "form_received": st.one_of(st.sampled_from(["2026-11-16", "16-11-2026", "16.11.2026", "2026-02-30", "", None,
+                                                "16/11/2026", "1999-01-01"]),
+                               st.dates(dt.date(2024, 1, 1), dt.date(2027, 1, 1))),
+    "sick_leave_start": st.one_of(st.sampled_from(["2026-10-19", "19-10-2026", "", None, "2026-12-01"]),
+                                  st.dates(dt.date(2024, 1, 1), dt.date(2027, 1, 1))),
+    "diagnosis_code": st.sampled_from(["M54.5", "m545", "DM545", "DM545A", "F32.1", "Z99.99", "C50.9", "", None,
+                                       "M50-M54", "S52.5"]),
+    "diagnosis_group": st.sampled_from(["mental", "Psykisk", "other", "cancer", "", None, "unknown", "bevægeapparat"]),
+    "physical_load": st.one_of(st.sampled_from(["hård", "HÅRD", "Tung", "let", "middel", "1", "5", "", None]),
+                               st.integers(0, 5)),
+    "weekly_hours": st.one_of(st.sampled_from(["37", "37,5", "0", "81", "", None, "abc"]), st.floats(0, 90)),
+    "employment_status": st.sampled_from(["employed", "Ledig", "selvstændig", "self-employed", "retired", "", None]),
+    "partial_sick_leave": st.one_of(st.sampled_from(["ja", "Nej", "1", "0", "måske", "", None]), st.booleans()),
+    "employer_contact": st.one_of(st.sampled_from(["yes", "NO", "sand", "falsk", "", None]), st.booleans()),
+    "prior_sick_weeks_12m": st.one_of(st.sampled_from(["0", "12", "53", "", None, "2.5"]), st.integers(-1, 60)),
+    "work_ability": st.one_of(st.sampled_from(["0", "10", "11", "", None, "5,0"]), st.integers(-1, 12)),
+    "expected_return": st.sampled_from(["within_4_weeks", "Over 13 uger", "ved ikke", "4-8 weeks", "soon", "", None]),
+    "treatment": st.sampled_from(["none", "Egen læge", "venteliste", "hospital", "surgery", "", None]),
+    "sex": st.sampled_from(["F", "k", "Mand", "X", "?", "", None]),
+}
+
+
+def batch(model, values: dict) -> pd.DataFrame | list:
+    """The batch's verdict on one form: its ranked row, or its refusals."""
+    result = model.score(pd.DataFrame({key: pd.Series([value], dtype=object) for key, value in values.items()}))
+    if len(result.ranked):
+        return result.ranked
+    return sorted((row.column, row.kind) for row in result.refused.itertuples())
+
+
+@SETTINGS
+@given(changes=st.fixed_dictionaries({}, optional=SPELLINGS))
+def test_score_one_decides_and_scores_as_the_batch(model, changes):
+    values = form()
+    values.update(changes)
+    expected = batch(model, values)
+    try:
+        score = model.score_one(values)
+    except RefusedFormError as refused:
+        assert isinstance(expected, list) and expected, "refused alone but scored in a batch"
+        assert sorted((reason["column"], reason["kind"]) for reason in refused.reasons) == expected
+        return
+    assert isinstance(expected, pd.DataFrame), f"scored alone but refused in a batch: {expected}"
+    row = expected.iloc[0]
+    assert score.risks == {8: row["risk_8"], 13: row["risk"], 22: row["risk_22"], 52: row["risk_52"]}
+    assert score.priority == row["priority"]
+    assert score.reasons_text == row["reasons"]
+
+
+def test_an_empty_form_is_refused_with_the_required_fields(model):
+    for empty in ({}, {"case_id": None, "age": ""}, {"unknown": "x"}):
+        try:
+            model.score_one(empty)
+        except RefusedFormError as refused:
+            assert sorted((reason["column"], reason["kind"]) for reason in refused.reasons) == [
+                ("age", "missing_required"), ("case_id", "missing_required"),
+                ("physical_load", "missing_required"), ("sick_weeks", "cannot_derive_weeks")]
+        else:  # pragma: no cover
+            raise AssertionError(f"an empty form was scored: {empty}")
+
+
+def test_a_field_named_twice_is_refused_not_guessed(model):
+    values = form()
+    values["AGE"] = "50"
+    try:
+        model.score_one(values)
+    except RefusedFormError as refused:
+        assert "twice" in refused.reasons[0]["reason"]
+    else:  # pragma: no cover
+        raise AssertionError("a form naming age twice was scored")
