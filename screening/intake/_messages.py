@@ -55,6 +55,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "kortere end sick_weeks da skemaet blev modtaget",
         "shorter than sick_weeks when the form was received",
     ),
+    "unbalanced_quote": (
+        'et citationstegn (") åbnet i rækken lukkes aldrig; rækken kan ikke læses',
+        'a quote (") opened in this row is never closed; the row cannot be read',
+    ),
     "malformed_row": (
         "rækken har {found} felter, men overskriften har {expected}",
         "the row has {found} fields but the header has {expected}",

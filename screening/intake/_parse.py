@@ -87,15 +87,19 @@ def parse_whole(uniques: pd.Series, spec: Field, contract: Contract) -> Parsed:
 
 def parse_date(uniques: pd.Series, spec: Field, contract: Contract) -> Parsed:
     dates = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[ns]")
+    implausible = np.zeros(len(uniques), dtype=bool)
     for pattern, fmt in DATE_FORMATS:
         matches = uniques.str.match(pattern).fillna(False).to_numpy(dtype=bool)
         if matches.any():
-            dates[matches] = pd.to_datetime(uniques[matches], format=fmt, errors="coerce").astype("datetime64[ns]")
+            # Parsed at second resolution first: year 9999 is a real date but beyond nanoseconds.
+            parsed = pd.to_datetime(uniques[matches], format=fmt, errors="coerce").astype("datetime64[s]")
+            plausible = ((parsed >= EARLIEST_DATE) & (parsed <= LATEST_DATE)).to_numpy()
+            implausible[np.flatnonzero(matches)[~plausible & parsed.notna().to_numpy()]] = True
+            dates.iloc[np.flatnonzero(matches)[plausible]] = parsed[plausible].astype("datetime64[ns]").to_numpy()
     failures = _failures(len(uniques))
     failures[dates.isna().to_numpy()] = "not_a_date"
-    implausible = ((dates < EARLIEST_DATE) | (dates > LATEST_DATE)).to_numpy()
     failures[implausible] = "implausible_date"
-    return dates.where(~implausible), failures
+    return dates, failures
 
 
 def parse_boolean(uniques: pd.Series, spec: Field, contract: Contract) -> Parsed:

@@ -55,7 +55,8 @@ class RawTable:
         (the header is row 1, the first form row 2).
     malformed : list of tuple
         Records that could not be split into the header's fields:
-        ``(row_number, fields_found, fields_expected)``.
+        ``(row_number, fields_found, fields_expected)``; ``fields_found`` is
+        ``UNBALANCED_QUOTE`` (-1) when a quote opened on the row never closes.
     dialect : dict
         What was detected: format, encoding, separator.
     """
@@ -236,24 +237,65 @@ def _read_csv(path: Path, *, separator: str | None, encoding: str | None) -> Raw
     return RawTable(frame=frame, row_numbers=np.arange(2, len(frame) + 2), dialect=dialect)
 
 
-def _read_csv_slowly(data: bytes, header: list[str], separator: str, dialect: dict[str, str]) -> RawTable:
-    text = data.decode("utf-8")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+#: ``fields_found`` of a malformed record whose quote never closes.
+UNBALANCED_QUOTE = -1
+#: How many physical lines a quoted value may span before an open quote is judged unbalanced.
+MAX_LINES_PER_RECORD = 50
+
+
+def _split_record(text: str, separator: str) -> list[list[str]]:
     try:
-        next(reader)
-        records, numbers, malformed = [], [], []
-        row_number = 1
-        for record in reader:
-            if not record:
-                continue  # a blank line is not a record
-            row_number += 1
-            if len(record) == len(header):
-                records.append(record)
-                numbers.append(row_number)
-            else:
-                malformed.append((row_number, len(record), len(header)))
-    except csv.Error as error:
-        raise FileError(f"the file is not readable as CSV: {error}") from None
+        return [record for record in csv.reader(io.StringIO(text, newline=""), delimiter=separator) if record]
+    except csv.Error:
+        return []
+
+
+def _records(lines: list[str], separator: str, width: int):
+    """Yield ``(fields or None, fields_found)`` per record, resilient to unbalanced quotes.
+
+    A line whose quotes are balanced is one record. A line with an open quote is
+    joined with the following lines until the quotes balance (a value spanning
+    lines); if that does not give exactly one record of the header's width within
+    ``MAX_LINES_PER_RECORD`` lines, the line alone is malformed and reading goes on
+    at the next line, so one stray quote never swallows the forms after it.
+    """
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line.strip():
+            continue  # a blank line is not a record
+        if line.count('"') % 2 == 0:
+            fields = _split_record(line, separator)
+            found = fields[0] if len(fields) == 1 else None
+            yield (found if found is not None and len(found) == width else None), (len(found) if found else 0)
+            continue
+        joined = line
+        for extra in range(index, min(index + MAX_LINES_PER_RECORD, len(lines))):
+            joined += "\n" + lines[extra]
+            if joined.count('"') % 2 == 0:
+                fields = _split_record(joined, separator)
+                if len(fields) == 1 and len(fields[0]) == width:
+                    index = extra + 1
+                    yield fields[0], width
+                    break
+                yield None, UNBALANCED_QUOTE
+                break
+        else:
+            yield None, UNBALANCED_QUOTE
+
+
+def _read_csv_slowly(data: bytes, header: list[str], separator: str, dialect: dict[str, str]) -> RawTable:
+    lines = [line[:-1] if line.endswith("\r") else line for line in data.decode("utf-8").split("\n")]
+    records, numbers, malformed = [], [], []
+    row_number = 1
+    for fields, found in _records(lines[1:], separator, len(header)):
+        row_number += 1
+        if fields is None:
+            malformed.append((row_number, found, len(header)))
+        else:
+            records.append(fields)
+            numbers.append(row_number)
     columns = list(zip(*records)) if records else [()] * len(header)
     table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
     table = pa.table({name: pc.if_else(pc.equal(col, ""), None, col) for name, col in zip(table.column_names, table.columns)})

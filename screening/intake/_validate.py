@@ -159,23 +159,30 @@ def match_header(header: list[str], contract: Contract) -> tuple[dict[str, int],
     known = {name.casefold(): name for name in contract.columns}
     positions: dict[str, int] = {}
     seen: dict[str, int] = {}
+    twice: list[tuple[str, int, int]] = []
     ignored = []
     for position, name in enumerate(header):
         key = str(name).strip().casefold()
         if key and key in seen:
-            shown = redact(pd.Series([str(name).strip()])).iloc[0]
-            raise FileError(f"the column header '{shown}' appears twice (columns {seen[key] + 1} and {position + 1})")
+            twice.append((str(name).strip(), seen[key], position))
+            continue
         seen[key] = position
         if key in known:
             positions[known[key]] = position
         else:
             ignored.append(str(name).strip() or f"(blank header, column {position + 1})")
+    # Missing columns first: a file whose first row is data has "duplicates" too, but
+    # the missing header is what its sender must fix.
     missing = [name for name in contract.required_columns if name not in positions]
     for group in contract.required_one_of.values():
         if not any(name in positions for name in group):
             missing.append(" or ".join(group))
     if missing:
         raise FileError(f"required column missing: {', '.join(missing)} (the header row must name them)")
+    if twice:
+        name, first, second = twice[0]
+        shown = redact(pd.Series([name])).iloc[0]
+        raise FileError(f"the column header '{shown}' appears twice (columns {first + 1} and {second + 1})")
     return positions, redact(pd.Series(ignored, dtype="str")).tolist()
 
 
@@ -343,8 +350,9 @@ def validate_table(raw: RawTable, *, training: bool = False, language: Language 
                 "case_id": "",
                 "column": "",
                 "value": "",
-                "reason": [reason_text("malformed_row", language, found=found, expected=expected) for _, found, expected in raw.malformed],
-                "kind": "malformed_row",
+                "reason": [reason_text("malformed_row" if found >= 0 else "unbalanced_quote", language, found=found, expected=expected)
+                           for _, found, expected in raw.malformed],
+                "kind": ["malformed_row" if found >= 0 else "unbalanced_quote" for _, found, _ in raw.malformed],
             }
         )
         refused = pd.concat([refused, malformed], ignore_index=True) if len(refused) else malformed
