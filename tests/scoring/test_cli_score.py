@@ -1,0 +1,169 @@
+"""`screening score`: the files it writes, its summary, exit codes, and nothing left behind on a file-level error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from screening.intake import FileError
+from screening.synthetic import simulate_cohort, write_forms
+from tests.conftest import HEADER, form, write_csv_text
+from tests.scoring.conftest import MODEL_VERSION
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run `screening score ...` through the command line (or, until it is wired in, the same parser and handling)."""
+    from screening import cli
+    from screening.scoring import add_score_arguments, run_score
+
+    if "score" in getattr(cli, "_COMMANDS", {}):
+        code = cli.main(["score", *argv])
+    else:
+        parser = cli._Parser(prog="screening score")
+        add_score_arguments(parser)
+        try:
+            code = run_score(parser.parse_args(list(argv)))
+        except (cli.UserError, FileError) as error:
+            print(f"screening: error: {error}", file=sys.stderr)
+            code = 2
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def week_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("input") / "week.csv"
+    write_forms(simulate_cohort(800, seed=8, invalid_share=0.03).forms, path, dialect="danish_excel")
+    return path
+
+
+def test_a_week_end_to_end(model_dir, week_file, tmp_path, capsys):
+    output = tmp_path / "out" / "ranked.csv"
+    code, out, err = run(capsys, "--model", str(model_dir), "--input", str(week_file), "--output", str(output),
+                         "--report", str(tmp_path / "out" / "week.html"), "--capacity", "3", "--per", "jobcenter")
+    assert code == 0, err
+    ranked = pd.read_csv(output, dtype=str, keep_default_na=False)
+    assert ranked.columns.tolist() == ["rank", "case_id", "jobcenter", "risk", "risk_8", "risk_22", "risk_52",
+                                       "priority", "contact_this_week", "reasons", "model_version"]
+    assert ranked["risk"].str.fullmatch(r"[01]\.\d{4}").all()
+    assert set(ranked["contact_this_week"]) == {"yes", "no"} and set(ranked["model_version"]) == {MODEL_VERSION}
+    refused = pd.read_csv(tmp_path / "out" / "ranked_refused.csv")  # beside the output by default
+    assert refused.columns.tolist() == ["row", "case_id", "column", "value", "reason"]
+    assert len(ranked) + refused["row"].nunique() == 800
+    assert (tmp_path / "out" / "week.html").read_text("utf-8").startswith("<!DOCTYPE html>")
+    for line in ("read:      800 forms", "scored:    ", "refused:   ", "priority:  high", "contact:   ",
+                 f"model:     {MODEL_VERSION} (additive, sha256", "time:      "):
+        assert line in out, line
+    assert len(out.splitlines()) < 30
+
+
+def test_scoring_the_same_file_twice_writes_the_same_bytes(model_dir, week_file, tmp_path, capsys):
+    files = []
+    for attempt in ("a", "b"):
+        folder = tmp_path / attempt
+        code, _, err = run(capsys, "--model", str(model_dir), "--input", str(week_file), "--output",
+                           str(folder / "ranked.csv"), "--report", str(folder / "page.html"), "--capacity", "10")
+        assert code == 0, err
+        files.append([(folder / name).read_bytes() for name in ("ranked.csv", "ranked_refused.csv", "page.html")])
+    assert files[0] == files[1]
+
+
+def test_the_audit_line_holds_counts_and_fingerprints_but_no_personal_data(model_dir, week_file, tmp_path, capsys):
+    output = tmp_path / "ranked.csv"
+    for _ in range(2):
+        assert run(capsys, "--model", str(model_dir), "--input", str(week_file), "--output", str(output))[0] == 0
+    lines = (tmp_path / "screening-audit.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) == 2
+    record = json.loads(lines[-1])
+    assert record["model_version"] == MODEL_VERSION and len(record["model_checksum"]) == 64
+    assert len(record["input"]["sha256"]) == 64 and record["rows_read"] == 800
+    assert record["rows_read"] == record["scored"] + record["refused"]
+    assert record["files"] == {"output": "ranked.csv", "rejects": "ranked_refused.csv"}
+    forms = pd.read_csv(week_file, sep=";", encoding="cp1252", dtype=str)
+    for case_id in forms["case_id"].dropna():
+        assert case_id not in lines[-1]
+    for jobcenter in forms["jobcenter"].dropna().unique():
+        assert jobcenter not in lines[-1]
+    assert "SIM-" not in lines[-1] and str(tmp_path) not in lines[-1]
+
+
+def test_the_audit_log_can_be_placed_elsewhere(model_dir, week_file, tmp_path, capsys, monkeypatch):
+    log = tmp_path / "logs" / "audit.jsonl"
+    assert run(capsys, "--model", str(model_dir), "--input", str(week_file), "--output", str(tmp_path / "a.csv"),
+               "--audit-log", str(log))[0] == 0
+    monkeypatch.setenv("SCREENING_AUDIT_LOG", str(log))
+    assert run(capsys, "--model", str(model_dir), "--input", str(week_file), "--output", str(tmp_path / "b.csv"))[0] == 0
+    assert len(log.read_text("utf-8").splitlines()) == 2
+    assert not (tmp_path / "screening-audit.jsonl").exists()
+
+
+def no_outputs(folder: Path) -> bool:
+    return not any(folder.iterdir()) if folder.exists() else True
+
+
+@pytest.mark.parametrize("problem", ["no input", "no age column", "not a model", "per without jobcenter",
+                                     "output is input", "binary input"])
+def test_a_file_level_error_exits_2_in_one_line_and_leaves_nothing(model_dir, tmp_path, capsys, problem):
+    source = tmp_path / "in"
+    source.mkdir()
+    good = write_csv_text(source / "week.csv", [form(case_id="A"), form(case_id="B")])
+    model, forms = str(model_dir), str(good)
+    extra: list[str] = []
+    out = tmp_path / "out"
+    output = out / "ranked.csv"
+    if problem == "no input":
+        forms = str(source / "missing.csv")
+    elif problem == "no age column":
+        forms = str(write_csv_text(source / "noage.csv", [form()], header=[h for h in HEADER if h != "age"]))
+    elif problem == "not a model":
+        model = str(source)
+    elif problem == "per without jobcenter":
+        forms = str(write_csv_text(source / "nojc.csv", [form()], header=[h for h in HEADER if h != "jobcenter"]))
+        extra = ["--per", "jobcenter"]
+    elif problem == "output is input":
+        output = good
+    elif problem == "binary input":
+        (source / "junk.csv").write_bytes(b"\x00\x01\x02garbage")
+        forms = str(source / "junk.csv")
+    before = good.read_bytes()
+    code, stdout, err = run(capsys, "--model", model, "--input", forms, "--output", str(output),
+                            "--report", str(out / "page.html"), *extra)
+    assert code == 2
+    assert err.startswith("screening: error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert stdout == ""
+    assert no_outputs(out)
+    assert good.read_bytes() == before
+
+
+@pytest.mark.parametrize("argv", [["--capacity", "-1"], ["--capacity", "ten"], ["--per", "team"],
+                                  ["--language", "de"]])
+def test_bad_options_exit_2(model_dir, tmp_path, capsys, argv):
+    good = write_csv_text(tmp_path / "week.csv", [form()])
+    code, _, err = run(capsys, "--model", str(model_dir), "--input", str(good), "--output",
+                       str(tmp_path / "o.csv"), *argv)
+    assert code == 2 and "Traceback" not in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_spreadsheet_formulas_and_cpr_numbers_never_reach_the_files(model_dir, tmp_path, capsys):
+    rows = [form(case_id="-A1", jobcenter="=1+2"), form(case_id="010203-1234"), form(case_id="B", age="@x")]
+    source = write_csv_text(tmp_path / "week.csv", rows)
+    assert run(capsys, "--model", str(model_dir), "--input", str(source), "--output", str(tmp_path / "r.csv"),
+               "--rejects", str(tmp_path / "refused.csv"), "--report", str(tmp_path / "p.html"))[0] == 0
+    ranked = (tmp_path / "r.csv").read_text("utf-8")
+    assert "\n1,'-A1,'=1+2," in ranked
+    written = "".join((tmp_path / name).read_text("utf-8") for name in ("r.csv", "refused.csv", "p.html",
+                                                                          "screening-audit.jsonl"))
+    assert "010203-1234" not in written and "******-****" in written
+    assert "'@x" in (tmp_path / "refused.csv").read_text("utf-8")
+
+
+def test_english_on_request(model_dir, week_file, tmp_path, capsys):
+    assert run(capsys, "--model", str(model_dir), "--input", str(week_file), "--output", str(tmp_path / "r.csv"),
+               "--language", "en")[0] == 0
+    assert "weeks" in (tmp_path / "r.csv").read_text("utf-8")
+    assert "not " in (tmp_path / "r_refused.csv").read_text("utf-8")
