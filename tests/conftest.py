@@ -57,3 +57,13 @@ def forms_file(tmp_path: Path):
 
 def frame_of(rows: list[dict[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, dtype="str")
+
+
+# Hypothesis profiles: the default keeps the suite quick; "fuzz" is the long run the
+# README documents (HYPOTHESIS_PROFILE=fuzz python -m pytest tests/test_properties.py).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("fuzz", max_examples=5_000, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+if __import__("os").environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(__import__("os").environ["HYPOTHESIS_PROFILE"])

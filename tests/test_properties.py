@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from screening.intake import FileError, load_contract, validate_file
 from tests.conftest import HEADER, form, write_csv_text
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# 150 examples a test in the normal run; the "fuzz" profile (tests/conftest.py) raises it.
+SETTINGS = settings(max_examples=max(150, settings.default.max_examples), deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def check_accounting(path: Path, **options) -> None:
