@@ -261,7 +261,7 @@ def _ranked_section(ranked: pd.DataFrame, t: dict[str, str], language: str, *, p
 def _histogram(ranked: pd.DataFrame, t: dict[str, str], language: str) -> str:
     counts = np.histogram(ranked["risk"].to_numpy(dtype=np.float64), bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0]
     width, height, left, bottom = 640, 220, 48, 30
-    plot_w, plot_h = width - left - 10, height - bottom - 10
+    plot_w, plot_h = width - left - 28, height - bottom - 10
     top = max(int(counts.max()) if len(counts) else 0, 1)
     bar_w = plot_w / HISTOGRAM_BINS
     parts = [f'<svg id="distribution" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
