@@ -94,6 +94,8 @@ def csv_bytes(columns: dict[str, pa.Array]) -> bytes:
     lines = pc.binary_join_element_wise(*cells, pa.scalar(",", pa.large_string()))
     lines = pc.binary_join_element_wise(lines, pa.scalar("\n", pa.large_string()), pa.scalar("", pa.large_string()))
     lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    if len(lines) != n:  # pragma: no cover - never expected; a row must not go missing silently
+        raise RuntimeError(f"CSV assembled {len(lines)} of {n} rows")
     # The values buffer of a string array is its strings back to back: the file body.
     offsets, data = lines.buffers()[1], lines.buffers()[2]
     positions = np.frombuffer(offsets, dtype=np.int64, count=lines.offset + len(lines) + 1)[lines.offset :]

@@ -334,25 +334,33 @@ def reasons_text(
     horizon: int = 13,
     language: Language = "da",
 ) -> pa.Array:
-    """The reasons cell of every form, assembled by Arrow from phrase codes."""
+    """The reasons cell of every form, assembled by Arrow from phrase codes.
+
+    Each slot holds ``"↑ phrase; "`` or ``""``; the slots are concatenated and the
+    last separator cut. (Arrow 25's ``binary_join_element_wise`` with
+    ``null_handling="skip"`` drops rows on some inputs, so no nulls are joined.)
+    """
     lang = _language_index(language)
     n = len(codes)
     rows = np.arange(n)
     slots: list[pa.Array] = []
-    if already_absent is not None and already_absent.any():
-        special = pa.array([f"{ARROWS['up']} {ALREADY_ABSENT_PHRASE[lang].format(horizon=horizon)}"])
-        slots.append(special.take(pa.array(np.zeros(n, dtype=np.int32), mask=~already_absent)))
+    if already_absent is not None and np.any(already_absent):
+        special = pa.array(["", f"{ARROWS['up']} {ALREADY_ABSENT_PHRASE[lang].format(horizon=horizon)}{SEPARATOR}"])
+        slots.append(special.take(pa.array(np.asarray(already_absent, dtype=np.int32))))
     for direction, chosen in (("up", selection.up), ("down", selection.down)):
-        vocabulary = pa.array([f"{ARROWS[direction]} {phrase}" for phrase in phrases], pa.string())
+        vocabulary = pa.array(["", *(f"{ARROWS[direction]} {phrase}{SEPARATOR}" for phrase in phrases)], pa.string())
         for slot in range(chosen.shape[1]):
             column = chosen[:, slot]
             present = column >= 0
-            index = codes[rows, np.where(present, column, 0)] if n else np.zeros(0, dtype=np.int32)
-            slots.append(vocabulary.take(pa.array(index, mask=~present)))
-    if not slots:
+            index = np.where(present, codes[rows, np.where(present, column, 0)] + 1, 0) if n else column
+            slots.append(vocabulary.take(pa.array(index.astype(np.int32))))
+    if not slots or n == 0:
         return pa.array([""] * n, pa.string())
-    joined = pc.binary_join_element_wise(*slots, SEPARATOR, null_handling="skip")
-    return pc.fill_null(joined, "")
+    joined = pc.binary_join_element_wise(*slots, "") if len(slots) > 1 else slots[0]
+    trimmed = pc.utf8_slice_codeunits(joined, 0, -len(SEPARATOR))  # "" stays ""
+    if len(trimmed) != n:  # pragma: no cover - a guard against the Arrow defect above coming back another way
+        raise RuntimeError(f"reasons assembled for {len(trimmed)} of {n} forms")
+    return trimmed
 
 
 def reasons_of_one(
