@@ -130,11 +130,28 @@ class SingleFormScorer:
         return sorted(spellings)
 
     def _warm(self) -> None:
-        """Parse and check the spellings forms commonly carry, in bulk (a few tens of milliseconds)."""
+        """Parse, check and encode the spellings forms commonly carry, in bulk (a fraction of a second, once)."""
         for name in self.contract.columns:
             spellings = self._common_spellings(name)
             if spellings:
                 self._parse_many(name, spellings)
+        self._warm_codes()
+
+    def _warm_codes(self) -> None:
+        """Model inputs of every value met so far, in one call of the model's encoder."""
+        values: dict[str, list[object]] = {name: [None] for name in self.contract.columns}
+        for (name, _text), (value, refused) in list(self._cells.items()):
+            if not refused and value is not None:
+                values[name].append(value)
+        values = {name: list(dict.fromkeys(found)) for name, found in values.items()}
+        length = max(len(found) for found in values.values())
+        cycled = {name: (found * (length // len(found) + 1))[:length] for name, found in values.items()}
+        frame = pd.DataFrame({name: pd.Series(cycled[name], dtype=self._dtypes[name]) for name in self.contract.columns})
+        encoded = self.encoder.transform(_engine.model_frame(self.estimator, frame))
+        for j, (column, _kind, _categories) in enumerate(self.inputs):
+            if column in cycled:
+                for value, code in zip(cycled[column], encoded[:, j].tolist()):
+                    self._codes[(column, value)] = code
 
     def _parse_many(self, name: str, texts: list[str]) -> None:
         refusals = _Refusals(len(texts))
