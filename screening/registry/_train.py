@@ -83,23 +83,21 @@ def split_by_date(forms: pd.DataFrame, *, test_fraction: float, seed: int) -> tu
 
 
 def _figures(evaluation: Any) -> dict[str, bytes]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure, not pyplot: no backend is switched, so notebooks keep showing their plots.
+    from matplotlib.figure import Figure
 
     figures = {}
     for name, draw, title in (
         ("plots/reliability.png", evaluation.plot_reliability, "Calibration on held-out forms (13 weeks)"),
         ("plots/decision_curve.png", evaluation.plot_decision_curve, "Decision curve (net benefit)"),
     ):
-        fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
+        fig = Figure(figsize=(6, 4.5), dpi=110)
+        ax = fig.subplots()
         draw(ax=ax)
         ax.set_title(title)
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", metadata={"Software": None})
-        plt.close(fig)
         figures[name] = buffer.getvalue()
     return figures
 
