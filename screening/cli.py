@@ -71,6 +71,11 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--promote", action="store_true", help="make this version champion even if there is one")
     train.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
 
+    from screening.scoring import add_score_arguments
+
+    score = commands.add_parser("score", help="rank the week's forms with reasons; refused rows, page, audit line")
+    add_score_arguments(score)
+
     evaluate = commands.add_parser("evaluate", help="measure a model on forms with known outcomes")
     evaluate.add_argument("--model", required=True, help="model directory or MLflow URI (models:/NAME@champion)")
     evaluate.add_argument("--data", required=True, help="forms with absence_weeks and spell_ended")
@@ -221,7 +226,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"simulate": _run_simulate, "validate": _run_validate, "train": _run_train, "evaluate": _run_evaluate}
+def _run_score(args: argparse.Namespace) -> int:
+    from screening.scoring import run_score
+
+    return run_score(args)
+
+
+_COMMANDS = {"simulate": _run_simulate, "validate": _run_validate, "train": _run_train, "evaluate": _run_evaluate,
+             "score": _run_score}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
