@@ -97,7 +97,7 @@ def run_score(args: argparse.Namespace) -> int:
     from screening._io import atomic_path, neutralise_formulas
     from screening.intake import read_table, validate_table
     from screening.scoring._audit import append_audit, audit_path, audit_record, file_sha256
-    from screening.scoring._output import csv_bytes, ranked_columns
+    from screening.scoring._output import write_ranked_to
     from screening.scoring._page import render_page
 
     started = time.perf_counter()
@@ -109,11 +109,13 @@ def run_score(args: argparse.Namespace) -> int:
     raw = read_table(input_path, file_format=args.file_format, separator=args.separator, encoding=args.encoding)
     validation = validate_table(raw, language=args.language)
     with_jobcenter = any(str(name).strip().casefold() == "jobcenter" for name in raw.frame.columns)
+    dialect = dict(raw.dialect)
+    del raw  # the text cells: a large part of the memory of a big file, no longer needed
+    _release_memory()
     if args.per == "jobcenter" and not with_jobcenter:
         raise FileError("--per jobcenter: the file has no jobcenter column")
     result = model.score_validation(validation, capacity=args.capacity, per=args.per, language=args.language,
                                     with_jobcenter=with_jobcenter, started=started)
-    ranked_file = csv_bytes(ranked_columns(result.ranked))
     page = None
     if report is not None:
         card = model.card_path
@@ -128,13 +130,14 @@ def run_score(args: argparse.Namespace) -> int:
         with contextlib.ExitStack() as stack:  # every file or none: each moves into place as the stack closes
             with_temporary = {"output": stack.enter_context(atomic_path(output)),
                               "rejects": stack.enter_context(atomic_path(rejects))}
-            with_temporary["output"].write_bytes(ranked_file)
+            with with_temporary["output"].open("wb") as handle:
+                write_ranked_to(result.ranked, handle)
             neutralise_formulas(result.refused.drop(columns="kind")).to_csv(
                 with_temporary["rejects"], index=False, lineterminator="\n")
             if report is not None:
                 stack.enter_context(atomic_path(report)).write_text(page, encoding="utf-8")
             record = audit_record(
-                result.summary, input_path=input_path, input_sha256=file_sha256(input_path), dialect=raw.dialect,
+                result.summary, input_path=input_path, input_sha256=file_sha256(input_path), dialect=dialect,
                 options=options, files={"output": output, "rejects": rejects, "report": report},
                 seconds=time.perf_counter() - started,
             )
@@ -142,10 +145,17 @@ def run_score(args: argparse.Namespace) -> int:
     except OSError as error:
         raise FileError(f"cannot write {getattr(error, 'filename', None) or 'an output file'}: "
                         f"{error.strerror or error}") from None
-    print(format_score_summary(result.summary, dialect=raw.dialect, written={
+    print(format_score_summary(result.summary, dialect=dialect, written={
         "ranked list": output, "refused rows": rejects, "page": report, "audit line": log,
     }, seconds=time.perf_counter() - started))
     return 0
+
+
+def _release_memory() -> None:
+    """Give memory Arrow no longer uses back to the system, so that the peak of a big run stays low."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _relative_href(target: Path, page: Path) -> str:

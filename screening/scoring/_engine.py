@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-#: Forms predicted and explained at a time (~100k person-period rows at 13 weeks).
-CHUNK_FORMS = 8192
+#: Forms predicted and explained at a time (~50k person-period rows at 13 weeks, ~100k at 52).
+CHUNK_FORMS = 4096
 MAIN_HORIZON = 13
 
 

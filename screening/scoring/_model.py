@@ -58,12 +58,22 @@ def text_frame(forms: pd.DataFrame) -> pd.DataFrame:
             text = values
         elif pd.api.types.is_datetime64_any_dtype(values.dtype):
             text = values.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+            # Arrow writes 45.0 as "45" and 3.5 as "3.5", blanks as nulls, a million values at once
+            text = pd.Series(pa.array(values, from_pandas=True).cast(pa.string()).to_numpy(zero_copy_only=False),
+                             index=values.index, dtype=object)
         else:
             text = pd.Series([cell_text(value) for value in values.tolist()], index=values.index, dtype=object)
         columns[name] = pd.Series(text.to_numpy(dtype=object, na_value=None), dtype=_STRING)
     frame = pd.DataFrame(columns)
     frame.columns = pd.Index([str(name) for name in forms.columns], dtype=object)
     return frame
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as one contiguous Arrow string array (nulls kept)."""
+    array = pa.array(values, pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _empty_ranked(with_jobcenter: bool) -> pd.DataFrame:
@@ -199,20 +209,22 @@ class ScreeningModel:
         scored = _engine.score_forms(self.estimator, valid)
         risks = {h: np.rint(scored.risks[:, k] * _rank.RISK_SCALE) / _rank.RISK_SCALE
                  for k, h in enumerate(scored.horizons)}
-        case_ids = pa.array(valid["case_id"], pa.string())
-        groups = pa.array(valid["jobcenter"], pa.string()) if per == "jobcenter" else None
+        case_ids = _arrow_text(valid["case_id"])
+        groups = _arrow_text(valid["jobcenter"]) if per == "jobcenter" else None
         order, rank = _rank.rank_order(risks[13], risks.get(22), risks.get(52), case_ids, groups=groups)
         contact = _rank.contact_marks(rank, capacity)
         priority = pa.array(list(_rank.PRIORITIES), pa.string()).take(pa.array(_rank.priority_codes(risks[13])))
-        already = scored.reason_horizon != _engine.MAIN_HORIZON
+        # Reasons are assembled in working order, so the long text column is built once, in place.
+        already = (scored.reason_horizon != _engine.MAIN_HORIZON)[order]
         codes, phrases = _reasons.phrase_table(scored.groups, valid, language)
-        selection = _reasons.select(scored.contributions, groups=scored.groups, already_absent=already)
-        reasons = _reasons.reasons_text(selection, codes, phrases, already_absent=already,
+        selection = _reasons.select(scored.contributions[order], groups=scored.groups, already_absent=already)
+        reasons = _reasons.reasons_text(selection, codes[order], phrases, already_absent=already,
                                         horizon=_engine.MAIN_HORIZON, language=language)
+        del codes, selection
         take = pa.array(order)
         columns: dict[str, Any] = {"rank": rank, "case_id": case_ids.take(take)}
         if with_jobcenter:
-            columns["jobcenter"] = pa.array(valid["jobcenter"], pa.string()).take(take)
+            columns["jobcenter"] = _arrow_text(valid["jobcenter"]).take(take)
         columns["risk"] = risks[13][order]
         for horizon in scored.horizons:
             if horizon != _engine.MAIN_HORIZON:
@@ -220,14 +232,13 @@ class ScreeningModel:
         columns["priority"] = priority.take(take)
         columns["contact_this_week"] = (pd.array(contact, dtype="boolean") if contact is not None
                                         else pd.array([pd.NA] * len(order), dtype="boolean"))
-        columns["reasons"] = reasons.take(take)
-        columns["model_version"] = pa.array([self.version] * len(order), pa.string())
+        columns["reasons"] = reasons
+        columns["model_version"] = pa.repeat(pa.scalar(self.version, pa.string()), len(order))
         frame = pd.DataFrame({
             name: (pd.Series(values.to_pandas(types_mapper={pa.string(): _STRING}.get), dtype=_STRING)
-                   if isinstance(values, pa.Array) else values)
+                   if isinstance(values, (pa.Array, pa.ChunkedArray)) else values)
             for name, values in columns.items()
         })
-        frame.attrs["row"] = valid.index.to_numpy()[order]  # each ranked form's row in the file
         return frame
 
     def _summary(self, validation: Validation, ranked: pd.DataFrame, drift: pd.DataFrame | None, *,

@@ -12,8 +12,10 @@ columns (a million rows in well under a second) and moved into place atomically
 
 from __future__ import annotations
 
+import io
 import os
 import re
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -83,30 +85,61 @@ def ranked_columns(ranked: pd.DataFrame) -> dict[str, pa.Array]:
     return columns
 
 
-def csv_bytes(columns: dict[str, pa.Array]) -> bytes:
-    """The CSV file of text columns: header, minimal quoting, LF line ends."""
-    header = (",".join(quote(pa.array(list(columns), pa.string())).to_pylist()) + "\n").encode("utf-8")
-    n = len(next(iter(columns.values()))) if columns else 0
-    if n == 0:
-        return header
-    # large_string: 64-bit offsets, so even a file over 2 GB assembles.
-    cells = [quote(column).cast(pa.large_string()) for column in columns.values()]
-    lines = pc.binary_join_element_wise(*cells, pa.scalar(",", pa.large_string()))
-    lines = pc.binary_join_element_wise(lines, pa.scalar("\n", pa.large_string()), pa.scalar("", pa.large_string()))
+#: Rows assembled and written at a time (bounds the memory of a million-row file to a few tens of MB).
+WRITE_CHUNK = 131_072
+
+
+def _lines(columns: dict[str, pa.Array]) -> pa.Array:
+    """CSV lines (with their line ends) of text columns of equal length."""
+    cells = [quote(column) for column in columns.values()]
+    cells[-1] = pc.binary_join_element_wise(cells[-1], pa.scalar("\n"), "")
+    lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
     lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
-    if len(lines) != n:  # pragma: no cover - never expected; a row must not go missing silently
-        raise RuntimeError(f"CSV assembled {len(lines)} of {n} rows")
-    # The values buffer of a string array is its strings back to back: the file body.
-    offsets, data = lines.buffers()[1], lines.buffers()[2]
-    positions = np.frombuffer(offsets, dtype=np.int64, count=lines.offset + len(lines) + 1)[lines.offset :]
-    return header + memoryview(data)[int(positions[0]) : int(positions[-1])].tobytes()
+    if len(lines) != len(next(iter(columns.values()))):  # pragma: no cover - a row must not go missing silently
+        raise RuntimeError("CSV lines were lost while assembling the file")
+    return lines
+
+
+def _write_lines(lines: pa.Array, handle: BinaryIO) -> None:
+    """Write the strings of an Arrow array back to back: its values buffer, without copying it."""
+    if len(lines) == 0:
+        return
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=lines.offset + len(lines) + 1)[lines.offset :]
+    handle.write(memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])])
+
+
+def header_line(names: list[str]) -> bytes:
+    return (",".join(quote(pa.array(names, pa.string())).to_pylist()) + "\n").encode("utf-8")
+
+
+def write_ranked_to(ranked: pd.DataFrame, handle: BinaryIO) -> None:
+    """Write the ranked list as CSV to an open binary file, a chunk of rows at a time."""
+    handle.write(header_line([str(name) for name in ranked.columns]))
+    for start in range(0, len(ranked), WRITE_CHUNK):
+        _write_lines(_lines(ranked_columns(ranked.iloc[start : start + WRITE_CHUNK])), handle)
+
+
+def csv_bytes(columns: dict[str, pa.Array]) -> bytes:
+    """The CSV file of text columns in memory (header, minimal quoting, LF line ends)."""
+    buffer = io.BytesIO()
+    buffer.write(header_line(list(columns)))
+    n = len(next(iter(columns.values()))) if columns else 0
+    for start in range(0, n, WRITE_CHUNK):
+        _write_lines(_lines({name: column.slice(start, WRITE_CHUNK) for name, column in columns.items()}), buffer)
+    return buffer.getvalue()
+
+
+def ranked_bytes(ranked: pd.DataFrame) -> bytes:
+    """The ranked list's CSV file in memory."""
+    buffer = io.BytesIO()
+    write_ranked_to(ranked, buffer)
+    return buffer.getvalue()
 
 
 def write_ranked(ranked: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write the ranked list atomically (see the module docstring for the format)."""
-    content = csv_bytes(ranked_columns(ranked))
-    with atomic_path(path) as temporary:
-        temporary.write_bytes(content)
+    with atomic_path(path) as temporary, temporary.open("wb") as handle:
+        write_ranked_to(ranked, handle)
 
 
 def write_refused(refused: pd.DataFrame, path: str | os.PathLike[str]) -> None:

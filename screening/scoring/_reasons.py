@@ -325,6 +325,10 @@ def select(
     return Selection(up=up, down=down)
 
 
+#: Forms whose reasons are assembled at a time (bounds the memory of the text columns).
+TEXT_CHUNK = 131_072
+
+
 def reasons_text(
     selection: Selection,
     codes: np.ndarray,
@@ -333,34 +337,47 @@ def reasons_text(
     already_absent: np.ndarray | None = None,
     horizon: int = 13,
     language: Language = "da",
-) -> pa.Array:
-    """The reasons cell of every form, assembled by Arrow from phrase codes.
+) -> pa.ChunkedArray:
+    """The reasons cell of every form, assembled by Arrow from phrase codes, chunk by chunk.
 
-    Each slot holds ``"↑ phrase; "`` or ``""``; the slots are concatenated and the
-    last separator cut. (Arrow 25's ``binary_join_element_wise`` with
-    ``null_handling="skip"`` drops rows on some inputs, so no nulls are joined.)
+    Each slot (the "already absent" phrase, three up, three down) holds the phrase,
+    ``"; "`` + the phrase when an earlier slot of the row holds one, or ``""``; the
+    slots are concatenated without separator. (Arrow 25's
+    ``binary_join_element_wise`` with ``null_handling="skip"`` drops rows on some
+    inputs, so no nulls are joined.)
     """
     lang = _language_index(language)
     n = len(codes)
-    rows = np.arange(n)
-    slots: list[pa.Array] = []
-    if already_absent is not None and np.any(already_absent):
-        special = pa.array(["", f"{ARROWS['up']} {ALREADY_ABSENT_PHRASE[lang].format(horizon=horizon)}{SEPARATOR}"])
-        slots.append(special.take(pa.array(np.asarray(already_absent, dtype=np.int32))))
+    special = f"{ARROWS['up']} {ALREADY_ABSENT_PHRASE[lang].format(horizon=horizon)}"
+    slot_phrases: list[tuple[np.ndarray | None, list[str]]] = []
+    flags = np.zeros(n, dtype=bool) if already_absent is None else np.asarray(already_absent, dtype=bool)
+    if flags.any():
+        slot_phrases.append((None, [special]))
     for direction, chosen in (("up", selection.up), ("down", selection.down)):
-        vocabulary = pa.array(["", *(f"{ARROWS[direction]} {phrase}{SEPARATOR}" for phrase in phrases)], pa.string())
-        for slot in range(chosen.shape[1]):
-            column = chosen[:, slot]
-            present = column >= 0
-            index = np.where(present, codes[rows, np.where(present, column, 0)] + 1, 0) if n else column
-            slots.append(vocabulary.take(pa.array(index.astype(np.int32))))
-    if not slots or n == 0:
-        return pa.array([""] * n, pa.string())
-    joined = pc.binary_join_element_wise(*slots, "") if len(slots) > 1 else slots[0]
-    trimmed = pc.utf8_slice_codeunits(joined, 0, -len(SEPARATOR))  # "" stays ""
-    if len(trimmed) != n:  # pragma: no cover - a guard against the Arrow defect above coming back another way
-        raise RuntimeError(f"reasons assembled for {len(trimmed)} of {n} forms")
-    return trimmed
+        texts = [f"{ARROWS[direction]} {phrase}" for phrase in phrases]
+        slot_phrases += [(chosen[:, slot], texts) for slot in range(chosen.shape[1])]
+    chunks = []
+    for start in range(0, n, TEXT_CHUNK):
+        rows = np.arange(start, min(start + TEXT_CHUNK, n))
+        earlier = np.zeros(len(rows), dtype=bool)
+        pieces = []
+        for column, texts in slot_phrases:
+            # vocabulary: 0 = nothing, 1..k = first reason of the row, k+1..2k = a later one
+            vocabulary = pa.array(["", *texts, *(f"{SEPARATOR}{text}" for text in texts)], pa.string())
+            if column is None:
+                present, phrase = flags[rows], np.zeros(len(rows), dtype=np.int64)
+            else:
+                chosen = column[rows]
+                present = chosen >= 0
+                phrase = codes[rows, np.where(present, chosen, 0)].astype(np.int64)
+            index = np.where(present, 1 + phrase + np.where(earlier, len(texts), 0), 0)
+            pieces.append(vocabulary.take(pa.array(index.astype(np.int32))))
+            earlier |= present
+        joined = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
+        if len(joined) != len(rows):  # pragma: no cover - a row must never go missing silently
+            raise RuntimeError(f"reasons assembled for {len(joined)} of {len(rows)} forms")
+        chunks.append(joined)
+    return pa.chunked_array(chunks, pa.string())
 
 
 def reasons_of_one(

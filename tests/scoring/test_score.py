@@ -11,7 +11,7 @@ import pytest
 
 from screening.intake import read_table, validate_table
 from screening.scoring import RefusedFormError, Score
-from screening.scoring._output import csv_bytes, ranked_columns
+from screening.scoring._output import csv_bytes, ranked_bytes, ranked_columns
 from screening.synthetic import write_forms
 from tests.conftest import form
 from tests.scoring.conftest import MODEL_VERSION
@@ -55,15 +55,32 @@ def test_the_four_formats_give_identical_lists(model, formats):
     lists = {}
     for name, path in formats.items():
         validation = validate_table(read_table(path))
-        lists[name] = csv_bytes(ranked_columns(model.score_validation(validation).ranked))
+        lists[name] = ranked_bytes(model.score_validation(validation).ranked)
     assert len(set(lists.values())) == 1, {name: len(content) for name, content in lists.items()}
     assert lists["standard"].count(b"\n") > 1000
 
 
 def test_scoring_twice_gives_the_same_bytes(model, week):
-    first = csv_bytes(ranked_columns(model.score(week, capacity=5, per="jobcenter").ranked))
-    second = csv_bytes(ranked_columns(model.score(week, capacity=5, per="jobcenter").ranked))
+    first = ranked_bytes(model.score(week, capacity=5, per="jobcenter").ranked)
+    second = ranked_bytes(model.score(week, capacity=5, per="jobcenter").ranked)
     assert first == second
+
+
+def test_the_file_is_the_same_whatever_the_chunk_size(week_result, monkeypatch):
+    from screening.scoring import _output, _reasons
+
+    whole = ranked_bytes(week_result.ranked)
+    assert whole == csv_bytes(ranked_columns(week_result.ranked))
+    monkeypatch.setattr(_output, "WRITE_CHUNK", 97)
+    assert ranked_bytes(week_result.ranked) == whole
+    assert len(whole.splitlines()) == len(week_result.ranked) + 1
+
+
+def test_reasons_are_the_same_whatever_the_chunk_size(model, week, week_result, monkeypatch):
+    from screening.scoring import _reasons
+
+    monkeypatch.setattr(_reasons, "TEXT_CHUNK", 101)
+    assert model.score(week).ranked["reasons"].tolist() == week_result.ranked["reasons"].tolist()
 
 
 def test_typed_values_score_like_their_text(model, week):
@@ -152,7 +169,8 @@ def test_an_empty_week_gives_an_empty_list(model):
 
     result = model.score(pd.DataFrame({name: pd.Series(dtype="str") for name in HEADER}))
     assert len(result.ranked) == 0 and result.summary["rows_read"] == 0
-    assert csv_bytes(ranked_columns(result.ranked)).decode().startswith("rank,case_id,jobcenter,risk,")
+    assert ranked_bytes(result.ranked).decode() == (
+        "rank,case_id,jobcenter,risk,risk_8,risk_22,risk_52,priority,contact_this_week,reasons,model_version\n")
 
 
 def test_drift_is_measured_against_the_models_reference(week_result):
