@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from screening.intake import load_contract
+from screening.scoring._columns import answer_codes
 
 PSI_WARNING = 0.25
 PSI_MODERATE = 0.10
@@ -68,14 +69,12 @@ def _numeric_bins(values: pd.Series, edges: list[float]) -> np.ndarray:
 def _category_bins(values: pd.Series, categories: list[str]) -> np.ndarray:
     """Bin of each answer: its position in ``categories``; blank (and unknown) after them."""
     if pd.api.types.is_bool_dtype(values.dtype) or values.dtype == "boolean":
-        floats = values.astype("boolean").to_numpy(dtype=np.float64, na_value=np.nan)
-        codes = np.where(np.isnan(floats), len(categories), np.where(floats == 1.0, 1, 0))
-        return codes.astype(np.int64)
-    if pd.api.types.is_numeric_dtype(values.dtype):  # integer codes (physical load 1..4)
-        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        codes = pd.Index([float(code) for code in categories]).get_indexer(numbers).astype(np.int64)
+        answers: list[object] = [category == "true" for category in categories]
+    elif pd.api.types.is_numeric_dtype(values.dtype):  # whole-number codes (physical load 1..4)
+        answers = [float(category) for category in categories]
     else:
-        codes = pd.Index(categories, dtype=object).get_indexer(values.astype(object)).astype(np.int64)
+        answers = list(categories)
+    codes = answer_codes(values, answers)
     codes[codes < 0] = len(categories)
     return codes
 

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from screening.intake import load_contract
+from screening.scoring._columns import answer_codes
 
 Language = str
 LANGUAGES: tuple[str, str] = ("da", "en")
@@ -189,14 +190,8 @@ def _source(group: str) -> str:
 
 def _categorical(values: pd.Series, table: dict[object, tuple[str, str]], lang: int) -> _Described:
     answers = [key for key in table if key is not _MISSING]
-    if pd.api.types.is_bool_dtype(values.dtype) or values.dtype == "boolean":
-        floats = values.astype("boolean").to_numpy(dtype=np.float64, na_value=np.nan)
-        codes = np.full(len(values), len(answers), dtype=np.int32)
-        for position, answer in enumerate(answers):
-            codes[floats == float(answer)] = position
-    else:
-        codes = pd.Index(answers, dtype=object).get_indexer(values.astype(object)).astype(np.int32)
-        codes[codes < 0] = len(answers)  # blank (or, defensively, an answer without a phrase)
+    codes = answer_codes(values, answers).astype(np.int32)
+    codes[codes < 0] = len(answers)  # blank (or, defensively, an answer without a phrase)
     phrases = [table[answer][lang] for answer in answers] + [table[_MISSING][lang]]
     return _Described(codes, phrases)
 
