@@ -12,11 +12,15 @@ exactly, so a change of the model's internals fails there, not silently here.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+#: Threads scoring chunks at once (this machine has 2 cores; more only adds memory).
+WORKERS = min(2, os.cpu_count() or 1)
 #: Forms predicted and explained at a time (~50k person-period rows at 13 weeks, ~100k at 52).
 CHUNK_FORMS = 4096
 MAIN_HORIZON = 13
@@ -90,8 +94,26 @@ def _contributions(estimator: object, X: np.ndarray, entry: np.ndarray, horizon:
     return values
 
 
+def _score_chunk(estimator: object, X: np.ndarray, entry: np.ndarray, reason_horizon: np.ndarray,
+                 n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    risks = estimator._risks(X, entry, estimator.horizons_)
+    contributions = np.zeros((len(X), n_groups))
+    for horizon in np.unique(reason_horizon[~np.isnan(reason_horizon)]):
+        rows = np.flatnonzero(reason_horizon == horizon)
+        if len(rows) == len(X):
+            contributions[:] = _contributions(estimator, X, entry, horizon)
+        else:
+            contributions[rows] = _contributions(estimator, X[rows], entry[rows], horizon)
+    return risks, contributions
+
+
 def score_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> Scored:
-    """Risks at every horizon and contributions at each form's reason horizon, chunk by chunk."""
+    """Risks at every horizon and contributions at each form's reason horizon, chunk by chunk.
+
+    Chunks are spread over :data:`WORKERS` threads (NumPy releases the GIL in the
+    heavy steps); each chunk's result lands in its own rows, so the output does not
+    depend on the threads.
+    """
     horizons = horizons_of(estimator)
     if MAIN_HORIZON not in horizons:
         raise ValueError(f"the model predicts {horizons} weeks; scoring needs the {MAIN_HORIZON}-week horizon")
@@ -100,17 +122,20 @@ def score_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> Scored
     risks = np.empty((n, len(horizons)))
     contributions = np.zeros((n, len(groups)))
     reason_horizon = reason_horizons(entry, horizons)
-    for start in range(0, n, CHUNK_FORMS):
-        chunk = slice(start, min(start + CHUNK_FORMS, n))
-        X_chunk, entry_chunk = X[chunk], entry[chunk]
-        risks[chunk] = estimator._risks(X_chunk, entry_chunk, estimator.horizons_)
-        target = reason_horizon[chunk]
-        for horizon in np.unique(target[~np.isnan(target)]):
-            rows = np.flatnonzero(target == horizon)
-            if len(rows) == len(target):
-                contributions[chunk] = _contributions(estimator, X_chunk, entry_chunk, horizon)
-            else:
-                contributions[start + rows] = _contributions(estimator, X_chunk[rows], entry_chunk[rows], horizon)
+    chunks = [slice(start, min(start + CHUNK_FORMS, n)) for start in range(0, n, CHUNK_FORMS)]
+
+    def work(chunk: slice) -> tuple[slice, tuple[np.ndarray, np.ndarray]]:
+        return chunk, _score_chunk(estimator, X[chunk], entry[chunk], reason_horizon[chunk], len(groups))
+
+    # The boosted family predicts with OpenMP threads of its own (and limits them per call, process-wide).
+    if WORKERS > 1 and len(chunks) > 1 and estimator.family_ == "additive":
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            results = list(pool.map(work, chunks))
+    else:
+        results = [work(chunk) for chunk in chunks]
+    for chunk, (chunk_risks, chunk_contributions) in results:
+        risks[chunk] = chunk_risks
+        contributions[chunk] = chunk_contributions
     return Scored(risks=risks, horizons=horizons, contributions=contributions, groups=groups,
                   reason_horizon=reason_horizon)
 

@@ -56,6 +56,10 @@ def test_chunks_do_not_change_the_results(model, forms, monkeypatch):
     monkeypatch.setattr(_engine, "CHUNK_FORMS", 37)
     chunked = _engine.score_forms(model.estimator, forms)
     np.testing.assert_allclose(whole.risks, chunked.risks, rtol=1e-13, atol=1e-15)
+    monkeypatch.setattr(_engine, "WORKERS", 1)
+    one_thread = _engine.score_forms(model.estimator, forms)
+    np.testing.assert_array_equal(one_thread.risks, chunked.risks)  # threads never change a result
+    np.testing.assert_array_equal(one_thread.contributions, chunked.contributions)
     np.testing.assert_allclose(whole.contributions, chunked.contributions, rtol=1e-12, atol=1e-14)
 
 
