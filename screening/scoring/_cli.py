@@ -106,8 +106,10 @@ def run_score(args: argparse.Namespace) -> int:
     report = Path(args.report) if args.report else None
     _check_paths(input_path, {"output": output, "rejects": rejects, "report": report})
     model = _load(args.model)
+    clock = time.perf_counter()
     raw = read_table(input_path, file_format=args.file_format, separator=args.separator, encoding=args.encoding)
     validation = validate_table(raw, language=args.language)
+    read_seconds = time.perf_counter() - clock
     with_jobcenter = any(str(name).strip().casefold() == "jobcenter" for name in raw.frame.columns)
     dialect = dict(raw.dialect)
     del raw  # the text cells: a large part of the memory of a big file, no longer needed
@@ -116,6 +118,9 @@ def run_score(args: argparse.Namespace) -> int:
         raise FileError("--per jobcenter: the file has no jobcenter column")
     result = model.score_validation(validation, capacity=args.capacity, per=args.per, language=args.language,
                                     with_jobcenter=with_jobcenter, started=started)
+    result.summary["seconds_by_step"] = {"read_and_validate": round(read_seconds, 2),
+                                         **result.summary.get("seconds_by_step", {})}
+    clock = time.perf_counter()
     page = None
     if report is not None:
         card = model.card_path
@@ -125,7 +130,7 @@ def run_score(args: argparse.Namespace) -> int:
     log = audit_path(output, args.audit_log)
     options = {"capacity": args.capacity, "per": args.per, "language": args.language,
                "format": args.file_format, "separator": args.separator, "encoding": args.encoding,
-               "model": "uri" if ":/" in args.model and not Path(args.model).exists() else "directory"}
+               "model_source": "uri" if ":/" in args.model and not Path(args.model).exists() else "directory"}
     try:
         with contextlib.ExitStack() as stack:  # every file or none: each moves into place as the stack closes
             with_temporary = {"output": stack.enter_context(atomic_path(output)),
@@ -142,6 +147,7 @@ def run_score(args: argparse.Namespace) -> int:
                 seconds=time.perf_counter() - started,
             )
             append_audit(log, record)
+        result.summary["seconds_by_step"]["write"] = round(time.perf_counter() - clock, 2)
     except OSError as error:
         raise FileError(f"cannot write {getattr(error, 'filename', None) or 'an output file'}: "
                         f"{error.strerror or error}") from None
@@ -201,7 +207,8 @@ def format_score_summary(summary: dict[str, Any], *, dialect: dict[str, str], wr
     for kind, path in written.items():
         if path is not None:
             lines.append(f"{kind + ':':<10} {path}")
-    lines.append(f"time:      {seconds:.2f} s")
+    steps = [f"{step.replace('_', ' ')} {value:.1f}" for step, value in (summary.get("seconds_by_step") or {}).items()]
+    lines.append(f"time:      {seconds:.2f} s" + (f" ({', '.join(steps)})" if steps else ""))
     return "\n".join(lines)
 
 

@@ -193,20 +193,28 @@ class ScreeningModel:
         if capacity is not None and capacity < 0:
             raise ValueError(f"capacity must be 0 or more, got {capacity}")
         valid = validation.valid
-        ranked = self._ranked(valid, capacity=capacity, per=per, language=language, with_jobcenter=with_jobcenter)
+        steps: dict[str, float] = {}
+        ranked = self._ranked(valid, capacity=capacity, per=per, language=language, with_jobcenter=with_jobcenter,
+                              steps=steps)
+        clock = time.perf_counter()
         reference = self.metadata.get("drift_reference") or {}
         drift = population_stability(reference, valid) if reference.get("inputs") else None
+        steps["drift"] = time.perf_counter() - clock
         summary = self._summary(validation, ranked, drift, capacity=capacity, per=per, language=language,
                                 seconds=time.perf_counter() - started)
+        summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
         return ScoreResult(ranked=ranked, refused=validation.refused, summary=summary, drift=drift)
 
     def _ranked(self, valid: pd.DataFrame, *, capacity: int | None, per: str | None, language: str,
-                with_jobcenter: bool) -> pd.DataFrame:
+                with_jobcenter: bool, steps: dict[str, float]) -> pd.DataFrame:
         if len(valid) == 0:
             ranked = _empty_ranked(with_jobcenter)
             ranked["model_version"] = ranked["model_version"].astype(_STRING)
             return ranked
+        clock = time.perf_counter()
         scored = _engine.score_forms(self.estimator, valid)
+        steps["model"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         risks = {h: np.rint(scored.risks[:, k] * _rank.RISK_SCALE) / _rank.RISK_SCALE
                  for k, h in enumerate(scored.horizons)}
         case_ids = _arrow_text(valid["case_id"])
@@ -239,6 +247,7 @@ class ScreeningModel:
                    if isinstance(values, (pa.Array, pa.ChunkedArray)) else values)
             for name, values in columns.items()
         })
+        steps["ranking_and_reasons"] = time.perf_counter() - clock
         return frame
 
     def _summary(self, validation: Validation, ranked: pd.DataFrame, drift: pd.DataFrame | None, *,

@@ -373,7 +373,7 @@ def render_page(
 
 def _stable(summary: dict[str, Any]) -> dict[str, Any]:
     """The run summary without what differs between runs of the same file (the time taken)."""
-    return {key: value for key, value in summary.items() if key != "seconds"}
+    return {key: value for key, value in summary.items() if key not in ("seconds", "seconds_by_step")}
 
 
 def _json_for_html(data: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
+import pandas as pd
 
 from screening.intake import load_contract
 from screening.scoring import _reasons
@@ -67,9 +67,7 @@ def test_expecting_a_long_absence_reads_as_the_person_said_it():
     assert phrases[codes[0, 0]] == "expects to be off more than 13 weeks"
 
 
-def _typed(values: dict) -> "pd.DataFrame":
-    import pandas as pd
-
+def _typed(values: dict) -> pd.DataFrame:
     dtypes = {"physical_load": "Int64", "age": "Int64", "work_ability": "Int64", "sick_weeks": "float64"}
     return pd.DataFrame({name: pd.Series([value], dtype=dtypes.get(name, "str")) for name, value in values.items()})
 
