@@ -126,7 +126,7 @@ def run_score(args: argparse.Namespace) -> int:
         card = model.card_path
         card_href = _relative_href(card, report) if card is not None else None
         page = render_page(result, language=args.language, card_href=card_href, input_name=input_path.name,
-                           output_name=output.name)
+                           output_name=output.name, rejects_name=rejects.name)
     log = audit_path(output, args.audit_log)
     options = {"capacity": args.capacity, "per": args.per, "language": args.language,
                "format": args.file_format, "separator": args.separator, "encoding": args.encoding,
@@ -152,7 +152,7 @@ def run_score(args: argparse.Namespace) -> int:
         raise FileError(f"cannot write {getattr(error, 'filename', None) or 'an output file'}: "
                         f"{error.strerror or error}") from None
     print(format_score_summary(result.summary, dialect=dialect, written={
-        "ranked list": output, "refused rows": rejects, "page": report, "audit line": log,
+        "output": output, "rejects": rejects, "page": report, "audit": log,
     }, seconds=time.perf_counter() - started))
     return 0
 

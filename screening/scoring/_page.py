@@ -46,6 +46,7 @@ TEXT: dict[str, dict[str, str]] = {
         "numbers": "{read} skemaer læst · {scored} scoret · {refused} afvist",
         "refused": "Afviste skemaer",
         "refused_hint": "Disse skemaer er ikke scoret. Ret dem i sagssystemet, og send dem igen.",
+        "refused_shown": "Viser de første {shown} af {total} afvisninger; alle står i {output}.",
         "no_refused": "Ingen skemaer blev afvist.",
         "row": "Række", "case_id": "Sags-id", "column": "Felt", "value": "Værdi", "reason": "Årsag",
         "ranked": "Prioriteret liste",
@@ -78,6 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
         "numbers": "{read} forms read · {scored} scored · {refused} refused",
         "refused": "Refused forms",
         "refused_hint": "These forms were not scored. Correct them in the case system and send them again.",
+        "refused_shown": "Showing the first {shown} of {total} refusals; all of them are in {output}.",
         "no_refused": "No form was refused.",
         "row": "Row", "case_id": "Case id", "column": "Field", "value": "Value", "reason": "Reason",
         "ranked": "Ranked list",
@@ -182,12 +184,17 @@ def _percent(risk: float, language: str) -> str:
     return f"{_number(risk * 100, language)} %"
 
 
-def _refused_section(refused: pd.DataFrame, t: dict[str, str]) -> str:
-    parts = [f'<section id="refused-section"><h2>{html.escape(t["refused"])} ({len(refused.drop_duplicates("row")):,})</h2>']
+def _refused_section(refused: pd.DataFrame, t: dict[str, str], language: str, rejects_name: str) -> str:
+    forms = refused["row"].nunique() if len(refused) else 0
+    parts = [f'<section id="refused-section"><h2>{html.escape(t["refused"])} ({_count(forms, language)})</h2>']
     if len(refused) == 0:
         parts.append(f'<p class="hint">{html.escape(t["no_refused"])}</p></section>')
         return "".join(parts)
     parts.append(f'<p class="hint">{html.escape(t["refused_hint"])}</p>')
+    if len(refused) > MAX_REFUSED:
+        note = t["refused_shown"].format(shown=_count(MAX_REFUSED, language), total=_count(len(refused), language),
+                                         output=rejects_name or "CSV")
+        parts.append(f'<p class="hint warn">{html.escape(note)}</p>')
     parts.append('<table id="refused" class="refused"><thead><tr>')
     parts += [f"<th>{html.escape(t[name])}</th>" for name in ("row", "case_id", "column", "value", "reason")]
     parts.append("</tr></thead><tbody>")
@@ -325,6 +332,7 @@ def render_page(
     card_href: str | None = None,
     input_name: str = "",
     output_name: str = "",
+    rejects_name: str = "",
 ) -> str:
     """The weekly page of a :class:`~screening.scoring.ScoreResult` as one HTML document.
 
@@ -334,8 +342,8 @@ def render_page(
     language : {"da", "en"}, default "da"
     card_href : str, optional
         Link to the model card (a relative path beside the page, or a ``file:`` URL).
-    input_name, output_name : str
-        File names shown on the page (the forms read, the full ranked CSV).
+    input_name, output_name, rejects_name : str
+        File names shown on the page (the forms read, the full ranked CSV, all refused rows).
     """
     if language not in TEXT:
         raise ValueError(f"language must be one of {sorted(TEXT)}, got {language!r}")
@@ -359,7 +367,7 @@ def render_page(
         f"<title>{html.escape(t['title'])} · {_e(version)}</title><style>{STYLE}</style></head><body>",
         f"<header><h1>{html.escape(t['title'])}</h1><p>{html.escape(numbers)}</p>{file_line}"
         f'<p class="hint">{html.escape(t["advice"])}</p></header>',
-        _refused_section(result.refused, t),
+        _refused_section(result.refused, t, language, rejects_name),
         _ranked_section(result.ranked, t, language, per=summary.get("per"), output_name=output_name),
         _distribution_section(result.ranked, t, language),
         _drift_section(result.drift, t, language),

@@ -64,6 +64,15 @@ def test_a_huge_week_shows_the_top_of_the_list_and_says_where_the_rest_is(model,
     assert "Viser de første 50 af" in page and "uge47.csv" in page
 
 
+def test_a_long_refusal_list_says_where_the_rest_is(model, week, monkeypatch):
+    from screening.scoring import _page
+
+    monkeypatch.setattr(_page, "MAX_REFUSED", 5)
+    page = page_of(model, week, rejects_name="uge47_refused.csv")
+    assert page.count("<tr><td class=\"num\">") == 5
+    assert "Viser de første 5 af" in page and "uge47_refused.csv" in page
+
+
 def test_drift_warnings_are_marked(model, week):
     shifted = week.copy()
     shifted["expected_return"] = "over_13_weeks"
