@@ -200,3 +200,28 @@ def test_importing_scoring_is_light():
             "assert not heavy, heavy")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_an_mlflow_uri_is_resolved_by_the_registry(model_dir, monkeypatch):
+    import screening.registry
+    from screening.scoring import load_model
+
+    asked = []
+    monkeypatch.setattr(screening.registry, "resolve_model_uri", lambda uri: asked.append(uri) or model_dir)
+    assert load_model("models:/screening@champion").version == MODEL_VERSION
+    assert asked == ["models:/screening@champion"]
+    assert load_model(model_dir.as_uri()).version == MODEL_VERSION  # file: URLs are plain directories
+    assert asked == ["models:/screening@champion"]
+
+
+def test_a_damaged_model_directory_is_refused(model_dir, tmp_path):
+    import shutil
+
+    from screening.registry._files import ModelFileError
+    from screening.scoring import load_model
+
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    (copy / "model_card.md").write_text("changed")
+    with pytest.raises(ModelFileError, match="changed"):
+        load_model(copy)
