@@ -3,5 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The weekly page is tested in a real headless browser: Debian's Chromium (no browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    echo "test: installing Debian's chromium for the browser test"
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } > .venv/apt.log 2>&1 \
+        || echo "test: could not install chromium (see .venv/apt.log); the browser test will be skipped" >&2
+fi
 export MPLBACKEND=Agg
 exec .venv/bin/python -m pytest -q "$@"
