@@ -18,7 +18,6 @@ directory (see the README's security notes).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,8 @@ from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
+
+from screening._io import file_sha256
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
@@ -94,12 +95,6 @@ class LoadedModel:
         return str(self.metadata.get("version", "unknown"))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
@@ -125,10 +120,10 @@ def write_manifest(directory: Path) -> str:
     """Checksum every file of a model directory into its manifest; returns the manifest's hash."""
     manifest = {
         "format": FORMAT_VERSION,
-        "files": {name: _sha256(directory / name) for name in _files_under(directory)},
+        "files": {name: file_sha256(directory / name) for name in _files_under(directory)},
     }
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", "utf-8")
-    return _sha256(directory / MANIFEST_FILE)
+    return file_sha256(directory / MANIFEST_FILE)
 
 
 def save_model_dir(
@@ -223,11 +218,11 @@ def verify_model_dir(directory: str | os.PathLike[str]) -> str:
     if extra:
         raise ModelFileError(f"{directory}: files not in the manifest (added or swapped in?): {', '.join(extra)}")
     for name, checksum in expected.items():
-        if _sha256(directory / name) != checksum:
+        if file_sha256(directory / name) != checksum:
             raise ModelFileError(f"{directory}: {name} was changed after the model was saved (checksum mismatch)")
     if MODEL_FILE not in expected or METADATA_FILE not in expected:
         raise ModelFileError(f"{directory}: the manifest does not cover {MODEL_FILE} and {METADATA_FILE}")
-    return _sha256(manifest_path)
+    return file_sha256(manifest_path)
 
 
 def _check_versions(recorded: dict[str, str], directory: Path) -> None:

@@ -8,7 +8,6 @@ logs the run to MLflow with the model as a pyfunc.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import os
 import tempfile
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from screening._io import file_sha256
 from screening.registry._files import save_model_dir
 
 #: Share of the newest forms held out to evaluate the trained model.
@@ -53,14 +53,6 @@ class TrainingRun:
     data: dict[str, Any]
     tracking: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def split_by_date(forms: pd.DataFrame, *, test_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

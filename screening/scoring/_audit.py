@@ -16,7 +16,6 @@ the same time do not interleave.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -27,14 +26,6 @@ AUDIT_ENVIRONMENT = "SCREENING_AUDIT_LOG"
 #: Summary keys copied into the audit line (all counts or facts about the model).
 SUMMARY_KEYS = ("rows_read", "scored", "refused", "refused_by_reason", "blank_rows", "priority_counts",
                 "contacts", "model_version", "model_checksum", "model_family", "drift_warnings")
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def audit_path(output: str | os.PathLike[str], configured: str | os.PathLike[str] | None = None) -> Path:

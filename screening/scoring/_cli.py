@@ -96,7 +96,8 @@ def run_score(args: argparse.Namespace) -> int:
     """Run the weekly batch as ``screening score`` was asked to; returns the exit code."""
     from screening._io import atomic_path, neutralise_formulas
     from screening.intake import read_table, validate_table
-    from screening.scoring._audit import append_audit, audit_path, audit_record, file_sha256
+    from screening._io import file_sha256
+    from screening.scoring._audit import append_audit, audit_path, audit_record
     from screening.scoring._output import write_ranked_to
     from screening.scoring._page import render_page
 
