@@ -138,6 +138,122 @@ class AdditiveHazard(BaseEstimator):
         return out
 
 
+    def factorised_terms(
+        self, forms: np.ndarray, times: np.ndarray, time_columns: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, np.ndarray, np.ndarray]]]:
+        """The log hazard split into what depends on the form and what on the time row.
+
+        For a row made of form ``i``'s inputs and time row ``r``'s ``time_columns``,
+        group ``g``'s term (uncentred, as in :meth:`predict_log_rate`) is
+        ``const[i, g]`` plus, for each part ``(g, columns, A)`` of that group,
+        ``A[i] @ B[r, columns]``. So the log hazard is ``intercept_ + const[i].sum()``
+        plus the time parts: form-only blocks are built once per form, time blocks
+        once per time row, and an interaction of the two by its factors (the
+        coefficients folded into the form's side). A time factor used by several
+        groups (a spline of ``weeks`` alone and in an interaction) is one column of ``B``.
+
+        Parameters
+        ----------
+        forms : ndarray of shape (n_forms, n_columns)
+            Only the columns that are not ``time_columns`` are read (it may stop
+            before them).
+        times : ndarray of shape (n_times, n_inputs)
+            Only ``time_columns`` are read.
+        time_columns : sequence of int
+
+        Returns
+        -------
+        const : ndarray of shape (n_forms, n_groups)
+            Groups in ``groups_`` order.
+        B : ndarray of shape (n_times, n_factors)
+        parts : list of (int, ndarray of int, ndarray of shape (n_forms, len(columns)))
+            Group position, columns of ``B`` and form factors.
+        """
+        check_is_fitted(self)
+        basis = self.basis_
+        timed = {int(c) for c in time_columns}
+        forms = np.asarray(forms, dtype=np.float64)
+        times = np.asarray(times, dtype=np.float64)
+        n = len(forms)
+        index = {name: k for k, name in enumerate(self.groups_)}
+        const = np.zeros((n, len(self.groups_)))
+        factors: dict[tuple, tuple[int, np.ndarray]] = {}
+        parts: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+        def time_factor(key: tuple, make) -> np.ndarray:
+            if key not in factors:
+                values = make()
+                start = sum(v.shape[1] for _, v in factors.values())
+                factors[key] = (start, values)
+            start, values = factors[key]
+            return np.arange(start, start + values.shape[1])
+
+        def main(block: dict, source: np.ndarray, with_missing: bool) -> np.ndarray:
+            return basis._main_values(block, source, with_missing=with_missing)
+
+        def side(block: dict, source: np.ndarray, linear: bool) -> np.ndarray:
+            return basis._linear(block, source) if linear else main(block, source, False)
+
+        at = 0
+        for block in basis.blocks_:
+            g = index[block["group"]]
+            if block["kind"] != "interaction":
+                column = block["columns"][0]
+                if column in timed:
+                    columns = time_factor((column, "main", bool(block["missing"])),
+                                          lambda: main(block, times, True))
+                    coef = self.coef_[at : at + len(columns)]
+                    parts.append((g, columns, np.broadcast_to(coef, (n, len(coef)))))
+                else:
+                    values = main(block, forms, True)
+                    coef = self.coef_[at : at + values.shape[1]]
+                    const[:, g] = values @ coef
+                    columns = range(values.shape[1])
+                at += len(columns)
+                continue
+            a, b = block["columns"]
+            first, second = basis.blocks_[a], basis.blocks_[b]
+            linear = first["kind"] != "category"
+            a_time, b_time = a in timed, b in timed
+            if a_time and b_time:
+                lhs, rhs = side(first, times, linear), side(second, times, False)
+                size = lhs.shape[1] * rhs.shape[1]
+                columns = time_factor((a, b, "pair"),
+                                      lambda: (lhs[:, :, None] * rhs[:, None, :]).reshape(len(times), -1))
+                parts.append((g, columns, np.broadcast_to(self.coef_[at : at + size], (n, size))))
+                at += size
+                continue
+            if a_time:
+                columns = time_factor((a, "linear" if linear else "main", False), lambda: side(first, times, linear))
+                rhs = side(second, forms, False)
+                size = len(columns) * rhs.shape[1]
+                coef = self.coef_[at : at + size].reshape(len(columns), rhs.shape[1])
+                parts.append((g, columns, rhs @ coef.T))
+            elif b_time:
+                lhs = side(first, forms, linear)
+                columns = time_factor((b, "main", False), lambda: side(second, times, False))
+                size = lhs.shape[1] * len(columns)
+                coef = self.coef_[at : at + size].reshape(lhs.shape[1], len(columns))
+                parts.append((g, columns, lhs @ coef))
+            else:
+                lhs, rhs = side(first, forms, linear), side(second, forms, False)
+                size = lhs.shape[1] * rhs.shape[1]
+                coef = self.coef_[at : at + size].reshape(lhs.shape[1], rhs.shape[1])
+                const[:, g] = ((lhs @ coef) * rhs).sum(axis=1)
+            at += size
+        blocks = [values for _, values in factors.values()]
+        B = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(times), 0))
+        return const, B, parts
+
+    def group_means(self) -> np.ndarray:
+        """Each group's term at the training average (``design_mean_``), in ``groups_`` order:
+        :meth:`group_terms` is the uncentred term minus this."""
+        check_is_fitted(self)
+        index = {name: k for k, name in enumerate(self.groups_)}
+        member = np.array([index[name] for name in self.basis_.groups_])
+        return np.bincount(member, weights=self.design_mean_ * self.coef_, minlength=len(self.groups_))
+
+
 class BoostedHazard(BaseEstimator):
     """Gradient-boosted trees for the hazard (Poisson loss, log link).
 

@@ -63,6 +63,8 @@ OUTCOME_COLUMNS: tuple[str, str] = ("absence_weeks", "spell_ended")
 ROUNDING_TOLERANCE_WEEKS = 0.15
 #: Person-period rows predicted at a time (the additive design of a chunk is ~100 MB).
 PREDICTION_CHUNK_ROWS = 100_000
+#: Forms the additive family predicts at a time on its (form x period) grid.
+GRID_CHUNK_FORMS = 65_536
 #: Person-period rows the additive family is fitted on at most: its design (~200
 #: float64 columns) and the solver's weighted copy of it take ~3.3 GB per million rows.
 ADDITIVE_MAX_ROWS = 1_000_000
@@ -378,7 +380,100 @@ class RiskModel(BaseEstimator):
             log_rate[chunk] = self.hazard_.predict_log_rate(rows[chunk])
         return periods, rows, self.calibrator_.transform(log_rate)
 
+    # ------------------------------------------------- additive: form x period grid
+    def _additive_pass(
+        self, X: np.ndarray, entry: np.ndarray, horizons: Sequence[float], contribution_horizon: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Cumulative hazards of the additive family from the split log hazard.
+
+        The same numbers as expanding every form into prediction person-periods
+        (:meth:`_log_rates`), without building the design per period row: the log
+        hazard is ``intercept + form-only terms + time terms + form factors · time
+        factors`` (:meth:`AdditiveHazard.factorised_terms`); the time rows of a form
+        depend only on its entry, so they are built once per distinct entry and
+        period. Forms with the same entry share one small matrix product.
+
+        Returns
+        -------
+        cumulative : ndarray of shape (n, len(horizons))
+        total : ndarray of shape (n,) or None
+            Cumulative hazard to ``contribution_horizon``.
+        weighted : ndarray of shape (n, n_hazard_groups) or None
+            Each group's centred term of the calibrated log hazard averaged over the
+            periods to ``contribution_horizon`` weighted by their share of ``total``.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        entry = np.asarray(entry, dtype=np.float64)
+        n = len(X)
+        levels = [float(h) for h in horizons]
+        explain = contribution_horizon is not None
+        if explain:
+            levels.append(float(contribution_horizon))
+        cumulative = np.zeros((n, len(levels)))
+        n_groups = len(self.hazard_.groups_)
+        weighted = np.zeros((n, n_groups)) if explain else None
+        top = max(levels) if levels else 0.0
+        n_periods = int(min(max(np.searchsorted(PERIOD_BOUNDS, top, side="left"), 1), len(PERIOD_BOUNDS) - 1))
+        for start in range(0, n, GRID_CHUNK_FORMS):
+            chunk = slice(start, min(start + GRID_CHUNK_FORMS, n))
+            self._additive_chunk(X[chunk], entry[chunk], levels, n_periods, explain,
+                                 cumulative[chunk], None if weighted is None else weighted[chunk])
+        if not explain:
+            return cumulative, None, None
+        return cumulative[:, :-1], cumulative[:, -1], weighted
+
+    def _additive_chunk(
+        self, X: np.ndarray, entry: np.ndarray, levels: list[float], n_periods: int, explain: bool,
+        cumulative: np.ndarray, weighted: np.ndarray | None,
+    ) -> None:
+        hazard, calibrator = self.hazard_, self.calibrator_
+        n_inputs = len(self.input_names_)
+        values, inverse = np.unique(entry, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        known = values < PERIOD_BOUNDS[-1]  # NaN or past the last bound: no period at risk
+        e = np.where(known, values, 0.0)[:, None]
+        starts = np.maximum(PERIOD_BOUNDS[:n_periods][None, :], e)
+        ends = np.broadcast_to(PERIOD_BOUNDS[1 : n_periods + 1][None, :], starts.shape)
+        middle = (starts + ends) / 2.0
+        times = np.zeros((middle.size, n_inputs))
+        times[:, n_inputs - 2] = middle.ravel()
+        times[:, n_inputs - 1] = (middle - e).ravel()
+        const, B, parts = hazard.factorised_terms(X, times, range(n_inputs - len(TIME_FEATURES), n_inputs))
+        A = np.zeros((len(X), B.shape[1]))
+        for _, columns, form_factor in parts:
+            A[:, columns] += form_factor
+        B = B.reshape(len(values), n_periods, -1)
+        base = const.sum(axis=1) + hazard.intercept_
+        exposure = np.stack([np.clip(np.minimum(ends, h) - starts, 0.0, None) for h in levels], axis=-1)
+        exposure[~known] = 0.0
+        a, b = calibrator.intercept_, calibrator.slope_
+        if explain:
+            shared = np.zeros((len(X), B.shape[2]))
+            share_sum = np.zeros(len(X))
+        order = np.argsort(inverse, kind="stable")
+        edges = np.r_[0, np.cumsum(np.bincount(inverse, minlength=len(values)))]
+        for u in range(len(values)):
+            rows = order[edges[u] : edges[u + 1]]
+            if not len(rows):
+                continue
+            times_u = B[u]
+            rate = np.exp(a + b * (base[rows, None] + A[rows] @ times_u.T))
+            cumulative[rows] = rate @ exposure[u]
+            if explain:
+                mass = rate * exposure[u, :, -1]
+                total = mass.sum(axis=1)
+                share = mass / np.where(total > 0, total, 1.0)[:, None]
+                shared[rows] = share @ times_u
+                share_sum[rows] = share.sum(axis=1)
+        if explain:
+            weighted[:] = (const - hazard.group_means()) * share_sum[:, None]
+            for g, columns, form_factor in parts:
+                weighted[:, g] += (form_factor * shared[:, columns]).sum(axis=1)
+            weighted *= b
+
     def _risks(self, X: np.ndarray, entry: np.ndarray, horizons: Sequence[float]) -> np.ndarray:
+        if self.family_ == "additive":
+            return np.exp(-self._additive_pass(X, entry, horizons)[0])
         periods, _, log_rate = self._log_rates(X, entry, max(horizons))
         return np.exp(-cumulative_hazards(periods, np.exp(log_rate), len(entry), horizons))
 
@@ -460,17 +555,12 @@ class RiskModel(BaseEstimator):
         reference_entry = min(float(self.reference_[self.input_names_.index("sick_weeks")]), np.nextafter(horizon, 0))
         both = np.vstack([X[undecided], self.reference_[None, :]])
         both_entry = np.r_[entry[undecided], reference_entry]
-        periods, rows, log_rate = self._log_rates(both, both_entry, horizon)
-        exposed = np.clip(np.minimum(periods.end, horizon) - periods.start, 0.0, None)
-        mass = np.exp(log_rate) * exposed
-        total = np.bincount(periods.form, weights=mass, minlength=len(both))
-        share = mass / np.where(total > 0, total, 1.0)[periods.form]
-        terms = self.hazard_.group_terms(rows) * self.calibrator_.slope_
+        _, total, terms = self._additive_pass(both, both_entry, [], contribution_horizon=horizon)
         groups = [self._group_of(name) for name in self.hazard_.groups_]
         weighted = np.zeros((len(both), len(self.contribution_groups_)))
         for k, group in enumerate(groups):
             column = self.contribution_groups_.index(group)
-            weighted[:, column] -= np.bincount(periods.form, weights=share * terms[:, k], minlength=len(both))
+            weighted[:, column] -= terms[:, k]
         relative = weighted[:-1] - weighted[-1]
         # Weeks absent takes what makes the columns add up to -log Λ(form) + log Λ(typical form):
         # the weeks left to the horizon and the (small) gap between log mean and mean log hazard.
