@@ -33,6 +33,8 @@ from screening.features import AdditiveBasis
 #: Batches up to this many rows are predicted on one thread: OpenMP start-up costs
 #: more than it saves on small batches (NOTES.md: 30 ms → 3 ms for one form).
 SINGLE_THREAD_ROWS = 50_000
+#: Above this many forms, a form input's spline is built once per distinct value.
+_DISTINCT_FROM = 256
 _CONTROLLER_LOCK = threading.Lock()
 _CONTROLLER = None
 
@@ -194,6 +196,17 @@ class AdditiveHazard(BaseEstimator):
         def side(block: dict, source: np.ndarray, linear: bool) -> np.ndarray:
             return basis._linear(block, source) if linear else main(block, source, False)
 
+        def on_forms(block: dict, make, coef: np.ndarray) -> np.ndarray:
+            """``make(forms) @ coef``; a spline is built once per distinct value (the rows
+            of a basis depend on their own value only)."""
+            if not (block["kind"] == "number" and block["spline"] and n > _DISTINCT_FROM):
+                return make(forms) @ coef
+            column = block["columns"][0]
+            distinct, inverse = np.unique(forms[:, column], return_inverse=True)
+            source = np.zeros((len(distinct), column + 1))
+            source[:, column] = distinct
+            return (make(source) @ coef)[inverse.reshape(-1)]
+
         at = 0
         for block in basis.blocks_:
             g = index[block["group"]]
@@ -205,10 +218,9 @@ class AdditiveHazard(BaseEstimator):
                     coef = self.coef_[at : at + len(columns)]
                     parts.append((g, columns, np.broadcast_to(coef, (n, len(coef)))))
                 else:
-                    values = main(block, forms, True)
-                    coef = self.coef_[at : at + values.shape[1]]
-                    const[:, g] = values @ coef
-                    columns = range(values.shape[1])
+                    columns = range(len(basis._block_names(block)))
+                    coef = self.coef_[at : at + len(columns)]
+                    const[:, g] = on_forms(block, lambda source: main(block, source, True), coef)
                 at += len(columns)
                 continue
             a, b = block["columns"]
@@ -225,16 +237,16 @@ class AdditiveHazard(BaseEstimator):
                 continue
             if a_time:
                 columns = time_factor((a, "linear" if linear else "main", False), lambda: side(first, times, linear))
-                rhs = side(second, forms, False)
-                size = len(columns) * rhs.shape[1]
-                coef = self.coef_[at : at + size].reshape(len(columns), rhs.shape[1])
-                parts.append((g, columns, rhs @ coef.T))
+                width = len(basis._basis_names(second))
+                size = len(columns) * width
+                coef = self.coef_[at : at + size].reshape(len(columns), width)
+                parts.append((g, columns, on_forms(second, lambda source: side(second, source, False), coef.T)))
             elif b_time:
-                lhs = side(first, forms, linear)
+                width = 1 if linear else len(basis._basis_names(first))
                 columns = time_factor((b, "main", False), lambda: side(second, times, False))
-                size = lhs.shape[1] * len(columns)
-                coef = self.coef_[at : at + size].reshape(lhs.shape[1], len(columns))
-                parts.append((g, columns, lhs @ coef))
+                size = width * len(columns)
+                coef = self.coef_[at : at + size].reshape(width, len(columns))
+                parts.append((g, columns, on_forms(first, lambda source: side(first, source, linear), coef)))
             else:
                 lhs, rhs = side(first, forms, linear), side(second, forms, False)
                 size = lhs.shape[1] * rhs.shape[1]
