@@ -20,6 +20,7 @@ Fitted state is NumPy arrays and scikit-learn objects only (skops-serialisable).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,6 +36,12 @@ from screening.features import AdditiveBasis
 SINGLE_THREAD_ROWS = 50_000
 #: Above this many forms, a form input's spline is built once per distinct value.
 _DISTINCT_FROM = 256
+#: Up to this many forms, form terms are remembered per answer (a form scored alone).
+_MEMO_ROWS = 16
+#: Remembered values per model at most (then forgotten at once).
+_MEMO_SIZE = 100_000
+_MEMOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MEMO_LOCK = threading.Lock()
 _CONTROLLER_LOCK = threading.Lock()
 _CONTROLLER = None
 
@@ -141,8 +148,8 @@ class AdditiveHazard(BaseEstimator):
 
 
     def factorised_terms(
-        self, forms: np.ndarray, times: np.ndarray, time_columns: Sequence[int]
-    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, np.ndarray, np.ndarray]]]:
+        self, forms: np.ndarray | None, times: np.ndarray | None, time_columns: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray | None, list[tuple[int, np.ndarray, np.ndarray]]]:
         """The log hazard split into what depends on the form and what on the time row.
 
         For a row made of form ``i``'s inputs and time row ``r``'s ``time_columns``,
@@ -158,9 +165,9 @@ class AdditiveHazard(BaseEstimator):
         ----------
         forms : ndarray of shape (n_forms, n_columns)
             Only the columns that are not ``time_columns`` are read (it may stop
-            before them).
+            before them). None: only ``B``.
         times : ndarray of shape (n_times, n_inputs)
-            Only ``time_columns`` are read.
+            Only ``time_columns`` are read. None: ``B`` is None (the form side only).
         time_columns : sequence of int
 
         Returns
@@ -174,21 +181,22 @@ class AdditiveHazard(BaseEstimator):
         check_is_fitted(self)
         basis = self.basis_
         timed = {int(c) for c in time_columns}
-        forms = np.asarray(forms, dtype=np.float64)
-        times = np.asarray(times, dtype=np.float64)
+        with_forms, with_times = forms is not None, times is not None
+        forms = np.asarray(forms, dtype=np.float64) if with_forms else np.zeros((0, 0))
+        times = np.asarray(times, dtype=np.float64) if with_times else np.zeros((0, 0))
         n = len(forms)
+        memo = self.memo() if 0 < n <= _MEMO_ROWS else None
         index = {name: k for k, name in enumerate(self.groups_)}
         const = np.zeros((n, len(self.groups_)))
-        factors: dict[tuple, tuple[int, np.ndarray]] = {}
+        factors: dict[tuple, tuple[int, int, np.ndarray | None]] = {}
         parts: list[tuple[int, np.ndarray, np.ndarray]] = []
 
-        def time_factor(key: tuple, make) -> np.ndarray:
+        def time_factor(key: tuple, width: int, make) -> np.ndarray:
             if key not in factors:
-                values = make()
-                start = sum(v.shape[1] for _, v in factors.values())
-                factors[key] = (start, values)
-            start, values = factors[key]
-            return np.arange(start, start + values.shape[1])
+                start = sum(w for _, w, _ in factors.values())
+                factors[key] = (start, width, make() if with_times else None)
+            start, width, _ = factors[key]
+            return np.arange(start, start + width)
 
         def main(block: dict, source: np.ndarray, with_missing: bool) -> np.ndarray:
             return basis._main_values(block, source, with_missing=with_missing)
@@ -196,66 +204,92 @@ class AdditiveHazard(BaseEstimator):
         def side(block: dict, source: np.ndarray, linear: bool) -> np.ndarray:
             return basis._linear(block, source) if linear else main(block, source, False)
 
-        def on_forms(block: dict, make, coef: np.ndarray) -> np.ndarray:
-            """``make(forms) @ coef``; a spline is built once per distinct value (the rows
-            of a basis depend on their own value only)."""
-            if not (block["kind"] == "number" and block["spline"] and n > _DISTINCT_FROM):
-                return make(forms) @ coef
-            column = block["columns"][0]
+        def on_forms(tag: tuple, block_columns: list[int], spline: bool, make) -> np.ndarray:
+            """``make(forms)``, row by row; a row depends only on its ``block_columns``, so
+            a spline is built once per distinct value, and a few forms' rows are remembered."""
+            if memo is not None:
+                keys = [(tag, *(None if value != value else value for value in row))
+                        for row in forms[:, block_columns].tolist()]
+                rows = [memo.get(key) for key in keys]
+                todo = [i for i, row in enumerate(rows) if row is None]
+                if todo:
+                    made = make(forms[todo])
+                    if len(memo) > _MEMO_SIZE:
+                        memo.clear()
+                    for i, value in zip(todo, made):
+                        memo[keys[i]] = rows[i] = value
+                return np.array(rows)
+            if not (spline and n > _DISTINCT_FROM):
+                return make(forms)
+            column = block_columns[0]
             distinct, inverse = np.unique(forms[:, column], return_inverse=True)
             source = np.zeros((len(distinct), column + 1))
             source[:, column] = distinct
-            return (make(source) @ coef)[inverse.reshape(-1)]
+            return make(source)[inverse.reshape(-1)]
+
+        def spline(block: dict) -> bool:
+            return block["kind"] == "number" and bool(block["spline"])
+
+        def width(block: dict, linear: bool = False) -> int:
+            return 1 if linear else len(basis._basis_names(block))
 
         at = 0
-        for block in basis.blocks_:
+        for position, block in enumerate(basis.blocks_):
             g = index[block["group"]]
             if block["kind"] != "interaction":
                 column = block["columns"][0]
+                size = len(basis._block_names(block))
+                coef = self.coef_[at : at + size]
                 if column in timed:
-                    columns = time_factor((column, "main", bool(block["missing"])),
+                    columns = time_factor((column, "main", bool(block["missing"])), size,
                                           lambda: main(block, times, True))
-                    coef = self.coef_[at : at + len(columns)]
-                    parts.append((g, columns, np.broadcast_to(coef, (n, len(coef)))))
-                else:
-                    columns = range(len(basis._block_names(block)))
-                    coef = self.coef_[at : at + len(columns)]
-                    const[:, g] = on_forms(block, lambda source: main(block, source, True), coef)
-                at += len(columns)
+                    parts.append((g, columns, np.broadcast_to(coef, (n, size))))
+                elif with_forms:
+                    const[:, g] = on_forms((position,), [column], spline(block),
+                                           lambda source: main(block, source, True) @ coef)
+                at += size
                 continue
             a, b = block["columns"]
             first, second = basis.blocks_[a], basis.blocks_[b]
             linear = first["kind"] != "category"
             a_time, b_time = a in timed, b in timed
-            if a_time and b_time:
-                lhs, rhs = side(first, times, linear), side(second, times, False)
-                size = lhs.shape[1] * rhs.shape[1]
-                columns = time_factor((a, b, "pair"),
-                                      lambda: (lhs[:, :, None] * rhs[:, None, :]).reshape(len(times), -1))
-                parts.append((g, columns, np.broadcast_to(self.coef_[at : at + size], (n, size))))
-                at += size
-                continue
-            if a_time:
-                columns = time_factor((a, "linear" if linear else "main", False), lambda: side(first, times, linear))
-                width = len(basis._basis_names(second))
-                size = len(columns) * width
-                coef = self.coef_[at : at + size].reshape(len(columns), width)
-                parts.append((g, columns, on_forms(second, lambda source: side(second, source, False), coef.T)))
-            elif b_time:
-                width = 1 if linear else len(basis._basis_names(first))
-                columns = time_factor((b, "main", False), lambda: side(second, times, False))
-                size = width * len(columns)
-                coef = self.coef_[at : at + size].reshape(width, len(columns))
-                parts.append((g, columns, on_forms(first, lambda source: side(first, source, linear), coef)))
-            else:
-                lhs, rhs = side(first, forms, linear), side(second, forms, False)
-                size = lhs.shape[1] * rhs.shape[1]
-                coef = self.coef_[at : at + size].reshape(lhs.shape[1], rhs.shape[1])
-                const[:, g] = ((lhs @ coef) * rhs).sum(axis=1)
+            size = width(first, linear) * width(second)
+            coef = self.coef_[at : at + size].reshape(width(first, linear), width(second))
             at += size
-        blocks = [values for _, values in factors.values()]
+            if a_time and b_time:
+                columns = time_factor((a, b, "pair"), size, lambda: (
+                    side(first, times, linear)[:, :, None] * side(second, times, False)[:, None, :]
+                ).reshape(len(times), -1))
+                parts.append((g, columns, np.broadcast_to(coef.ravel(), (n, size))))
+            elif a_time:
+                columns = time_factor((a, "linear" if linear else "main", False), width(first, linear),
+                                      lambda: side(first, times, linear))
+                if with_forms:
+                    parts.append((g, columns, on_forms((position,), [b], spline(second),
+                                                       lambda source: side(second, source, False) @ coef.T)))
+            elif b_time:
+                columns = time_factor((b, "main", False), width(second), lambda: side(second, times, False))
+                if with_forms:
+                    parts.append((g, columns, on_forms((position,), [a], spline(first),
+                                                       lambda source: side(first, source, linear) @ coef)))
+            elif with_forms:
+                const[:, g] = on_forms((position,), [a, b], False, lambda source: (
+                    (side(first, source, linear) @ coef) * side(second, source, False)).sum(axis=1))
+        if not with_times:
+            return const, None, parts
+        blocks = [values for _, _, values in factors.values()]
         B = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(times), 0))
         return const, B, parts
+
+    def memo(self) -> dict:
+        """A cache of this fitted model's values (per form value, per entry), kept outside
+        the estimator (so it is never saved) and reset when the model is refitted."""
+        entry = _MEMOS.get(self)
+        if entry is None or entry[0] is not self.coef_ or entry[1] is not self.basis_:
+            entry = (self.coef_, self.basis_, {})
+            with _MEMO_LOCK:
+                _MEMOS[self] = entry
+        return entry[2]
 
     def group_means(self) -> np.ndarray:
         """Each group's term at the training average (``design_mean_``), in ``groups_`` order:

@@ -434,15 +434,25 @@ class RiskModel(BaseEstimator):
         e = np.where(known, values, 0.0)[:, None]
         starts = np.maximum(PERIOD_BOUNDS[:n_periods][None, :], e)
         ends = np.broadcast_to(PERIOD_BOUNDS[1 : n_periods + 1][None, :], starts.shape)
-        middle = (starts + ends) / 2.0
-        times = np.zeros((middle.size, n_inputs))
-        times[:, n_inputs - 2] = middle.ravel()
-        times[:, n_inputs - 1] = (middle - e).ravel()
-        const, B, parts = hazard.factorised_terms(X, times, range(n_inputs - len(TIME_FEATURES), n_inputs))
-        A = np.zeros((len(X), B.shape[1]))
+        time_columns = range(n_inputs - len(TIME_FEATURES), n_inputs)
+        # Time factors of each distinct entry's periods, remembered per entry (they depend on nothing else).
+        memo = hazard.memo()
+        keys = [("periods", value, n_periods) for value in e[:, 0].tolist()]
+        tables = [memo.get(key) for key in keys]
+        todo = [u for u, table in enumerate(tables) if table is None]
+        if todo:
+            middle = (starts[todo] + ends[todo]) / 2.0
+            times = np.zeros((middle.size, n_inputs))
+            times[:, n_inputs - 2] = middle.ravel()
+            times[:, n_inputs - 1] = (middle - e[todo]).ravel()
+            made = hazard.factorised_terms(None, times, time_columns)[1].reshape(len(todo), n_periods, -1)
+            for u, table in zip(todo, made):
+                memo[keys[u]] = tables[u] = table
+        B = np.stack(tables)
+        const, _, parts = hazard.factorised_terms(X, None, time_columns)
+        A = np.zeros((len(X), B.shape[2]))
         for _, columns, form_factor in parts:
             A[:, columns] += form_factor
-        B = B.reshape(len(values), n_periods, -1)
         base = const.sum(axis=1) + hazard.intercept_
         exposure = np.stack([np.clip(np.minimum(ends, h) - starts, 0.0, None) for h in levels], axis=-1)
         exposure[~known] = 0.0

@@ -140,3 +140,66 @@ def test_importing_the_models_stays_light():
 def test_training_forms_need_the_outcome_columns(test_cohort):
     with pytest.raises(ValueError, match="training=True"):
         fit_risk_model(test_cohort[0].drop(columns=["spell_ended"]))
+
+
+def _expanded_contributions(model, X, entry, horizon):
+    """Contributions as defined: every form expanded into person-period rows, the design built per row."""
+    undecided = entry < horizon
+    reference_entry = min(float(model.reference_[model.input_names_.index("sick_weeks")]), np.nextafter(horizon, 0))
+    both = np.vstack([X[undecided], model.reference_[None, :]])
+    both_entry = np.r_[entry[undecided], reference_entry]
+    periods, rows, log_rate = model._log_rates(both, both_entry, horizon)
+    exposed = np.clip(np.minimum(periods.end, horizon) - periods.start, 0.0, None)
+    mass = np.exp(log_rate) * exposed
+    total = np.bincount(periods.form, weights=mass, minlength=len(both))
+    share = mass / np.where(total > 0, total, 1.0)[periods.form]
+    terms = model.hazard_.group_terms(rows) * model.calibrator_.slope_
+    weighted = np.zeros((len(both), len(model.contribution_groups_)))
+    for k, name in enumerate(model.hazard_.groups_):
+        column = model.contribution_groups_.index(model._group_of(name))
+        weighted[:, column] -= np.bincount(periods.form, weights=share * terms[:, k], minlength=len(both))
+    relative = weighted[:-1] - weighted[-1]
+    value = -np.log(total)
+    weeks = model.contribution_groups_.index("weeks_absent")
+    relative[:, weeks] = (value[:-1] - value[-1]) - np.delete(relative, weeks, axis=1).sum(axis=1)
+    out = np.zeros((len(X), len(model.contribution_groups_)))
+    out[undecided] = relative
+    return out
+
+
+def test_additive_grid_gives_the_numbers_of_the_person_period_expansion(additive_model, test_cohort):
+    """The split log hazard on the (form x period) grid equals building the design for every period row."""
+    from screening.models._person_period import cumulative_hazards
+
+    model = additive_model
+    forms = test_cohort[0].iloc[:500]
+    X = model.encoder_.transform(forms.drop(columns=["absence_weeks", "spell_ended"]))
+    entry = forms["sick_weeks"].to_numpy(dtype=np.float64).copy()
+    entry[:6] = [0.0, 12.95, 13.0, 22.0, 51.9, 52.0]  # period bounds, horizons and past the last bound
+    X[:, model.input_names_.index("sick_weeks")] = entry
+    periods, _, log_rate = model._log_rates(X, entry, max(model.horizons_))
+    expected = np.exp(-cumulative_hazards(periods, np.exp(log_rate), len(X), model.horizons_))
+    np.testing.assert_allclose(model._risks(X, entry, model.horizons_), expected, rtol=1e-12, atol=1e-15)
+    for horizon in (8.0, 13.0, 22.0, 52.0):
+        np.testing.assert_allclose(model._additive_contributions(X, entry, horizon),
+                                   _expanded_contributions(model, X, entry, horizon), rtol=1e-9, atol=1e-12)
+    # One form at a time (remembered answers and entries) gives the same numbers as the batch.
+    for i in range(0, 40, 3):
+        np.testing.assert_allclose(model._risks(X[i : i + 1], entry[i : i + 1], model.horizons_),
+                                   expected[i : i + 1], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(model._additive_contributions(X[i : i + 1], entry[i : i + 1], 13.0),
+                                   _expanded_contributions(model, X[i : i + 1], entry[i : i + 1], 13.0),
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_additive_grid_chunks_do_not_change_the_results(additive_model, test_cohort, monkeypatch):
+    from screening.models import _risk_model
+
+    model = additive_model
+    forms = test_cohort[0].iloc[:700]
+    whole = model.predict_risk(forms).to_numpy(), model.contributions(forms).to_numpy()
+    monkeypatch.setattr(_risk_model, "GRID_CHUNK_FORMS", 97)
+    monkeypatch.setattr("screening.models._hazard._DISTINCT_FROM", 10)
+    chunked = model.predict_risk(forms).to_numpy(), model.contributions(forms).to_numpy()
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-10, atol=1e-13)
