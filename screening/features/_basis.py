@@ -32,8 +32,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 _MIN_SPLINE_VALUES = 6
-#: Up to this many values a spline is evaluated over all its functions (fewer NumPy calls).
-_FEW_VALUES = 16
 
 
 def _spline_knots(values: np.ndarray, n_knots: int, degree: int) -> np.ndarray:
@@ -43,9 +41,12 @@ def _spline_knots(values: np.ndarray, n_knots: int, degree: int) -> np.ndarray:
     return np.r_[[lo] * (degree + 1), inner, [hi] * (degree + 1)]
 
 
-def _spline_all(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
-    """:func:`_spline` by the recursion over all basis functions: fewer NumPy calls, so
-    faster for a few values (one form); the same numbers bit for bit."""
+def _spline(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
+    """B-spline basis at ``x`` (clipped to the boundary knots), shape (len(x), n_basis).
+
+    Cox-de Boor recursion over all basis functions at once: a few NumPy operations,
+    so one form costs microseconds (scipy's ``design_matrix`` costs ~0.1 ms a call).
+    """
     x = np.clip(x, knots[0], knots[-1])
     n_intervals = len(knots) - 1
     # Interval of each x; x at the right boundary belongs to the last non-empty interval.
@@ -61,44 +62,6 @@ def _spline_all(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
             left = np.where(left_den > 0, (x[:, None] - knots[: n_intervals - p]) / left_den, 0.0)
             right = np.where(right_den > 0, (knots[p + 1 : n_intervals + 1] - x[:, None]) / right_den, 0.0)
         basis = left * basis[:, :-1] + right * basis[:, 1:]
-    return basis
-
-
-def _spline(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
-    """B-spline basis at ``x`` (clipped to the boundary knots), shape (len(x), n_basis).
-
-    Cox-de Boor recursion over the ``degree + 1`` basis functions that are not zero
-    at each ``x`` (those of its knot interval), for all ``x`` at once: a few NumPy
-    operations on (len(x), degree + 1) arrays, so one form costs microseconds
-    (scipy's ``design_matrix`` costs ~0.1 ms a call) and a million cost a fraction
-    of a second. The functions left out are exactly zero, so the values are those
-    of the recursion over all functions, bit for bit.
-    """
-    if len(x) <= _FEW_VALUES:
-        return _spline_all(x, knots, degree)
-    x = np.clip(np.asarray(x, dtype=np.float64), knots[0], knots[-1])
-    n_intervals = len(knots) - 1
-    # Interval of each x; x at the right boundary belongs to the last non-empty interval.
-    interval = np.searchsorted(knots, x, side="right") - 1
-    last = int(np.flatnonzero(knots[1:] > knots[:-1])[-1])
-    interval = np.minimum(interval, last)
-    # Lowest non-zero function at each level p is interval - p; it is >= 0 because the
-    # first degree + 1 knots are equal (an x lies at or after the last of them).
-    low = np.maximum(interval, degree)
-    local = np.ones((len(x), 1))
-    column = x[:, None]
-    for p in range(1, degree + 1):
-        i = (low - p)[:, None] + np.arange(p + 1)[None, :]
-        t_i, t_ip, t_i1, t_ip1 = knots[i], knots[i + p], knots[i + 1], knots[i + p + 1]
-        left_den, right_den = t_ip - t_i, t_ip1 - t_i1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            left = np.where(left_den > 0, (column - t_i) / left_den, 0.0)
-            right = np.where(right_den > 0, (t_ip1 - column) / right_den, 0.0)
-        previous = np.zeros((len(x), p + 2))
-        previous[:, 1:-1] = local
-        local = left * previous[:, :-1] + right * previous[:, 1:]
-    basis = np.zeros((len(x), n_intervals - degree))
-    np.put_along_axis(basis, (low - degree)[:, None] + np.arange(degree + 1)[None, :], local, axis=1)
     return basis
 
 

@@ -40,10 +40,43 @@ _DISTINCT_FROM = 256
 _MEMO_ROWS = 16
 #: Remembered values per model at most (then forgotten at once).
 _MEMO_SIZE = 100_000
+#: Distinct values of one input remembered at most.
+_MEMO_VALUES = 100_000
 _MEMOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _MEMO_LOCK = threading.Lock()
 _CONTROLLER_LOCK = threading.Lock()
 _CONTROLLER = None
+
+
+def _by_value(memo: dict, tag: tuple, x: np.ndarray, make) -> np.ndarray:
+    """``make(x)`` for a function of each value alone, from a sorted table of the values
+    seen before (kept in ``memo`` under ``tag``); values not in it are made once each."""
+    keys, results, blank = memo.get(("by value", tag), (np.empty(0), None, None))
+    missing = np.isnan(x)
+    if results is not None:
+        position = np.minimum(np.searchsorted(keys, x), len(keys) - 1)
+        hit = keys[position] == x
+    else:
+        position, hit = np.zeros(len(x), dtype=np.intp), np.zeros(len(x), dtype=bool)
+    if blank is None and missing.any():
+        blank = make(np.array([np.nan]))[0]
+        memo[("by value", tag)] = (keys, results, blank)
+    if missing.all():
+        return np.broadcast_to(blank, (len(x), *np.shape(blank))).copy()
+    if not (hit | missing).all():
+        new = np.unique(x[~hit & ~missing])
+        made = make(new)
+        keys = np.concatenate([keys, new]) if results is not None else new
+        results = np.concatenate([results, made]) if results is not None else made
+        order = np.argsort(keys, kind="stable")
+        keys, results = keys[order], results[order]
+        if len(keys) <= _MEMO_VALUES:
+            memo[("by value", tag)] = (keys, results, blank)
+        position = np.minimum(np.searchsorted(keys, x), len(keys) - 1)
+    out = results[position]
+    if missing.any():
+        out[missing] = blank
+    return out
 
 
 def _one_thread():
@@ -222,10 +255,13 @@ class AdditiveHazard(BaseEstimator):
             if not (spline and n > _DISTINCT_FROM):
                 return make(forms)
             column = block_columns[0]
-            distinct, inverse = np.unique(forms[:, column], return_inverse=True)
-            source = np.zeros((len(distinct), column + 1))
-            source[:, column] = distinct
-            return make(source)[inverse.reshape(-1)]
+
+            def of_values(values: np.ndarray) -> np.ndarray:
+                source = np.zeros((len(values), column + 1))
+                source[:, column] = values
+                return make(source)
+
+            return _by_value(self.memo(), tag, forms[:, column], of_values)
 
         def spline(block: dict) -> bool:
             return block["kind"] == "number" and bool(block["spline"])

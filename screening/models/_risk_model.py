@@ -457,24 +457,37 @@ class RiskModel(BaseEstimator):
         exposure = np.stack([np.clip(np.minimum(ends, h) - starts, 0.0, None) for h in levels], axis=-1)
         exposure[~known] = 0.0
         a, b = calibrator.intercept_, calibrator.slope_
+        # Forms sorted by entry: each distinct entry's forms are one slice.
+        order = np.argsort(inverse, kind="stable")
+        edges = np.r_[0, np.cumsum(np.bincount(inverse, minlength=len(values)))].tolist()
+        base, A = base[order], A[order]
+        sorted_cumulative = np.zeros((len(X), len(levels)))
         if explain:
             shared = np.zeros((len(X), B.shape[2]))
             share_sum = np.zeros(len(X))
-        order = np.argsort(inverse, kind="stable")
-        edges = np.r_[0, np.cumsum(np.bincount(inverse, minlength=len(values)))]
-        for u in range(len(values)):
-            rows = order[edges[u] : edges[u + 1]]
-            if not len(rows):
-                continue
-            times_u = B[u]
+        # Periods before a form's entry have no exposure: each entry's product starts at its first period.
+        first = np.searchsorted(PERIOD_BOUNDS, e[:, 0], side="right") - 1
+        sizes = np.diff(edges)
+        for u in np.flatnonzero(known & (sizes > 0) & (first < n_periods)).tolist():
+            rows = slice(edges[u], edges[u + 1])
+            k = min(int(first[u]), n_periods - 1)
+            times_u = B[u, k:]
             rate = np.exp(a + b * (base[rows, None] + A[rows] @ times_u.T))
-            cumulative[rows] = rate @ exposure[u]
+            sorted_cumulative[rows] = rate @ exposure[u, k:]
             if explain:
-                mass = rate * exposure[u, :, -1]
+                mass = rate * exposure[u, k:, -1]
                 total = mass.sum(axis=1)
                 share = mass / np.where(total > 0, total, 1.0)[:, None]
                 shared[rows] = share @ times_u
                 share_sum[rows] = share.sum(axis=1)
+        cumulative[order] = sorted_cumulative
+        if explain:
+            unsorted = np.empty_like(shared)
+            unsorted[order] = shared
+            shared = unsorted
+            unsorted = np.empty_like(share_sum)
+            unsorted[order] = share_sum
+            share_sum = unsorted
         if explain:
             weighted[:] = (const - hazard.group_means()) * share_sum[:, None]
             for g, columns, form_factor in parts:

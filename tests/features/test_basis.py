@@ -63,16 +63,3 @@ def test_unknown_interaction_column_is_an_error():
 def test_design_is_finite_for_any_numbers_and_gaps(X):
     design = AdditiveBasis().fit(X).transform(X)
     assert design.shape[0] == X.shape[0] and np.isfinite(design).all()
-
-
-def test_spline_of_many_values_equals_the_recursion_over_all_functions_bit_for_bit():
-    from screening.features._basis import _spline, _spline_all, _spline_knots
-
-    rng = np.random.default_rng(5)
-    for _ in range(60):
-        values = [rng.normal(size=400), rng.integers(0, 8, 400).astype(float), rng.exponential(size=400)][
-            int(rng.integers(3))]
-        degree, n_knots = int(rng.integers(1, 5)), int(rng.integers(1, 9))
-        knots = _spline_knots(values, n_knots, degree)
-        x = np.r_[values, 3 * rng.normal(size=200), knots, knots[0] - 1, knots[-1] + 1]
-        assert np.array_equal(_spline(x, knots, degree), _spline_all(x, knots, degree))
