@@ -41,8 +41,9 @@ def _mlflow(uri: str | None = None) -> Any:
     # Alembic and MLflow announce every migration step at INFO on first use.
     for name in ("alembic", "mlflow.store.db.utils", "mlflow.tracking._tracking_service.client"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # The registry follows the tracking URI when no registry URI is set; setting one would also
+    # export MLFLOW_REGISTRY_URI to every child process (kernels, `mlflow models predict`).
     mlflow.set_tracking_uri(uri or tracking_uri())
-    mlflow.set_registry_uri(uri or tracking_uri())
     return mlflow
 
 
