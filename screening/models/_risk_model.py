@@ -441,13 +441,21 @@ class RiskModel(BaseEstimator):
         tables = [memo.get(key) for key in keys]
         todo = [u for u, table in enumerate(tables) if table is None]
         if todo:
-            middle = (starts[todo] + ends[todo]) / 2.0
+            wanted = {keys[u][1] for u in todo}
+            if ("periods warmed", n_periods) not in memo:  # entries are given in tenths of a week
+                memo[("periods warmed", n_periods)] = True
+                tenths = np.arange(int(PERIOD_BOUNDS[-1] * 10)) / 10.0
+                wanted |= {value for value in tenths.tolist() if ("periods", value, n_periods) not in memo}
+            made_entry = np.array(sorted(wanted))[:, None]
+            made_starts = np.maximum(PERIOD_BOUNDS[:n_periods][None, :], made_entry)
+            middle = (made_starts + PERIOD_BOUNDS[1 : n_periods + 1][None, :]) / 2.0
             times = np.zeros((middle.size, n_inputs))
             times[:, n_inputs - 2] = middle.ravel()
-            times[:, n_inputs - 1] = (middle - e[todo]).ravel()
-            made = hazard.factorised_terms(None, times, time_columns)[1].reshape(len(todo), n_periods, -1)
-            for u, table in zip(todo, made):
-                memo[keys[u]] = tables[u] = table
+            times[:, n_inputs - 1] = (middle - made_entry).ravel()
+            made = hazard.factorised_terms(None, times, time_columns)[1].reshape(len(made_entry), n_periods, -1)
+            for value, table in zip(made_entry[:, 0].tolist(), made):
+                memo[("periods", value, n_periods)] = table
+            tables = [memo[key] for key in keys]
         B = np.stack(tables)
         const, _, parts = hazard.factorised_terms(X, None, time_columns)
         A = np.zeros((len(X), B.shape[2]))
