@@ -218,8 +218,8 @@ class AdditiveHazard(BaseEstimator):
         forms = np.asarray(forms, dtype=np.float64) if with_forms else np.zeros((0, 0))
         times = np.asarray(times, dtype=np.float64) if with_times else np.zeros((0, 0))
         n = len(forms)
-        memo = self.memo() if 0 < n <= _MEMO_ROWS else None
-        index = {name: k for k, name in enumerate(self.groups_)}
+        memo_all = self.memo()
+        memo = memo_all if 0 < n <= _MEMO_ROWS else None
         const = np.zeros((n, len(self.groups_)))
         factors: dict[tuple, tuple[int, int, np.ndarray | None]] = {}
         parts: list[tuple[int, np.ndarray, np.ndarray]] = []
@@ -261,20 +261,31 @@ class AdditiveHazard(BaseEstimator):
                 source[:, column] = values
                 return make(source)
 
-            return _by_value(self.memo(), tag, forms[:, column], of_values)
+            return _by_value(memo_all, tag, forms[:, column], of_values)
 
         def spline(block: dict) -> bool:
             return block["kind"] == "number" and bool(block["spline"])
 
-        def width(block: dict, linear: bool = False) -> int:
-            return 1 if linear else len(basis._basis_names(block))
+        widths = memo_all.get(("widths",))
+        if widths is None:
+            widths = memo_all[("widths",)] = {
+                "basis": [len(basis._basis_names(block)) if block["kind"] != "interaction" else 0
+                          for block in basis.blocks_],
+                "block": [len(basis._block_names(block)) for block in basis.blocks_],
+                "index": {name: k for k, name in enumerate(self.groups_)},
+            }
+        basis_widths = widths["basis"]
 
+        def width(block: dict, linear: bool = False) -> int:
+            return 1 if linear else basis_widths[block["columns"][0]]
+
+        index = widths["index"]
         at = 0
         for position, block in enumerate(basis.blocks_):
             g = index[block["group"]]
             if block["kind"] != "interaction":
                 column = block["columns"][0]
-                size = len(basis._block_names(block))
+                size = widths["block"][position]
                 coef = self.coef_[at : at + size]
                 if column in timed:
                     columns = time_factor((column, "main", bool(block["missing"])), size,
