@@ -203,3 +203,26 @@ def test_additive_grid_chunks_do_not_change_the_results(additive_model, test_coh
     chunked = model.predict_risk(forms).to_numpy(), model.contributions(forms).to_numpy()
     np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-10, atol=1e-13)
+
+
+def test_split_log_hazard_adds_up_and_forgets_what_it_remembered_when_refitted():
+    from screening.models._hazard import AdditiveHazard
+
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.normal(size=2000), rng.integers(0, 3, 2000), rng.uniform(0, 20, 2000)])
+    X[::17, 0] = np.nan
+    hazard = AdditiveHazard(categorical_features=[False, True, False], feature_names=["a", "c", "weeks"],
+                            interactions=[("c", "weeks"), ("a", "c")])
+
+    def check():
+        for rows in (X[:1], X[:5], X):  # remembered per answer, a few rows, a table of values
+            const, B, parts = hazard.factorised_terms(rows, rows, [2])
+            log_rate = hazard.intercept_ + const.sum(axis=1)
+            for _, columns, form_factor in parts:
+                log_rate = log_rate + (form_factor * B[:, columns]).sum(axis=1)
+            np.testing.assert_allclose(log_rate, hazard.predict_log_rate(rows), rtol=1e-12, atol=1e-12)
+
+    hazard.fit(X, rng.poisson(0.2, 2000).astype(float), exposure=np.ones(2000))
+    check()
+    hazard.fit(X, rng.poisson(0.6, 2000).astype(float) * (X[:, 1] == 1), exposure=np.ones(2000))
+    check()
