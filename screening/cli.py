@@ -155,18 +155,6 @@ def format_validation_summary(result: object, *, elapsed: float, rejects: str | 
     return "\n".join(lines)
 
 
-def resolve_model(reference: str) -> Path:
-    """A model directory from a path or an MLflow URI (``models:/NAME@champion``, ``runs:/...``)."""
-    if "://" in reference or reference.startswith("models:/") or reference.startswith("runs:/"):
-        from screening.registry import resolve_model_uri
-
-        try:
-            return resolve_model_uri(reference)
-        except LookupError as error:
-            raise UserError(str(error)) from None
-    return Path(reference)
-
-
 def _run_train(args: argparse.Namespace) -> int:
     from screening.registry import train_model
 
@@ -200,9 +188,12 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     from screening.intake import validate_file
     from screening.models import evaluate
-    from screening.registry import load_model_dir
+    from screening.scoring import load_model
 
-    loaded = load_model_dir(resolve_model(args.model))
+    try:  # the same resolution of directories and MLflow URIs as `score`
+        loaded = load_model(args.model)
+    except LookupError as error:
+        raise UserError(str(error)) from None
     forms = validate_file(args.data, training=True, language="en").valid
     truth = None
     if args.truth:
