@@ -15,6 +15,7 @@ sees typed values, so the coercion trap in NOTES.md cannot hide a row.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -273,9 +274,16 @@ _CHECK_KINDS = {
 }
 
 
-def _schema_refusals(forms: pd.DataFrame, text: pd.DataFrame, contract: Contract, refusals: _Refusals) -> None:
+@functools.cache
+def _schema_without_uniqueness(training: bool) -> pa.DataFrameSchema:
+    """The contract's schema with ``case_id`` uniqueness left to a file-wide list of duplicates."""
+    return load_contract(training=training).schema.update_column("case_id", unique=False)
+
+
+def _schema_refusals(forms: pd.DataFrame, text: pd.DataFrame, contract: Contract, refusals: _Refusals,
+                     schema: pa.DataFrameSchema) -> None:
     try:
-        contract.schema.validate(forms, lazy=True)
+        schema.validate(forms, lazy=True)
         return
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
@@ -293,7 +301,47 @@ def _schema_refusals(forms: pd.DataFrame, text: pd.DataFrame, contract: Contract
         refusals.add(mask, column, text[column], kind, **_reason_params(kind, contract.fields[column]))
 
 
-def validate_table(raw: RawTable, *, training: bool = False, language: Language = "da") -> Validation:
+def _text_columns(raw: RawTable, contract: Contract) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
+    """The contract's columns as text (absent ones blank), without blank rows; with row numbers and the blank mask."""
+    positions, ignored = match_header(list(raw.frame.columns), contract)
+    blank = raw.frame.isna().all(axis=1).to_numpy() if raw.frame.shape[1] else np.ones(len(raw.frame), bool)
+    frame = raw.frame.loc[~blank].reset_index(drop=True)
+    text = pd.DataFrame(
+        {
+            name: frame.iloc[:, positions[name]] if name in positions else pd.Series(pd.NA, index=frame.index, dtype="str")
+            for name in contract.columns
+        }
+    )
+    return text, raw.row_numbers[~blank], blank, ignored
+
+
+def comparable_case_ids(raw: RawTable, *, training: bool = False) -> pd.Series:
+    """Each form's ``case_id`` as validation compares ids for uniqueness (NA where the id is refused or blank).
+
+    A file read in chunks (:func:`~screening.intake.iter_tables`) is checked for
+    ids repeated across chunks by collecting these over the whole file first and
+    passing the repeated ones to :func:`validate_table` as ``duplicate_case_ids``;
+    the outcome is then the same as validating the file in one piece.
+
+    Raises
+    ------
+    FileError
+        The header lacks a required column or names one twice.
+    """
+    contract = load_contract(training=training)
+    text, _, _, _ = _text_columns(raw, contract)
+    refusals = _Refusals(len(text))
+    ids = _parse_column(text["case_id"], "case_id", contract, refusals)
+    return ids.mask(refusals.refused_cells("case_id"))
+
+
+def validate_table(
+    raw: RawTable,
+    *,
+    training: bool = False,
+    language: Language = "da",
+    duplicate_case_ids: pd.Series | None = None,
+) -> Validation:
     """Validate a table read by :func:`read_table` against the intake-form contract.
 
     Parameters
@@ -304,6 +352,10 @@ def validate_table(raw: RawTable, *, training: bool = False, language: Language 
         Also require and check the outcome columns of the training extension.
     language : {"da", "en"}, default "da"
         Language of the refusal reasons.
+    duplicate_case_ids : pandas.Series of str, optional
+        The ids (as :func:`comparable_case_ids` gives them) that occur more than
+        once in the whole file this table is a chunk of. Forms with these ids are
+        refused as duplicates; without it, ids are compared within the table.
 
     Returns
     -------
@@ -316,17 +368,8 @@ def validate_table(raw: RawTable, *, training: bool = False, language: Language 
         The header lacks a required column or names one twice.
     """
     contract = load_contract(training=training)
-    positions, ignored = match_header(list(raw.frame.columns), contract)
-    blank = raw.frame.isna().all(axis=1).to_numpy() if raw.frame.shape[1] else np.ones(len(raw.frame), bool)
-    frame = raw.frame.loc[~blank].reset_index(drop=True)
-    row_numbers = raw.row_numbers[~blank]
-    n_rows = len(frame)
-    text = pd.DataFrame(
-        {
-            name: frame.iloc[:, positions[name]] if name in positions else pd.Series(pd.NA, index=frame.index, dtype="str")
-            for name in contract.columns
-        }
-    )
+    text, row_numbers, blank, ignored = _text_columns(raw, contract)
+    n_rows = len(text)
     refusals = _Refusals(n_rows)
     forms = pd.DataFrame({name: _parse_column(text[name], name, contract, refusals) for name in contract.columns})
     notes: dict[str, int] = {}
@@ -340,7 +383,12 @@ def validate_table(raw: RawTable, *, training: bool = False, language: Language 
         refused_cells = refusals.refused_cells(name)
         if refused_cells.any():
             forms.loc[refused_cells, name] = pd.NA
-    _schema_refusals(forms, text, contract, refusals)
+    schema = contract.schema
+    if duplicate_case_ids is not None:  # the file-wide duplicates, decided before the other checks, as pandera does
+        schema = _schema_without_uniqueness(training)
+        repeated = forms["case_id"].isin(pd.Index(duplicate_case_ids.dropna())).to_numpy(dtype=bool)
+        refusals.add(repeated & forms["case_id"].notna().to_numpy(), "case_id", text["case_id"], "duplicate_case_id")
+    _schema_refusals(forms, text, contract, refusals, schema)
     case_ids = text["case_id"]
     refused = refusals.frame(row_numbers, case_ids, language)
     if raw.malformed:
