@@ -17,11 +17,13 @@ The dialect is detected, not asked for:
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import datetime as dt
 import io
 import os
 from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -250,7 +252,7 @@ def _split_record(text: str, separator: str) -> list[list[str]]:
         return []
 
 
-def _records(lines: list[str], separator: str, width: int):
+def _records(lines: Iterable[str], separator: str, width: int) -> Iterator[tuple[list[str] | None, int]]:
     """Yield ``(fields or None, fields_found)`` per record, resilient to unbalanced quotes.
 
     A line whose quotes are balanced is one record. A line with an open quote is
@@ -258,11 +260,17 @@ def _records(lines: list[str], separator: str, width: int):
     lines); if that does not give exactly one record of the header's width within
     ``MAX_LINES_PER_RECORD`` lines, the line alone is malformed and reading goes on
     at the next line, so one stray quote never swallows the forms after it.
+    ``lines`` may be any iterable (a file is read line by line, never whole).
     """
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
+    source = iter(lines)
+    ahead: collections.deque[str] = collections.deque()
+
+    def next_line() -> str | None:
+        if ahead:
+            return ahead.popleft()
+        return next(source, None)
+
+    while (line := next_line()) is not None:
         if not line.strip():
             continue  # a blank line is not a record
         if line.count('"') % 2 == 0:
@@ -270,13 +278,16 @@ def _records(lines: list[str], separator: str, width: int):
             found = fields[0] if len(fields) == 1 else None
             yield (found if found is not None and len(found) == width else None), (len(found) if found else 0)
             continue
+        while len(ahead) < MAX_LINES_PER_RECORD and (more := next(source, None)) is not None:
+            ahead.append(more)
         joined = line
-        for extra in range(index, min(index + MAX_LINES_PER_RECORD, len(lines))):
-            joined += "\n" + lines[extra]
+        for used, extra in enumerate(ahead, start=1):
+            joined += "\n" + extra
             if joined.count('"') % 2 == 0:
                 fields = _split_record(joined, separator)
                 if len(fields) == 1 and len(fields[0]) == width:
-                    index = extra + 1
+                    for _ in range(used):
+                        ahead.popleft()
                     yield fields[0], width
                     break
                 yield None, UNBALANCED_QUOTE
