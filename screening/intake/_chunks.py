@@ -1,0 +1,434 @@
+"""Reading a file of any size a chunk of forms at a time, with exactly the cells :func:`read_table` gives.
+
+:class:`ChunkedTable` reads CSV as a stream: bytes are decoded on the way in
+(UTF-8, the Windows-1252 fallback per run of bytes, UTF-16, or a given
+encoding, exactly as ``_read`` decodes a whole file) and parsed by Arrow's
+streaming CSV reader, so memory depends on the chunk size, not on the file.
+A file with a record Arrow cannot split is read by the same line-aware reader
+``read_table`` falls back to, line by line. Parquet is read a row group batch at
+a time; an ``.xlsx`` sheet (at most 1,048,576 rows) is read whole and handed out
+in chunks.
+
+The chunks of a file, put together, are the :class:`~screening.intake.RawTable`
+``read_table`` returns for it: the same cells, row numbers and malformed records
+(``tests/test_chunks.py``), whatever the chunk size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from screening.intake._read import (
+    _UTF8_BOM,
+    SNIFF_BYTES,
+    FileError,
+    Format,
+    RawTable,
+    _arrow_to_text,
+    _check_text,
+    _header_and_separator,
+    _read_xlsx,
+    _records,
+    _to_text_frame,
+    detect_format,
+)
+
+#: Forms per chunk unless asked otherwise (a chunk of forms costs ~1 KB each while it is scored).
+DEFAULT_CHUNK_ROWS = 250_000
+#: Bytes read from the file at a time.
+READ_BYTES = 4 * 1024 * 1024
+#: Arrow's CSV block: larger than any record it must hold in one piece.
+ARROW_BLOCK_BYTES = 16 * 1024 * 1024
+_WHITESPACE = b" \t\r\n"
+T = TypeVar("T")
+
+
+class _Restart(Exception):
+    """Arrow could not read the file as CSV: it must be read again with the line-aware reader."""
+
+
+class _DecodedStream(io.RawIOBase):
+    """A file's bytes as UTF-8, decoded as ``_read._decode`` decodes a whole file, a block at a time.
+
+    ``mode`` is ``"auto"`` (UTF-8, and Windows-1252 for the runs of bytes that are
+    not UTF-8), ``"utf-16"`` or the name of a given encoding. ``found`` is the
+    encoding as ``read_table`` reports it, final once the stream is exhausted.
+    ``sha256`` is the digest of the raw bytes read so far.
+    """
+
+    def __init__(self, path: Path, mode: str) -> None:
+        super().__init__()
+        self._file = path.open("rb")
+        self._mode = mode
+        self._pending = b""  # raw bytes of a character cut by a block boundary
+        self._out = memoryview(b"")
+        self._eof = False
+        self._done = False
+        self.sha256 = hashlib.sha256()
+        self.found = mode
+        self._decoder: codecs.IncrementalDecoder | None = None
+        first = self._raw_block()
+        if mode == "auto":
+            self.found = "utf-8"
+            if first.startswith(_UTF8_BOM):
+                first, self.found = first[len(_UTF8_BOM):], "utf-8-sig"
+        elif mode == "utf-16":
+            self._decoder = codecs.getincrementaldecoder("utf-16")("strict")
+        else:
+            try:
+                self._decoder = codecs.getincrementaldecoder(mode)("strict")
+            except LookupError as error:
+                raise FileError(f"cannot decode the file as {mode}: {error}") from None
+        self._first = first
+
+    def _raw_block(self) -> bytes:
+        block = self._file.read(READ_BYTES)
+        self.sha256.update(block)
+        if len(block) < READ_BYTES:
+            self._eof = True
+        return block
+
+    def _decode_block(self, raw: bytes, final: bool) -> bytes:
+        if self._decoder is not None:  # UTF-16 or a given encoding: strict, as a whole file would be
+            try:
+                return self._decoder.decode(raw, final).encode("utf-8")
+            except UnicodeDecodeError as error:
+                if self._mode == "utf-16":
+                    raise FileError("the file starts like UTF-16 text but cannot be decoded as UTF-16") from None
+                raise FileError(f"cannot decode the file as {self._mode}: {error}") from None
+        data = self._pending + raw
+        if self.found != "cp1252":
+            decoder = codecs.getincrementaldecoder("utf-8")("strict")
+            try:
+                decoder.decode(data, final)
+            except UnicodeDecodeError:
+                self.found = "cp1252"  # from here on, as _decode does for the whole file
+                self._decoder_1252 = codecs.getincrementaldecoder("utf-8")("screening_cp1252")
+            else:
+                held = len(decoder.getstate()[0])
+                self._pending = data[len(data) - held:] if held else b""
+                return data[: len(data) - held] if held else data
+        self._pending = b""
+        return self._decoder_1252.decode(data, final).encode("utf-8")
+
+    def _refill(self) -> bool:
+        while not len(self._out):
+            if self._done:
+                return False
+            if self._first is not None:
+                raw, self._first = self._first, None
+            else:
+                raw = b"" if self._eof else self._raw_block()
+            final = self._eof and self._first is None
+            self._out = memoryview(self._decode_block(raw, final))
+            self._done = final
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001 (a writable buffer)
+        if not self._refill():
+            return 0
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class ChunkedTable:
+    """A table file read ``chunk_rows`` forms at a time.
+
+    Iterating gives :class:`~screening.intake.RawTable` chunks in file order, each
+    with its rows' numbers in the whole file; iterating again reads the file again.
+    Use :meth:`map_chunks` for a first pass over the whole file: it also settles
+    which CSV reader the file needs and the dialect.
+
+    Parameters
+    ----------
+    path : str or path-like
+    chunk_rows : int
+        Records per chunk (the last may be shorter).
+    file_format, separator, encoding : optional
+        Override what is detected, as for :func:`~screening.intake.read_table`.
+
+    Attributes
+    ----------
+    header : list of str
+        The file's column names.
+    dialect : dict
+        Format, encoding and separator; the encoding is final after a full pass.
+    sha256 : str or None
+        SHA-256 of the file's bytes, known after a full pass over a CSV file.
+
+    Raises
+    ------
+    FileError
+        On construction, or while iterating, for a problem with the file as a whole.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        file_format: Format | None = None,
+        separator: str | None = None,
+        encoding: str | None = None,
+    ) -> None:
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be 1 or more, got {chunk_rows}")
+        self.path = Path(path)
+        self.chunk_rows = int(chunk_rows)
+        self.sha256: str | None = None
+        head = self._head()
+        self.format: Format = file_format or detect_format(self.path, head)
+        self._slow = False
+        self._xlsx: RawTable | None = None
+        if self.format == "csv":
+            self._open_csv(head, separator, encoding)
+        elif self.format == "parquet":
+            self._open_parquet()
+        else:
+            self._xlsx = _read_xlsx(self.path)
+            self.header = [str(name) for name in self._xlsx.frame.columns]
+            self.dialect = dict(self._xlsx.dialect)
+
+    def _head(self) -> bytes:
+        try:
+            with self.path.open("rb") as handle:
+                return handle.read(SNIFF_BYTES)
+        except FileNotFoundError:
+            raise FileError(f"{self.path}: no such file") from None
+        except IsADirectoryError:
+            raise FileError(f"{self.path}: is a folder, not a file") from None
+        except OSError as error:
+            raise FileError(f"{self.path}: cannot be read ({error.strerror})") from None
+
+    # ------------------------------------------------------------------ CSV
+    def _open_csv(self, head: bytes, separator: str | None, encoding: str | None) -> None:
+        if not self._has_content(head):
+            raise FileError("the file is empty")
+        if encoding is None and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            self._mode = "utf-16"
+        else:
+            if encoding is None:
+                _check_text(head)  # before decoding: garbage is refused without the cost
+            self._mode = encoding or "auto"
+        with self._stream() as stream:
+            decoded_head = stream.read(SNIFF_BYTES)
+            found = stream.raw.found
+        _check_text(decoded_head)
+        self.header, self.separator = _header_and_separator(decoded_head.decode("utf-8", "replace"), separator)
+        self.dialect = {"format": "csv", "encoding": found, "separator": self.separator}
+
+    def _has_content(self, head: bytes) -> bool:
+        if head.strip(_WHITESPACE + _UTF8_BOM):
+            return True
+        if len(head) < SNIFF_BYTES:
+            return False
+        with self.path.open("rb") as handle:  # a long run of blank lines: look on
+            handle.seek(len(head))
+            while block := handle.read(READ_BYTES):
+                if block.strip(_WHITESPACE + _UTF8_BOM):
+                    return True
+        return False
+
+    def _stream(self) -> io.BufferedReader:
+        try:
+            return io.BufferedReader(_DecodedStream(self.path, self._mode), buffer_size=READ_BYTES)
+        except OSError as error:
+            raise FileError(f"{self.path}: cannot be read ({error.strerror})") from None
+
+    def _arrow_chunks(self) -> Iterator[RawTable]:
+        names = [f"c{i}" for i in range(len(self.header))]
+
+        def malformed_row(row: pacsv.InvalidRow) -> str:
+            return "error"  # Arrow then stops with ArrowInvalid, and the line-aware reader takes over
+
+        stream = self._stream()
+        try:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=ARROW_BLOCK_BYTES,
+                                               use_threads=True),
+                parse_options=pacsv.ParseOptions(delimiter=self.separator, newlines_in_values=True,
+                                                 invalid_row_handler=malformed_row),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in names}, null_values=[""],
+                    strings_can_be_null=True, quoted_strings_can_be_null=True,
+                ),
+            )
+            rows = 0
+            pending: list[pa.RecordBatch] = []
+            pending_rows = 0
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                while pending_rows >= self.chunk_rows:
+                    table = pa.Table.from_batches(pending).combine_chunks()
+                    yield self._arrow_chunk(table.slice(0, self.chunk_rows), rows)
+                    rows += self.chunk_rows
+                    rest = table.slice(self.chunk_rows)
+                    pending, pending_rows = rest.to_batches(), rest.num_rows
+            if pending_rows or rows == 0:
+                table = (pa.Table.from_batches(pending).combine_chunks() if pending
+                         else pa.table({name: pa.array([], pa.string()) for name in names}))
+                yield self._arrow_chunk(table, rows)
+        except (pa.ArrowInvalid, pa.ArrowException) as error:
+            if isinstance(error.__cause__, FileError):
+                raise error.__cause__ from None
+            raise _Restart from None
+        finally:
+            self._finish(stream)
+
+    def _arrow_chunk(self, table: pa.Table, first: int) -> RawTable:
+        frame = _to_text_frame(table, self.header)
+        return RawTable(frame=frame, row_numbers=np.arange(first + 2, first + 2 + len(frame)), dialect=self.dialect)
+
+    def _lines(self, stream: io.BufferedReader) -> Iterator[str]:
+        first = True
+        for line in stream:
+            text = line.decode("utf-8")
+            text = text[:-1] if text.endswith("\n") else text
+            text = text[:-1] if text.endswith("\r") else text
+            if first:
+                first = False  # the header
+                continue
+            yield text
+
+    def _line_chunks(self) -> Iterator[RawTable]:
+        width = len(self.header)
+        stream = self._stream()
+        try:
+            records: list[list[str]] = []
+            numbers: list[int] = []
+            malformed: list[tuple[int, int, int]] = []
+            row_number = 1
+            emitted = False
+            for fields, found in _records(self._lines(stream), self.separator, width):
+                row_number += 1
+                if fields is None:
+                    malformed.append((row_number, found, width))
+                else:
+                    records.append(fields)
+                    numbers.append(row_number)
+                if len(records) + len(malformed) >= self.chunk_rows:
+                    yield self._line_chunk(records, numbers, malformed)
+                    records, numbers, malformed, emitted = [], [], [], True
+            if records or malformed or not emitted:
+                yield self._line_chunk(records, numbers, malformed)
+        finally:
+            self._finish(stream)
+
+    def _line_chunk(self, records: list[list[str]], numbers: list[int],
+                    malformed: list[tuple[int, int, int]]) -> RawTable:
+        columns = list(zip(*records)) if records else [()] * len(self.header)
+        table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+        table = pa.table({name: pc.if_else(pc.equal(col, ""), None, col)
+                          for name, col in zip(table.column_names, table.columns)})
+        return RawTable(frame=_to_text_frame(table, self.header), row_numbers=np.asarray(numbers, dtype=np.int64),
+                        malformed=list(malformed), dialect=self.dialect)
+
+    def _finish(self, stream: io.BufferedReader) -> None:
+        raw = stream.raw
+        complete = raw._done and not len(raw._out)  # type: ignore[attr-defined]
+        if complete:
+            self.dialect["encoding"] = raw.found  # type: ignore[attr-defined]
+            self.sha256 = raw.sha256.hexdigest()  # type: ignore[attr-defined]
+        stream.close()
+
+    # -------------------------------------------------------------- Parquet
+    def _open_parquet(self) -> None:
+        import pyarrow.parquet as pq
+
+        try:
+            self._parquet = pq.ParquetFile(self.path)
+            schema = self._parquet.schema_arrow
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise FileError(f"not a readable Parquet file: {str(error).splitlines()[0][:200]}") from None
+        self.header = [str(name) for name in schema.names]
+        self.dialect = {"format": "parquet"}
+
+    def _parquet_chunks(self) -> Iterator[RawTable]:
+        rows = 0
+        try:
+            batches = self._parquet.iter_batches(batch_size=self.chunk_rows)
+            for batch in batches:
+                yield self._parquet_chunk(pa.Table.from_batches([batch]), rows)
+                rows += batch.num_rows
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise FileError(f"not a readable Parquet file: {str(error).splitlines()[0][:200]}") from None
+        if rows == 0:
+            yield self._parquet_chunk(self._parquet.schema_arrow.empty_table(), 0)
+
+    def _parquet_chunk(self, table: pa.Table, first: int) -> RawTable:
+        text = pa.table({f"c{i}": _arrow_to_text(col) for i, col in enumerate(table.columns)})
+        if text.num_columns:
+            text = pa.table({name: pc.if_else(pc.equal(pc.utf8_trim_whitespace(col), ""), None, col)
+                             for name, col in zip(text.column_names, text.columns)})
+        frame = _to_text_frame(text, self.header)
+        return RawTable(frame=frame, row_numbers=np.arange(first + 2, first + 2 + len(frame)), dialect=self.dialect)
+
+    # ----------------------------------------------------------------- xlsx
+    def _xlsx_chunks(self) -> Iterator[RawTable]:
+        whole = self._xlsx
+        n = len(whole.frame)
+        for start in range(0, max(n, 1), self.chunk_rows):
+            stop = min(start + self.chunk_rows, n)
+            yield RawTable(frame=whole.frame.iloc[start:stop].reset_index(drop=True),
+                           row_numbers=whole.row_numbers[start:stop], dialect=self.dialect)
+
+    # ---------------------------------------------------------------- passes
+    def __iter__(self) -> Iterator[RawTable]:
+        if self.format == "parquet":
+            return self._parquet_chunks()
+        if self.format == "xlsx":
+            return self._xlsx_chunks()
+        return self._line_chunks() if self._slow else self._same_reader(self._arrow_chunks())
+
+    def _same_reader(self, chunks: Iterator[RawTable]) -> Iterator[RawTable]:
+        try:
+            yield from chunks
+        except _Restart:  # a later pass found what the first did not: the file was changed in between
+            raise FileError(f"{self.path.name} changed while it was being read; run again") from None
+
+    def map_chunks(self, function: Callable[[RawTable], T]) -> list[T]:
+        """Apply ``function`` to every chunk, in order, and return the results.
+
+        This is the first pass over a file: if Arrow meets a record it cannot split,
+        the file is read again from the start with the line-aware reader (and
+        later passes use it too), so the results always cover every record once.
+        """
+        if self.format != "csv" or self._slow:
+            return [function(chunk) for chunk in self]
+        try:
+            return [function(chunk) for chunk in self._arrow_chunks()]
+        except _Restart:
+            self._slow = True
+            self.dialect["reader"] = "python"
+            return [function(chunk) for chunk in self._line_chunks()]
+
+    @property
+    def reader(self) -> str:
+        """Which CSV reader the file needs: ``"arrow"`` or ``"python"`` (line-aware)."""
+        return "python" if self._slow else "arrow"
