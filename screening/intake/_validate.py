@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 
 from screening.intake._contract import Contract, Field, load_contract
 from screening.intake._messages import Language, reason_text
@@ -89,14 +92,26 @@ class _Refusals:
         self.n_rows = n_rows
         self.parts: list[tuple[np.ndarray, str, pd.Series, str, dict[str, object]]] = []
         self.cell_refused: dict[str, np.ndarray] = {}
+        self.filled: dict[str, tuple[np.ndarray, pd.Series]] = {}
 
     def add(self, mask: np.ndarray, column: str, values: pd.Series, kind: str, **params: object) -> None:
         mask = np.asarray(mask, dtype=bool) & ~self.refused_cells(column)
         if not mask.any():
             return
         positions = np.flatnonzero(mask)
-        self.parts.append((positions, column, values.iloc[positions], kind, params))
+        shown = values.iloc[positions]
+        if column in self.filled:  # a derived value is shown as its text, as if it had been in the file
+            filled, derived = self.filled[column]
+            replaced = filled[positions]
+            if replaced.any():
+                shown = shown.astype("str")
+                shown.iloc[np.flatnonzero(replaced)] = derived.iloc[positions[replaced]].astype("str").to_numpy()
+        self.parts.append((positions, column, shown, kind, params))
         self.cell_refused[column] = self.refused_cells(column) | mask
+
+    def fill(self, mask: np.ndarray, column: str, derived: pd.Series) -> None:
+        """Note that the blank cells in ``mask`` now hold ``derived`` (shown as its text when refused later)."""
+        self.filled[column] = (mask, derived)
 
     def excuse(self, mask: np.ndarray, column: str) -> None:
         """Mark cells as accounted for by a refusal elsewhere in the row (no second reason)."""
@@ -187,40 +202,80 @@ def match_header(header: list[str], contract: Contract) -> tuple[dict[str, int],
     return positions, redact(pd.Series(ignored, dtype="str")).tolist()
 
 
-def _parse_column(text: pd.Series, name: str, contract: Contract, refusals: _Refusals) -> pd.Series:
+@dataclass
+class _Column:
+    """One column parsed: its typed values, and the distinct values they were taken from.
+
+    ``values`` is ``distinct.take(codes)`` (code -1 = missing); ``codes`` is None when
+    every form has its own entry (``distinct`` is then ``values``). Checks on a column
+    run once per distinct value.
+    """
+
+    values: pd.Series
+    distinct: pd.Series
+    codes: np.ndarray | None
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+#: Refusals any cell can get before its field's own parsing, in the order they are tried.
+_GENERIC_KINDS = ("control_characters", "too_long", "cpr_shaped")
+
+
+def _distinct_text(text: pd.Series, identifier: bool) -> tuple[np.ndarray | None, pd.Series]:
+    """The column's distinct texts (``str``, missing left out) and each form's code (-1 = missing)."""
+    if identifier:  # ids are (meant to be) all distinct: nothing to gain from factorising
+        return None, text.reset_index(drop=True).astype("str")
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        # Arrow's hashing directly on the column: what pandas.factorize does, less the conversions.
+        column = text.array.__arrow_array__()
+        if isinstance(column, pyarrow.ChunkedArray):
+            column = column.combine_chunks()
+        encoded = pc.dictionary_encode(column)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        return codes, pd.Series(ArrowStringArray(encoded.dictionary, dtype=_STR))
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    return codes, pd.Series(uniques, dtype="str")
+
+
+def _parse_distinct(text: pd.Series, name: str, contract: Contract, refusals: _Refusals) -> _Column:
     spec = contract.fields[name]
-    if spec.parse == "identifier":  # ids are (meant to be) all distinct: nothing to gain from factorising
-        codes = np.where(text.isna().to_numpy(), -1, np.arange(len(text)))
-        uniques = text.reset_index(drop=True).astype("str")
-    else:
-        codes, uniques = pd.factorize(text, use_na_sentinel=True)
-        uniques = pd.Series(uniques, dtype="str")
-    stripped = uniques.str.strip().replace("", pd.NA)
-    # Generic refusals, decided per distinct value and spread to the forms by their codes.
-    generic = np.full(len(uniques), None, dtype=object)
-    generic[stripped.str.contains(CONTROL_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)] = "control_characters"
+    identifier = spec.parse == "identifier"
+    codes, uniques = _distinct_text(text, identifier)
+    stripped = uniques.str.strip()
+    present = stripped.notna().to_numpy() & (stripped.str.len().fillna(0).to_numpy() > 0)
+    # Generic refusals, decided per distinct value and spread to the forms by their codes;
+    # the first that applies is the reason (0 = none, else 1 + position in ``kinds``).
+    kinds = list(_GENERIC_KINDS)
+    kind_of = np.zeros(len(uniques), dtype=np.int8)
+    kind_of[stripped.str.contains(CONTROL_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool) & present] = 1
     too_long = stripped.str.len().fillna(0).to_numpy() > MAX_CELL_CHARACTERS
-    generic[too_long & (generic == None)] = "too_long"  # noqa: E711 (elementwise)
+    kind_of[too_long & (kind_of == 0)] = 2
     # In any column: even "0000000000" in a number field is a sign that personal data is misplaced.
     cpr = stripped.str.contains(CPR_SEARCH_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)
-    generic[cpr & (generic == None)] = "cpr_shaped"  # noqa: E711
-    usable = stripped.where(generic == None)  # noqa: E711
-    parsed, failures = PARSERS[spec.parse](usable.dropna(), spec, contract)
-    values = parsed.reindex(uniques.index)
-    kinds = generic.copy()
-    kinds[usable.dropna().index.to_numpy()] = failures
-    # Expand from distinct values to forms; code -1 (missing) picks the appended NA.
-    values = pd.concat([values, pd.Series([None], dtype=values.dtype)], ignore_index=True)
-    full_values = values.iloc[codes].reset_index(drop=True)
-    found_kinds = [kind for kind in pd.unique(kinds[kinds != None]) if kind]  # noqa: E711
-    if found_kinds:  # only then spread the reasons over the forms
-        kind_numbers = np.zeros(len(kinds) + 1, dtype=np.int8)
-        for number, kind in enumerate(found_kinds, start=1):
-            kind_numbers[:-1][kinds == kind] = number
-        full_kinds = kind_numbers[codes]
-        for number, kind in enumerate(found_kinds, start=1):
-            refusals.add(full_kinds == number, name, text, kind, **_reason_params(kind, spec))
-    return full_values
+    kind_of[cpr & (kind_of == 0)] = 3
+    usable = present & (kind_of == 0)
+    if identifier:  # parse_text: the trimmed text, nothing to refuse
+        distinct = stripped.where(usable)
+    else:
+        parsed, failures = PARSERS[spec.parse](stripped[usable], spec, contract)
+        distinct = parsed.reindex(uniques.index)
+        for kind in pd.unique(failures[failures != None]):  # noqa: E711 (elementwise)
+            if kind not in kinds:
+                kinds.append(kind)
+            kind_of[np.flatnonzero(usable)[failures == kind]] = kinds.index(kind) + 1
+    if codes is None:
+        values, form_kinds = distinct.rename(None), kind_of
+    else:
+        values = pd.Series(distinct.array.take(codes, allow_fill=True))
+        form_kinds = np.append(kind_of, 0)[codes]
+    for number in pd.unique(kind_of[kind_of > 0]):
+        kind = kinds[number - 1]
+        refusals.add(form_kinds == number, name, text, kind, **_reason_params(kind, spec))
+    return _Column(values, distinct, codes)
+
+
+def _parse_column(text: pd.Series, name: str, contract: Contract, refusals: _Refusals) -> pd.Series:
+    return _parse_distinct(text, name, contract, refusals).values
 
 
 def _reason_params(kind: str, spec: Field) -> dict[str, object]:
@@ -234,7 +289,8 @@ def _reason_params(kind: str, spec: Field) -> dict[str, object]:
     return {}
 
 
-def _derive_sick_weeks(forms: pd.DataFrame, text: pd.DataFrame, refusals: _Refusals) -> None:
+def _derive_sick_weeks(forms: pd.DataFrame, text: pd.DataFrame, refusals: _Refusals) -> bool:
+    """Check ``sick_weeks`` against the dates and fill it from them where blank; True if any was filled."""
     start, received = forms["sick_leave_start"], forms["form_received"]
     derived = ((received - start).dt.days / 7).round(1)
     after = (derived < 0).fillna(False).to_numpy(dtype=bool)
@@ -246,17 +302,23 @@ def _derive_sick_weeks(forms: pd.DataFrame, text: pd.DataFrame, refusals: _Refus
         derived_text = derived.where(disagree).map("{:g}".format, na_action="ignore")
         refusals.add(disagree, "sick_weeks", text["sick_weeks"], "weeks_disagree_with_dates", derived=derived_text)
     fill = given.isna().to_numpy() & derived.notna().to_numpy() & ~after
-    forms.loc[fill, "sick_weeks"] = derived[fill]
-    text.loc[fill, "sick_weeks"] = derived[fill].astype("str")
+    if fill.any():
+        weeks = given.to_numpy(dtype="float64", copy=True)
+        weeks[fill] = derived.to_numpy(dtype="float64")[fill]
+        forms["sick_weeks"] = weeks
+        refusals.fill(fill, "sick_weeks", derived)
     missing = forms["sick_weeks"].isna().to_numpy() & ~refusals.refused_cells("sick_weeks")
     refusals.excuse(missing & dates_unusable, "sick_weeks")  # the refused date already says why
     refusals.add(missing & ~dates_unusable, "sick_weeks", text["sick_weeks"], "cannot_derive_weeks")
+    return bool(fill.any())
 
 
-def _derive_diagnosis_group(forms: pd.DataFrame, notes: dict[str, int]) -> None:
+def _derive_diagnosis_group(forms: pd.DataFrame, codes: _Column, notes: dict[str, int]) -> None:
     from screening.intake._icd10 import normalise_codes
 
-    _, _, group_from_code, _ = normalise_codes(forms["diagnosis_code"])
+    # Grouped once per distinct code read, then spread to the forms.
+    _, _, groups, _ = normalise_codes(codes.distinct)
+    group_from_code = groups.rename(None) if codes.codes is None else pd.Series(groups.array.take(codes.codes, allow_fill=True))
     has_code = group_from_code.notna()
     conflict = has_code & forms["diagnosis_group"].notna() & (forms["diagnosis_group"] != group_from_code)
     notes["diagnosis_group_taken_from_code"] = int(conflict.sum())
@@ -280,25 +342,83 @@ def _schema_without_uniqueness(training: bool) -> pa.DataFrameSchema:
     return load_contract(training=training).schema.update_column("case_id", unique=False)
 
 
-def _schema_refusals(forms: pd.DataFrame, text: pd.DataFrame, contract: Contract, refusals: _Refusals,
-                     schema: pa.DataFrameSchema) -> None:
-    try:
-        schema.validate(forms, lazy=True)
+#: (schema, column dtypes) pairs already checked; the schemas are cached, so their ids are stable.
+_DTYPES_CHECKED: set[tuple[object, ...]] = set()
+
+
+def _check_dtypes(forms: pd.DataFrame, schema: pa.DataFrameSchema) -> None:
+    """The typed forms have the schema's columns and dtypes (pandera on no rows, once per schema and dtypes)."""
+    key = (id(schema), tuple(forms.dtypes.items()))
+    if key in _DTYPES_CHECKED:
         return
+    try:
+        schema.validate(forms.iloc[:0], lazy=True)
     except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-    table_level = cases["index"].isna()
-    if table_level.any():
         # Parsing gave every column its schema dtype, so this is a defect of ours, not of the file.
-        raise RuntimeError(f"schema check failed on the whole table: {cases[table_level].head(3).to_dict('records')}")
-    for (column, check), group in cases.groupby(["column", "check"], sort=False):
-        check_name = str(check).split("(")[0]
-        kind = _CHECK_KINDS.get(check_name)
-        if kind is None:
-            raise RuntimeError(f"unexpected schema check {check!r} on {column}")
-        mask = np.zeros(len(forms), dtype=bool)
-        mask[group["index"].astype("int64").to_numpy()] = True
-        refusals.add(mask, column, text[column], kind, **_reason_params(kind, contract.fields[column]))
+        raise RuntimeError(f"schema check failed on the whole table: {errors.failure_cases.head(3).to_dict('records')}") from None
+    _DTYPES_CHECKED.add(key)
+
+
+def _failing(check: pa.Check, values: pd.Series, present: np.ndarray, column: _Column | None) -> np.ndarray:
+    """Where a pandera check fails, among the cells ``present``; run once per distinct value when known."""
+    if column is not None and column.codes is not None:
+        distinct = column.distinct.notna().to_numpy()
+        fails = np.zeros(len(distinct) + 1, dtype=bool)  # the last one: missing (code -1)
+        if distinct.any():
+            fails[:-1][distinct] = ~_check_output(check, column.distinct[distinct])
+        return fails[column.codes] & present
+    fails = np.zeros(len(values), dtype=bool)
+    if present.any():
+        fails[present] = ~_check_output(check, values if present.all() else values[present])
+    return fails
+
+
+def _check_output(check: pa.Check, values: pd.Series) -> np.ndarray:
+    output = check(values).check_output
+    return np.asarray(output, dtype=bool) if np.ndim(output) else np.full(len(values), bool(output))
+
+
+def _duplicated(values: pd.Series, present: np.ndarray) -> np.ndarray:
+    """Every copy of a value present more than once (missing values are no duplicates)."""
+    duplicated = np.zeros(len(values), dtype=bool)
+    if present.all():
+        return values.duplicated(keep=False).to_numpy(dtype=bool)
+    duplicated[present] = values[present].duplicated(keep=False).to_numpy(dtype=bool)
+    return duplicated
+
+
+def _schema_refusals(forms: pd.DataFrame, text: pd.DataFrame, contract: Contract, refusals: _Refusals,
+                     schema: pa.DataFrameSchema, columns: dict[str, _Column]) -> None:
+    """Refuse what the pandera schema refuses, as its lazy validation would report it.
+
+    The checks run here, column by column in schema order (required, unique, then the
+    column's checks, as pandera reports them), each on the cells not yet refused; the
+    first failure of a cell is its reason. ``columns`` gives the distinct values of
+    the columns unchanged since parsing, so those checks run once per distinct value.
+    """
+    _check_dtypes(forms, schema)
+    for name, column in schema.columns.items():
+        values = forms[name]
+        refused = refusals.refused_cells(name)
+        missing = values.isna().to_numpy()
+        present = ~missing & ~refused
+        if not column.nullable:
+            _add_schema_refusal(refusals, missing, name, text, contract, "not_nullable")
+        if column.unique:
+            _add_schema_refusal(refusals, _duplicated(values, present), name, text, contract, "field_uniqueness")
+        for check in column.checks:
+            failing = _failing(check, values, present, columns.get(name))
+            _add_schema_refusal(refusals, failing, name, text, contract, check.name)
+
+
+def _add_schema_refusal(refusals: _Refusals, mask: np.ndarray, column: str, text: pd.DataFrame, contract: Contract,
+                        check_name: str) -> None:
+    if not mask.any():
+        return
+    kind = _CHECK_KINDS.get(check_name)
+    if kind is None:
+        raise RuntimeError(f"unexpected schema check {check_name!r} on {column}")
+    refusals.add(mask, column, text[column], kind, **_reason_params(kind, contract.fields[column]))
 
 
 def _text_columns(raw: RawTable, contract: Contract) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
@@ -371,24 +491,24 @@ def validate_table(
     text, row_numbers, blank, ignored = _text_columns(raw, contract)
     n_rows = len(text)
     refusals = _Refusals(n_rows)
-    forms = pd.DataFrame({name: _parse_column(text[name], name, contract, refusals) for name in contract.columns})
+    columns = {name: _parse_distinct(text[name], name, contract, refusals) for name in contract.columns}
+    forms = pd.DataFrame({name: column.values for name, column in columns.items()})
     notes: dict[str, int] = {}
-    _derive_sick_weeks(forms, text, refusals)
-    _derive_diagnosis_group(forms, notes)
+    if _derive_sick_weeks(forms, text, refusals):
+        del columns["sick_weeks"]  # no longer the values parsed
+    del columns["diagnosis_group"]  # taken from the code where there is one
+    _derive_diagnosis_group(forms, columns["diagnosis_code"], notes)
     if training:
         shorter = (forms["absence_weeks"] < forms["sick_weeks"] - WEEKS_TOLERANCE).fillna(False).to_numpy(dtype=bool)
         refusals.add(shorter, "absence_weeks", text["absence_weeks"], "absence_shorter_than_form")
-    # Cells refused while parsing are already accounted for; pandera sees only the rest.
-    for name in contract.columns:
-        refused_cells = refusals.refused_cells(name)
-        if refused_cells.any():
-            forms.loc[refused_cells, name] = pd.NA
+    # Cells refused so far are accounted for; the schema's checks see only the rest.
     schema = contract.schema
     if duplicate_case_ids is not None:  # the file-wide duplicates, decided before the other checks, as pandera does
         schema = _schema_without_uniqueness(training)
-        repeated = forms["case_id"].isin(pd.Index(duplicate_case_ids.dropna())).to_numpy(dtype=bool)
-        refusals.add(repeated & forms["case_id"].notna().to_numpy(), "case_id", text["case_id"], "duplicate_case_id")
-    _schema_refusals(forms, text, contract, refusals, schema)
+        case_id = forms["case_id"].mask(refusals.refused_cells("case_id"))
+        repeated = case_id.isin(pd.Index(duplicate_case_ids.dropna())).to_numpy(dtype=bool)
+        refusals.add(repeated & case_id.notna().to_numpy(), "case_id", text["case_id"], "duplicate_case_id")
+    _schema_refusals(forms, text, contract, refusals, schema, columns)
     case_ids = text["case_id"]
     refused = refusals.frame(row_numbers, case_ids, language)
     if raw.malformed:
