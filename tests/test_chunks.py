@@ -33,7 +33,7 @@ def read_whole(path: Path, **options):
 def read_in_chunks(path: Path, chunk_rows: int, **options):
     try:
         table = ChunkedTable(path, chunk_rows=chunk_rows, **options)
-        parts = table.map_chunks(lambda chunk: chunk)
+        parts = table.map_chunks(lambda number, chunk: chunk)
     except FileError as error:
         return f"error: {error}"
     assert all(len(part.frame) + len(part.malformed) <= chunk_rows for part in parts)
@@ -105,7 +105,7 @@ def test_a_file_changed_between_passes_is_refused(tmp_path):
     path = tmp_path / "forms.csv"
     write_csv_text(path, [form(case_id=f"K-{i}") for i in range(10)], sep=",")
     table = ChunkedTable(path, chunk_rows=3)
-    table.map_chunks(lambda chunk: chunk.rows_read)
+    table.map_chunks(lambda number, chunk: chunk.rows_read)
     path.write_text(path.read_text("utf-8") + 'K-99,"unclosed\n', "utf-8")
     with pytest.raises(FileError, match="changed while it was being read"):
         list(table)

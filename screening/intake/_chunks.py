@@ -412,21 +412,22 @@ class ChunkedTable:
         except _Restart:  # a later pass found what the first did not: the file was changed in between
             raise FileError(f"{self.path.name} changed while it was being read; run again") from None
 
-    def map_chunks(self, function: Callable[[RawTable], T]) -> list[T]:
-        """Apply ``function`` to every chunk, in order, and return the results.
+    def map_chunks(self, function: Callable[[int, RawTable], T]) -> list[T]:
+        """Call ``function(number, chunk)`` on every chunk, in order (numbered from 0); return the results.
 
         This is the first pass over a file: if Arrow meets a record it cannot split,
         the file is read again from the start with the line-aware reader (and
-        later passes use it too), so the results always cover every record once.
+        later passes use it too), so ``function`` may see chunk 0 again; the
+        results cover every record once.
         """
         if self.format != "csv" or self._slow:
-            return [function(chunk) for chunk in self]
+            return [function(number, chunk) for number, chunk in enumerate(self)]
         try:
-            return [function(chunk) for chunk in self._arrow_chunks()]
+            return [function(number, chunk) for number, chunk in enumerate(self._arrow_chunks())]
         except _Restart:
             self._slow = True
             self.dialect["reader"] = "python"
-            return [function(chunk) for chunk in self._line_chunks()]
+            return [function(number, chunk) for number, chunk in enumerate(self._line_chunks())]
 
     @property
     def reader(self) -> str:

@@ -16,6 +16,7 @@ import contextlib
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,13 @@ def _capacity(value: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
     if number < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
+def _chunk_rows(value: str) -> int:
+    number = _capacity(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
     return number
 
 
@@ -54,6 +62,9 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the detected input format")
     parser.add_argument("--separator", help="override the detected CSV field separator")
     parser.add_argument("--encoding", help="override the detected CSV encoding, e.g. cp1252")
+    parser.add_argument("--chunk-rows", dest="chunk_rows", type=_chunk_rows, default=None,
+                        help="forms read and scored at a time (default 250,000): sets the memory used, "
+                             "never the output")
 
 
 def default_rejects(output: Path) -> Path:
@@ -92,14 +103,52 @@ def _load(model: str) -> Any:
         raise FileError(f"model {model}: {error}") from None
 
 
+@dataclass
+class _FirstPass:
+    """What the first read of the file found: the chunk itself when there is only one, else the repeated ids."""
+
+    chunk: Any
+    duplicates: Any
+    sha256: str | None
+
+
+def _first_pass(table: Any) -> _FirstPass:
+    """Read the file once: check its header and find ``case_id`` values repeated anywhere in it."""
+    import pandas as pd
+
+    from screening.intake._validate import comparable_case_ids
+
+    def visit(number: int, chunk: Any) -> Any:
+        # The first chunk is kept whole (a file of one chunk is not read twice); the others give their ids.
+        return chunk if number == 0 else comparable_case_ids(chunk)
+
+    results = table.map_chunks(visit)
+    if len(results) == 1:
+        return _FirstPass(chunk=results[0], duplicates=None, sha256=table.sha256)
+    results[0] = comparable_case_ids(results[0])
+    ids = pd.concat(results, ignore_index=True)
+    del results
+    duplicates = ids[ids.duplicated(keep=False)].drop_duplicates().reset_index(drop=True)
+    return _FirstPass(chunk=None, duplicates=duplicates, sha256=table.sha256)
+
+
 def run_score(args: argparse.Namespace) -> int:
-    """Run the weekly batch as ``screening score`` was asked to; returns the exit code."""
-    from screening._io import atomic_path, neutralise_formulas
-    from screening.intake import read_table, validate_table
-    from screening._io import file_sha256
+    """Run the weekly batch as ``screening score`` was asked to; returns the exit code.
+
+    The file is read a chunk of forms at a time (``--chunk-rows``) in two passes:
+    the first checks the header and finds ids repeated anywhere in the file, the
+    second validates and scores each chunk into a sorted run; the runs are then
+    merged into the ranked list (see ``_batch``). A file of one chunk is read once.
+    """
+    import numpy as np
+
+    from screening._io import atomic_path, file_sha256
+    from screening.intake import validate_table
+    from screening.intake._chunks import DEFAULT_CHUNK_ROWS, ChunkedTable
+    from screening.scoring import _batch
     from screening.scoring._audit import append_audit, audit_path, audit_record
-    from screening.scoring._output import write_ranked_to
-    from screening.scoring._page import render_page
+    from screening.scoring._output import header_line, write_frame_lines
+    from screening.scoring._page import MAX_REFUSED, MAX_ROWS, PageContent, render_page, rows_shown_per_group
 
     started = time.perf_counter()
     input_path, output = Path(args.input), Path(args.output)
@@ -107,55 +156,132 @@ def run_score(args: argparse.Namespace) -> int:
     report = Path(args.report) if args.report else None
     _check_paths(input_path, {"output": output, "rejects": rejects, "report": report})
     model = _load(args.model)
+    steps: dict[str, float] = {}
     clock = time.perf_counter()
-    raw = read_table(input_path, file_format=args.file_format, separator=args.separator, encoding=args.encoding)
-    validation = validate_table(raw, language=args.language)
-    read_seconds = time.perf_counter() - clock
-    with_jobcenter = any(str(name).strip().casefold() == "jobcenter" for name in raw.frame.columns)
-    dialect = dict(raw.dialect)
-    del raw  # the text cells: a large part of the memory of a big file, no longer needed
-    _release_memory()
+    table = ChunkedTable(input_path, chunk_rows=getattr(args, "chunk_rows", None) or DEFAULT_CHUNK_ROWS, file_format=args.file_format,
+                         separator=args.separator, encoding=args.encoding)
+    first = _first_pass(table)
+    steps["first_read"] = time.perf_counter() - clock
+    with_jobcenter = any(str(name).strip().casefold() == "jobcenter" for name in table.header)
     if args.per == "jobcenter" and not with_jobcenter:
         raise FileError("--per jobcenter: the file has no jobcenter column")
-    result = model.score_validation(validation, capacity=args.capacity, per=args.per, language=args.language,
-                                    with_jobcenter=with_jobcenter, started=started)
-    result.summary["seconds_by_step"] = {"read_and_validate": round(read_seconds, 2),
-                                         **result.summary.get("seconds_by_step", {})}
-    clock = time.perf_counter()
-    page = None
-    if report is not None:
-        card = model.card_path
-        card_href = _relative_href(card, report) if card is not None else None
-        page = render_page(result, language=args.language, card_href=card_href, input_name=input_path.name,
-                           output_name=output.name, rejects_name=rejects.name)
+    dialect = dict(table.dialect)
+    totals = _batch.Totals(reference=model.metadata.get("drift_reference") or {})
+    refused_head: list[Any] = []
+    refused_lines = refused_forms = 0
+    page_rows: list[Any] = []
+    kept_rows = 0
+    ranker = _batch.Ranker(args.per, args.capacity)
     log = audit_path(output, args.audit_log)
-    options = {"capacity": args.capacity, "per": args.per, "language": args.language,
-               "format": args.file_format, "separator": args.separator, "encoding": args.encoding,
-               "model_source": "uri" if ":/" in args.model and not Path(args.model).exists() else "directory"}
     try:
         with contextlib.ExitStack() as stack:  # every file or none: each moves into place as the stack closes
-            with_temporary = {"output": stack.enter_context(atomic_path(output)),
-                              "rejects": stack.enter_context(atomic_path(rejects))}
-            with with_temporary["output"].open("wb") as handle:
-                write_ranked_to(result.ranked, handle)
-            neutralise_formulas(result.refused.drop(columns="kind")).to_csv(
-                with_temporary["rejects"], index=False, lineterminator="\n")
+            temporary = {"output": stack.enter_context(atomic_path(output)),
+                         "rejects": stack.enter_context(atomic_path(rejects))}
             if report is not None:
-                stack.enter_context(atomic_path(report)).write_text(page, encoding="utf-8")
+                temporary["report"] = stack.enter_context(atomic_path(report))
+            # Sorted runs wait beside the output (its disk, not a memory-backed /tmp); removed first on exit.
+            work = Path(stack.enter_context(_batch.scratch_folder(temporary["output"].parent)))
+            runs: list[Any] = []
+            clock = time.perf_counter()
+            chunks = [first.chunk] if first.chunk is not None else table
+            first.chunk = None
+            with temporary["rejects"].open("w", encoding="utf-8", newline="") as rejects_handle:
+                for number, chunk in enumerate(chunks):
+                    validation = validate_table(chunk, language=args.language,
+                                                duplicate_case_ids=first.duplicates)
+                    del chunk
+                    totals.add_validation(validation)
+                    refused = validation.refused
+                    _write_refused(refused, rejects_handle, header=number == 0)
+                    if refused_lines < MAX_REFUSED:
+                        refused_head.append(refused.head(MAX_REFUSED - refused_lines))
+                    refused_lines += len(refused)
+                    refused_forms += validation.refused_rows
+                    run = _batch.sorted_chunk(model, validation.valid, per=args.per, language=args.language,
+                                              with_jobcenter=with_jobcenter)
+                    del validation
+                    totals.add_scored(run)
+                    runs.append(run if first.duplicates is None else _batch.write_run(run, work, number))
+                    del run
+                    _release_memory()
+            if first.duplicates is not None and table.sha256 != first.sha256:
+                raise FileError(f"{input_path.name} changed while it was being read; run again")
+            steps["validate_and_score"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            keys = _batch.sort_keys(model.horizons, args.per)
+            with temporary["output"].open("wb") as handle:
+                empty = _batch.sorted_chunk(model, _no_forms(), per=None, language=args.language,
+                                            with_jobcenter=with_jobcenter)
+                header = _batch.ranked_frame(empty, np.zeros(0, dtype=np.int64), None, version=model.version)
+                handle.write(header_line([str(name) for name in header.columns]))
+                for merged in _batch.merge_runs(runs, keys):
+                    rank = ranker(merged)
+                    contact = ranker.contacts(rank)
+                    if contact is not None:
+                        totals.contacts += int(contact.sum())
+                    frame = _batch.ranked_frame(merged, rank, contact, version=model.version)
+                    write_frame_lines(frame, handle)
+                    # The page shows the first forms (per jobcenter, as many as fit): keep what it may show.
+                    kept_rows += len(frame)
+                    limit = rows_shown_per_group(kept_rows, ranker.groups, args.per)
+                    if limit is None and kept_rows - len(frame) < MAX_ROWS:
+                        page_rows.append(frame.head(MAX_ROWS - (kept_rows - len(frame))))
+                    elif limit is not None:
+                        page_rows = [part[part["rank"] <= limit] for part in page_rows]
+                        page_rows.append(frame[frame["rank"] <= limit])
+            del runs
+            steps["merge_and_write"] = time.perf_counter() - clock
+            drift = totals.drift()
+            summary = totals.summary(model, drift, capacity=args.capacity, per=args.per, language=args.language,
+                                     seconds=time.perf_counter() - started)
+            summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
+            if report is not None:
+                import pandas as pd
+
+                card = model.card_path
+                content = PageContent(
+                    summary=summary, drift=drift,
+                    ranked_head=pd.concat(page_rows, ignore_index=True) if page_rows else header,
+                    ranked_rows=totals.scored, groups=ranker.groups,
+                    refused_head=pd.concat(refused_head, ignore_index=True), refused_lines=refused_lines,
+                    refused_forms=refused_forms, risk_counts=totals.risk_counts,
+                )
+                page = render_page(content, language=args.language,
+                                   card_href=_relative_href(card, report) if card is not None else None,
+                                   input_name=input_path.name, output_name=output.name, rejects_name=rejects.name)
+                temporary["report"].write_text(page, encoding="utf-8")
+            options = {"capacity": args.capacity, "per": args.per, "language": args.language,
+                       "format": args.file_format, "separator": args.separator, "encoding": args.encoding,
+                       "model_source": "uri" if ":/" in args.model and not Path(args.model).exists() else "directory"}
             record = audit_record(
-                result.summary, input_path=input_path, input_sha256=file_sha256(input_path), dialect=dialect,
-                options=options, files={"output": output, "rejects": rejects, "report": report},
+                summary, input_path=input_path, input_sha256=table.sha256 or file_sha256(input_path),
+                dialect=dialect, options=options, files={"output": output, "rejects": rejects, "report": report},
                 seconds=time.perf_counter() - started,
             )
             append_audit(log, record)
-        result.summary["seconds_by_step"]["write"] = round(time.perf_counter() - clock, 2)
     except OSError as error:
         raise FileError(f"cannot write {getattr(error, 'filename', None) or 'an output file'}: "
                         f"{error.strerror or error}") from None
-    print(format_score_summary(result.summary, dialect=dialect, written={
+    print(format_score_summary(summary, dialect=dialect, written={
         "output": output, "rejects": rejects, "page": report, "audit": log,
     }, seconds=time.perf_counter() - started))
     return 0
+
+
+def _write_refused(refused: Any, handle: Any, *, header: bool) -> None:
+    """Append a chunk's refused rows to the rejects file (formulas neutralised, as ``validate`` writes them)."""
+    from screening._io import neutralise_formulas
+
+    neutralise_formulas(refused.drop(columns="kind")).to_csv(handle, header=header, index=False, lineterminator="\n")
+
+
+def _no_forms() -> Any:
+    """An empty table of valid forms (the header of the ranked list is that of no forms)."""
+    import pandas as pd
+
+    from screening.intake import load_contract
+
+    return pd.DataFrame({name: pd.Series(dtype="str") for name in load_contract().columns})
 
 
 def _release_memory() -> None:

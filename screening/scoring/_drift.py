@@ -145,6 +145,35 @@ def level(value: float) -> str:
     return "moderate" if value > PSI_MODERATE else "stable"
 
 
+def drift_counts(reference: dict[str, Any], forms: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Forms per frozen bin of each drift input: add these up over the chunks of a file.
+
+    Parameters
+    ----------
+    reference : dict
+        :func:`drift_reference` of the training forms.
+    forms : pandas.DataFrame
+        Valid forms.
+
+    Returns
+    -------
+    dict of str to ndarray of int64
+        For each input of the reference present in ``forms``, the count per bin.
+    """
+    counts = {}
+    for name, spec in (reference or {}).get("inputs", {}).items():
+        if name not in forms.columns:
+            continue
+        if spec["kind"] == "numeric":
+            bins = _numeric_bins(forms[name], spec["edges"])
+            n_bins = len(spec["edges"]) + 2
+        else:
+            bins = _category_bins(forms[name], spec["categories"])
+            n_bins = len(spec["categories"]) + 1
+        counts[name] = np.bincount(bins, minlength=n_bins).astype(np.int64)
+    return counts
+
+
 def population_stability(reference: dict[str, Any], forms: pd.DataFrame) -> pd.DataFrame:
     """Population stability index of each input of this week's forms against the training data.
 
@@ -163,21 +192,22 @@ def population_stability(reference: dict[str, Any], forms: pd.DataFrame) -> pd.D
         ``blank_share_training``, ``blank_share_now``, and ``labels``,
         ``shares_training``, ``shares_now`` (lists, for the weekly page).
     """
+    return stability_of_counts(reference, drift_counts(reference, forms))
+
+
+def stability_of_counts(reference: dict[str, Any], counts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """:func:`population_stability` from :func:`drift_counts` (summed over the chunks of a file)."""
     rows = []
     for name, spec in (reference or {}).get("inputs", {}).items():
-        if name not in forms.columns:
+        if name not in counts:
             continue
-        if spec["kind"] == "numeric":
-            bins = _numeric_bins(forms[name], spec["edges"])
-            n_bins = len(spec["edges"]) + 2
-        else:
-            bins = _category_bins(forms[name], spec["categories"])
-            n_bins = len(spec["categories"]) + 1
-        now = _shares(bins, n_bins)
+        observed = np.asarray(counts[name], dtype=np.float64)
+        total = observed.sum()
+        now = observed / total if total else observed
         expected = np.asarray(spec["shares"], dtype=np.float64)
-        value = psi(expected, now) if len(forms) else float("nan")
+        value = psi(expected, now) if total else float("nan")
         rows.append({
-            "input": name, "psi": value, "level": level(value) if len(forms) else "no forms",
+            "input": name, "psi": value, "level": level(value) if total else "no forms",
             "warning": bool(value > PSI_WARNING), "blank_share_training": float(expected[-1]),
             "blank_share_now": float(now[-1]), "labels": list(spec["labels"]),
             "shares_training": expected.tolist(), "shares_now": now.tolist(),

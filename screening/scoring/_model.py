@@ -16,13 +16,10 @@ import pandas as pd
 import pyarrow as pa
 
 from screening.intake import RawTable, Validation, validate_table
-from screening.scoring import _engine, _rank, _reasons
-from screening.scoring._drift import population_stability
+from screening.scoring import _batch, _engine, _rank, _reasons
+from screening.scoring._batch import RANKED_COLUMNS  # noqa: F401 (re-exported)
 from screening.scoring._types import Reason, RefusedFormError, Score, ScoreResult
 
-#: Columns of the ranked list, in order (``jobcenter`` only when the forms have it).
-RANKED_COLUMNS = ("rank", "case_id", "jobcenter", "risk", "risk_8", "risk_22", "risk_52", "priority",
-                  "contact_this_week", "reasons", "model_version")
 _STRING = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
@@ -70,17 +67,12 @@ def text_frame(forms: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
-    """A text column as one contiguous Arrow string array (nulls kept)."""
-    array = pa.array(values, pa.string(), from_pandas=True)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-def _empty_ranked(with_jobcenter: bool) -> pd.DataFrame:
-    names = [name for name in RANKED_COLUMNS if with_jobcenter or name != "jobcenter"]
-    dtypes = {"rank": "int64", "contact_this_week": "boolean"}
-    return pd.DataFrame({name: pd.Series(dtype=dtypes.get(name, "float64" if name.startswith("risk") else _STRING))
-                         for name in names})
+def check_options(*, capacity: int | None, per: str | None) -> None:
+    """Refuse a ranking option the batch does not know (ValueError)."""
+    if per is not None and per not in _rank.PER_CHOICES:
+        raise ValueError(f"per must be one of {_rank.PER_CHOICES}, got {per!r}")
+    if capacity is not None and capacity < 0:
+        raise ValueError(f"capacity must be 0 or more, got {capacity}")
 
 
 class ScreeningModel:
@@ -188,95 +180,24 @@ class ScreeningModel:
     ) -> ScoreResult:
         """Score the valid forms of a :class:`~screening.intake.Validation` (see :meth:`score`)."""
         started = time.perf_counter() if started is None else started
-        if per is not None and per not in _rank.PER_CHOICES:
-            raise ValueError(f"per must be one of {_rank.PER_CHOICES}, got {per!r}")
-        if capacity is not None and capacity < 0:
-            raise ValueError(f"capacity must be 0 or more, got {capacity}")
-        valid = validation.valid
+        check_options(capacity=capacity, per=per)
         steps: dict[str, float] = {}
-        ranked = self._ranked(valid, capacity=capacity, per=per, language=language, with_jobcenter=with_jobcenter,
-                              steps=steps)
         clock = time.perf_counter()
-        reference = self.metadata.get("drift_reference") or {}
-        drift = population_stability(reference, valid) if reference.get("inputs") else None
-        steps["drift"] = time.perf_counter() - clock
-        summary = self._summary(validation, ranked, drift, capacity=capacity, per=per, language=language,
-                                seconds=time.perf_counter() - started)
+        chunk = _batch.sorted_chunk(self, validation.valid, per=per, language=language, with_jobcenter=with_jobcenter)
+        steps["model_ranking_and_reasons"] = time.perf_counter() - clock
+        totals = _batch.Totals(reference=self.metadata.get("drift_reference") or {})
+        totals.add_validation(validation)
+        totals.add_scored(chunk)
+        ranker = _batch.Ranker(per, capacity)
+        rank = ranker(chunk)
+        contact = ranker.contacts(rank)
+        totals.contacts = int(contact.sum()) if contact is not None else 0
+        ranked = _batch.ranked_frame(chunk, rank, contact, version=self.version)
+        drift = totals.drift()
+        summary = totals.summary(self, drift, capacity=capacity, per=per, language=language,
+                                 seconds=time.perf_counter() - started)
         summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
         return ScoreResult(ranked=ranked, refused=validation.refused, summary=summary, drift=drift)
-
-    def _ranked(self, valid: pd.DataFrame, *, capacity: int | None, per: str | None, language: str,
-                with_jobcenter: bool, steps: dict[str, float]) -> pd.DataFrame:
-        if len(valid) == 0:
-            ranked = _empty_ranked(with_jobcenter)
-            ranked["model_version"] = ranked["model_version"].astype(_STRING)
-            return ranked
-        clock = time.perf_counter()
-        scored = _engine.score_forms(self.estimator, valid)
-        steps["model"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        risks = {h: np.rint(scored.risks[:, k] * _rank.RISK_SCALE) / _rank.RISK_SCALE
-                 for k, h in enumerate(scored.horizons)}
-        case_ids = _arrow_text(valid["case_id"])
-        groups = _arrow_text(valid["jobcenter"]) if per == "jobcenter" else None
-        order, rank = _rank.rank_order(risks[13], risks.get(22), risks.get(52), case_ids, groups=groups)
-        contact = _rank.contact_marks(rank, capacity)
-        priority = pa.array(list(_rank.PRIORITIES), pa.string()).take(pa.array(_rank.priority_codes(risks[13])))
-        # Reasons are assembled in working order, so the long text column is built once, in place.
-        already = (scored.reason_horizon != _engine.MAIN_HORIZON)[order]
-        codes, phrases = _reasons.phrase_table(scored.groups, valid, language)
-        selection = _reasons.select(scored.contributions[order], groups=scored.groups, already_absent=already)
-        reasons = _reasons.reasons_text(selection, codes[order], phrases, already_absent=already,
-                                        horizon=_engine.MAIN_HORIZON, language=language)
-        del codes, selection
-        take = pa.array(order)
-        columns: dict[str, Any] = {"rank": rank, "case_id": case_ids.take(take)}
-        if with_jobcenter:
-            columns["jobcenter"] = _arrow_text(valid["jobcenter"]).take(take)
-        columns["risk"] = risks[13][order]
-        for horizon in scored.horizons:
-            if horizon != _engine.MAIN_HORIZON:
-                columns[f"risk_{horizon}"] = risks[horizon][order]
-        columns["priority"] = priority.take(take)
-        columns["contact_this_week"] = (pd.array(contact, dtype="boolean") if contact is not None
-                                        else pd.array([pd.NA] * len(order), dtype="boolean"))
-        columns["reasons"] = reasons
-        columns["model_version"] = pa.repeat(pa.scalar(self.version, pa.string()), len(order))
-        frame = pd.DataFrame({
-            name: (pd.Series(values.to_pandas(types_mapper={pa.string(): _STRING}.get), dtype=_STRING)
-                   if isinstance(values, (pa.Array, pa.ChunkedArray)) else values)
-            for name, values in columns.items()
-        })
-        steps["ranking_and_reasons"] = time.perf_counter() - clock
-        return frame
-
-    def _summary(self, validation: Validation, ranked: pd.DataFrame, drift: pd.DataFrame | None, *,
-                 capacity: int | None, per: str | None, language: str, seconds: float) -> dict[str, Any]:
-        counts = ranked["priority"].value_counts()
-        refused_by_reason = {f"{column or '(row)'}:{kind}": count
-                             for (column, kind), count in sorted(validation.refused_by_reason().items())}
-        summary = {
-            "rows_read": int(validation.rows_read),
-            "scored": int(len(ranked)),
-            "refused": int(validation.refused_rows),
-            "refused_by_reason": refused_by_reason,
-            "blank_rows": int(validation.blank_rows),
-            "ignored_columns": list(validation.ignored_columns),
-            "priority_counts": {name: int(counts.get(name, 0)) for name in _rank.PRIORITIES},
-            "contacts": None if capacity is None else int(ranked["contact_this_week"].fillna(False).sum()),
-            "capacity": capacity,
-            "per": per,
-            "language": language,
-            "model_version": self.version,
-            "model_checksum": self.checksum,
-            "model_family": getattr(self.estimator, "family_", None),
-            "drift_warnings": [] if drift is None else drift.loc[drift["warning"], "input"].tolist(),
-            "seconds": round(seconds, 3),
-        }
-        if summary["rows_read"] != summary["scored"] + summary["refused"]:  # the contract's promise
-            raise RuntimeError(f"rows read {summary['rows_read']} != scored {summary['scored']} + "
-                               f"refused {summary['refused']}")
-        return summary
 
     # ------------------------------------------------------------ single form
     def score_one(self, form: Mapping[str, Any], *, language: str = "da") -> Score:

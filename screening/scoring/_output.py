@@ -115,6 +115,11 @@ def header_line(names: list[str]) -> bytes:
 def write_ranked_to(ranked: pd.DataFrame, handle: BinaryIO) -> None:
     """Write the ranked list as CSV to an open binary file, a chunk of rows at a time."""
     handle.write(header_line([str(name) for name in ranked.columns]))
+    write_frame_lines(ranked, handle)
+
+
+def write_frame_lines(ranked: pd.DataFrame, handle: BinaryIO) -> None:
+    """Write rows of the ranked list as CSV lines (no header), a chunk of rows at a time."""
     for start in range(0, len(ranked), WRITE_CHUNK):
         _write_lines(_lines(ranked_columns(ranked.iloc[start : start + WRITE_CHUNK])), handle)
 

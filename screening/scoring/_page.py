@@ -25,6 +25,7 @@ import base64
 import hashlib
 import html
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from screening.scoring._rank import PRIORITY_THRESHOLDS
 
 MAX_ROWS = 5000
 MAX_REFUSED = 5000
-HISTOGRAM_BINS = 20
+HISTOGRAM_BINS = 20  # 5 % wide
 
 TEXT: dict[str, dict[str, str]] = {
     "da": {
@@ -184,15 +185,45 @@ def _percent(risk: float, language: str) -> str:
     return f"{_number(risk * 100, language)} %"
 
 
-def _refused_section(refused: pd.DataFrame, t: dict[str, str], language: str, rejects_name: str) -> str:
-    forms = refused["row"].nunique() if len(refused) else 0
-    parts = [f'<section id="refused-section"><h2>{html.escape(t["refused"])} ({_count(forms, language)})</h2>']
-    if len(refused) == 0:
+@dataclass
+class PageContent:
+    """What the page shows: the first rows of the ranked list and of the refusals, and counts of all.
+
+    A batch too big to hold in memory keeps only these (see ``_batch``);
+    :meth:`of` takes them from a :class:`~screening.scoring.ScoreResult`.
+    """
+
+    summary: dict[str, Any]
+    drift: pd.DataFrame | None
+    ranked_head: pd.DataFrame
+    ranked_rows: int
+    groups: int
+    refused_head: pd.DataFrame
+    refused_lines: int
+    refused_forms: int
+    risk_counts: np.ndarray
+
+    @classmethod
+    def of(cls, result: Any) -> PageContent:
+        ranked, refused = result.ranked, result.refused
+        groups = ranked["jobcenter"].nunique(dropna=False) if "jobcenter" in ranked else 1
+        counts = np.histogram(ranked["risk"].to_numpy(dtype=np.float64), bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0]
+        return cls(summary=result.summary, drift=result.drift, ranked_head=ranked, ranked_rows=len(ranked),
+                   groups=int(groups), refused_head=refused.head(MAX_REFUSED), refused_lines=len(refused),
+                   refused_forms=int(refused["row"].nunique()) if len(refused) else 0, risk_counts=counts)
+
+
+def _refused_section(content: PageContent, t: dict[str, str], language: str, rejects_name: str) -> str:
+    refused = content.refused_head
+    parts = [f'<section id="refused-section"><h2>{html.escape(t["refused"])} '
+             f'({_count(content.refused_forms, language)})</h2>']
+    if content.refused_lines == 0:
         parts.append(f'<p class="hint">{html.escape(t["no_refused"])}</p></section>')
         return "".join(parts)
     parts.append(f'<p class="hint">{html.escape(t["refused_hint"])}</p>')
-    if len(refused) > MAX_REFUSED:
-        note = t["refused_shown"].format(shown=_count(MAX_REFUSED, language), total=_count(len(refused), language),
+    if content.refused_lines > MAX_REFUSED:
+        note = t["refused_shown"].format(shown=_count(MAX_REFUSED, language),
+                                         total=_count(content.refused_lines, language),
                                          output=rejects_name or "CSV")
         parts.append(f'<p class="hint warn">{html.escape(note)}</p>')
     parts.append('<table id="refused" class="refused"><thead><tr>')
@@ -205,26 +236,35 @@ def _refused_section(refused: pd.DataFrame, t: dict[str, str], language: str, re
     return "".join(parts)
 
 
-def _shown_rows(ranked: pd.DataFrame, per: str | None) -> pd.DataFrame:
-    if len(ranked) <= MAX_ROWS:
+def rows_shown_per_group(rows: int, groups: int, per: str | None) -> int | None:
+    """With ``per="jobcenter"``, how many forms of each jobcenter the page shows (None: the first MAX_ROWS)."""
+    if rows <= MAX_ROWS or per != "jobcenter":
+        return None
+    return max(MAX_ROWS // max(groups, 1), 1)
+
+
+def _shown_rows(content: PageContent, per: str | None) -> pd.DataFrame:
+    ranked = content.ranked_head
+    if content.ranked_rows <= MAX_ROWS:
         return ranked
-    if per == "jobcenter" and "jobcenter" in ranked:
-        groups = max(ranked["jobcenter"].nunique(dropna=False), 1)
-        return ranked[ranked["rank"] <= max(MAX_ROWS // groups, 1)]
+    per_group = rows_shown_per_group(content.ranked_rows, content.groups, per)
+    if per_group is not None and "jobcenter" in ranked:
+        return ranked[ranked["rank"] <= per_group]
     return ranked.head(MAX_ROWS)
 
 
-def _ranked_section(ranked: pd.DataFrame, t: dict[str, str], language: str, *, per: str | None,
+def _ranked_section(content: PageContent, t: dict[str, str], language: str, *, per: str | None,
                     output_name: str) -> str:
+    ranked = content.ranked_head
     parts = [f'<section id="ranked-section"><h2>{html.escape(t["ranked"])}</h2>']
-    if len(ranked) == 0:
+    if content.ranked_rows == 0:
         parts.append(f'<p class="hint">{html.escape(t["no_scored"])}</p></section>')
         return "".join(parts)
     parts.append(f'<p class="hint">{html.escape(t["ranked_hint"])}</p>')
-    shown = _shown_rows(ranked, per)
+    shown = _shown_rows(content, per)
     with_jobcenter = "jobcenter" in ranked.columns
-    if len(shown) < len(ranked):
-        note = t["shown"].format(shown=_count(len(shown), language), total=_count(len(ranked), language),
+    if len(shown) < content.ranked_rows:
+        note = t["shown"].format(shown=_count(len(shown), language), total=_count(content.ranked_rows, language),
                                  output=output_name or "CSV")
         parts.append(f'<p class="hint">{html.escape(note)}</p>')
     if with_jobcenter:
@@ -265,8 +305,7 @@ def _ranked_section(ranked: pd.DataFrame, t: dict[str, str], language: str, *, p
     return "".join(parts)
 
 
-def _histogram(ranked: pd.DataFrame, t: dict[str, str], language: str) -> str:
-    counts = np.histogram(ranked["risk"].to_numpy(dtype=np.float64), bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0]
+def _histogram(counts: np.ndarray, t: dict[str, str], language: str) -> str:
     width, height, left, bottom = 640, 220, 48, 30
     plot_w, plot_h = width - left - 28, height - bottom - 10
     top = max(int(counts.max()) if len(counts) else 0, 1)
@@ -293,11 +332,11 @@ def _histogram(ranked: pd.DataFrame, t: dict[str, str], language: str) -> str:
     return "".join(parts)
 
 
-def _distribution_section(ranked: pd.DataFrame, t: dict[str, str], language: str) -> str:
+def _distribution_section(counts: np.ndarray, t: dict[str, str], language: str) -> str:
     hint = t["distribution_hint"].format(medium=_percent(PRIORITY_THRESHOLDS["medium"], language),
                                          high=_percent(PRIORITY_THRESHOLDS["high"], language))
     return (f'<section id="distribution-section"><h2>{html.escape(t["distribution"])}</h2>'
-            f'<p class="hint">{html.escape(hint)}</p>{_histogram(ranked, t, language)}</section>')
+            f'<p class="hint">{html.escape(hint)}</p>{_histogram(counts, t, language)}</section>')
 
 
 def _drift_section(drift: pd.DataFrame | None, t: dict[str, str], language: str) -> str:
@@ -338,7 +377,7 @@ def render_page(
 
     Parameters
     ----------
-    result : ScoreResult
+    result : ScoreResult or PageContent
     language : {"da", "en"}, default "da"
     card_href : str, optional
         Link to the model card (a relative path beside the page, or a ``file:`` URL).
@@ -348,7 +387,8 @@ def render_page(
     if language not in TEXT:
         raise ValueError(f"language must be one of {sorted(TEXT)}, got {language!r}")
     t = TEXT[language]
-    summary = result.summary
+    content = result if isinstance(result, PageContent) else PageContent.of(result)
+    summary = content.summary
     numbers = t["numbers"].format(read=_count(summary.get("rows_read", 0), language),
                                   scored=_count(summary.get("scored", 0), language),
                                   refused=_count(summary.get("refused", 0), language))
@@ -367,10 +407,10 @@ def render_page(
         f"<title>{html.escape(t['title'])} · {_e(version)}</title><style>{STYLE}</style></head><body>",
         f"<header><h1>{html.escape(t['title'])}</h1><p>{html.escape(numbers)}</p>{file_line}"
         f'<p class="hint">{html.escape(t["advice"])}</p></header>',
-        _refused_section(result.refused, t, language, rejects_name),
-        _ranked_section(result.ranked, t, language, per=summary.get("per"), output_name=output_name),
-        _distribution_section(result.ranked, t, language),
-        _drift_section(result.drift, t, language),
+        _refused_section(content, t, language, rejects_name),
+        _ranked_section(content, t, language, per=summary.get("per"), output_name=output_name),
+        _distribution_section(content.risk_counts, t, language),
+        _drift_section(content.drift, t, language),
         f'<footer><p id="model">{html.escape(t["model"])} {_e(version)} · {html.escape(t["checksum"])} '
         f"{_e(checksum)} · {card}</p>"
         f'<script type="application/json" id="summary">{_json_for_html(_stable(summary))}</script></footer>',

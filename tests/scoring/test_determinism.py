@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from screening.cli import main
 from screening.synthetic import write_forms
@@ -35,3 +36,64 @@ def test_shuffled_input_refuses_the_same_forms_for_the_same_reasons(tmp_path, ca
     a = pd.read_csv(tmp_path / "a_refused.csv", dtype=str)[columns].sort_values(columns, ignore_index=True)
     b = pd.read_csv(tmp_path / "b_refused.csv", dtype=str)[columns].sort_values(columns, ignore_index=True)
     pd.testing.assert_frame_equal(a, b)  # only the row numbers differ, as they should
+
+
+def _outputs(capsys, model_dir, path, folder, *options):
+    folder.mkdir()
+    out = folder / "ranked.csv"
+    code = main(["score", "--model", str(model_dir), "--input", str(path), "--output", str(out),
+                 "--report", str(folder / "page.html"), "--audit-log", str(folder / "audit.jsonl"), *options])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no runs or temporary files left
+    return {name: (folder / name).read_bytes() for name in ("ranked.csv", "ranked_refused.csv", "page.html")}, printed
+
+
+def _week_with_trouble(week: pd.DataFrame) -> pd.DataFrame:
+    """The first 240 of the week's forms, with an id repeated far apart (other chunks) and one next to itself."""
+    week = week.head(240).copy()
+    week.loc[len(week) - 1, "case_id"] = week.loc[0, "case_id"]
+    week.loc[5, "case_id"] = week.loc[4, "case_id"]
+    return week
+
+
+
+
+
+@pytest.mark.parametrize("options", [[], ["--capacity", "3", "--per", "jobcenter"], ["--capacity", "10"]],
+                         ids=["plain", "per-jobcenter", "capacity"])
+def test_the_chunk_size_changes_no_byte_of_any_output(tmp_path, capsys, model_dir, week, options):
+    path = tmp_path / "week.csv"
+    write_forms(_week_with_trouble(week), path)
+    whole, printed = _outputs(capsys, model_dir, path, tmp_path / "whole", *options)
+    assert "duplicate_case_id" in printed
+    for chunk_rows in (3, 50):
+        chunked, _ = _outputs(capsys, model_dir, path, tmp_path / f"chunks{chunk_rows}", "--chunk-rows",
+                              str(chunk_rows), *options)
+        for name in whole:
+            assert chunked[name] == whole[name], f"{name} differs with --chunk-rows {chunk_rows}"
+
+
+def test_a_malformed_record_changes_no_byte_of_the_other_forms_outputs_whatever_the_chunk_size(
+        tmp_path, capsys, model_dir, week):
+    path = tmp_path / "week.csv"
+    write_forms(week.head(240), path)
+    lines = path.read_text("utf-8").split("\n")
+    lines[len(lines) // 2] += ',"an unclosed quote'  # read line by line from here on
+    path.write_text("\n".join(lines), "utf-8")
+    whole, printed = _outputs(capsys, model_dir, path, tmp_path / "whole", "--capacity", "5")
+    assert "unbalanced_quote" in printed or "malformed_row" in printed
+    chunked, _ = _outputs(capsys, model_dir, path, tmp_path / "chunks", "--capacity", "5", "--chunk-rows", "9")
+    assert chunked == whole
+
+
+def test_the_library_and_the_command_rank_alike(tmp_path, capsys, model_dir, week):
+    from screening.scoring import load_model
+    from screening.scoring._output import ranked_bytes
+
+    path = tmp_path / "week.csv"
+    write_forms(week, path)
+    chunked, _ = _outputs(capsys, model_dir, path, tmp_path / "chunks", "--capacity", "4", "--chunk-rows", "300")
+    library = load_model(model_dir).score(pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None),
+                                          capacity=4)
+    assert ranked_bytes(library.ranked) == chunked["ranked.csv"]

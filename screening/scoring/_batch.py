@@ -1,0 +1,345 @@
+"""The weekly batch at any size: forms scored a chunk at a time, ranked by merging sorted chunks.
+
+One path serves a table in memory (:meth:`ScreeningModel.score`, one chunk) and a
+file of any size (``screening score``, :func:`score_file`):
+
+1. each chunk of valid forms is scored and sorted in working order
+   (:func:`sorted_chunk`; the order of :mod:`screening.scoring._rank`);
+2. sorted chunks ("runs") of a big file wait on disk as Arrow IPC files;
+3. :func:`merge_runs` merges them a slice at a time: it takes from every run
+   the rows up to the smallest of the runs' last buffered keys, which are
+   exactly the rows that can come next, sorts those and hands them on;
+4. :class:`Ranker` numbers the merged rows (per jobcenter if asked) and marks
+   the first ``capacity`` for contact.
+
+Because the order is total (``case_id`` is unique among valid forms) the
+output does not depend on the chunk size or on the order of rows in the file.
+Counts for the summary, the page's histogram and the drift panel are added up
+chunk by chunk (:class:`Totals`). Memory: one chunk being scored, the ids of
+the file (for duplicates across chunks), and a slice of every run while merging.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from screening.intake import Validation
+from screening.scoring import _engine, _rank, _reasons
+from screening.scoring._page import HISTOGRAM_BINS
+
+#: Columns of the ranked list, in order (``jobcenter`` only when the forms have it).
+RANKED_COLUMNS = ("rank", "case_id", "jobcenter", "risk", "risk_8", "risk_22", "risk_52", "priority",
+                  "contact_this_week", "reasons", "model_version")
+#: Horizons that order the forms after the 13-week risk (see ``_rank``).
+TIE_BREAK_HORIZONS = (22, 52)
+#: Rows of a run held in memory at a time while merging, over all runs together.
+MERGE_ROWS = 262_144
+#: Rows per record batch of a run file (the smallest slice the merge reads).
+RUN_BATCH_ROWS = 8_192
+_STRING = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as one contiguous Arrow string array (nulls kept)."""
+    array = pa.array(values, pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def risk_names(horizons: tuple[int, ...]) -> list[str]:
+    """Names of the risk columns, in the ranked list's order: ``risk`` (13 weeks), then the others."""
+    return ["risk", *(f"risk_{h}" for h in horizons if h != _engine.MAIN_HORIZON)]
+
+
+def sort_keys(horizons: tuple[int, ...], per: str | None) -> list[tuple[str, str, str]]:
+    """Arrow sort keys of the working order (see ``_rank``)."""
+    keys = [("jobcenter", "ascending", "at_end")] if per == "jobcenter" else []
+    keys.append(("risk", "descending", "at_end"))
+    keys += [(f"risk_{h}", "descending", "at_end") for h in TIE_BREAK_HORIZONS if h in horizons]
+    keys.append(("case_id", "ascending", "at_end"))
+    return keys
+
+
+def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool) -> pa.Schema:
+    """Columns of a sorted chunk (a run)."""
+    fields = [pa.field("case_id", pa.string())]
+    if with_jobcenter:
+        fields.append(pa.field("jobcenter", pa.string()))
+    fields += [pa.field(name, pa.float64()) for name in risk_names(horizons)]
+    fields += [pa.field("priority", pa.string()), pa.field("reasons", pa.string())]
+    return pa.schema(fields)
+
+
+def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: str,
+                 with_jobcenter: bool) -> pa.Table:
+    """Score valid forms and return them in working order, with risks (4 decimals), priority and reasons."""
+    horizons = model.horizons
+    if len(valid) == 0:
+        return chunk_schema(horizons, with_jobcenter).empty_table()
+    scored = _engine.score_forms(model.estimator, valid)
+    risks = {h: np.rint(scored.risks[:, k] * _rank.RISK_SCALE) / _rank.RISK_SCALE
+             for k, h in enumerate(scored.horizons)}
+    case_ids = _arrow_text(valid["case_id"])
+    groups = _arrow_text(valid["jobcenter"]) if per == "jobcenter" else None
+    order, _ = _rank.rank_order(risks[13], risks.get(22), risks.get(52), case_ids, groups=groups)
+    priority = pa.array(list(_rank.PRIORITIES), pa.string()).take(pa.array(_rank.priority_codes(risks[13])))
+    # Reasons are assembled in working order, so the long text column is built once, in place.
+    already = (scored.reason_horizon != _engine.MAIN_HORIZON)[order]
+    codes, phrases = _reasons.phrase_table(scored.groups, valid, language)
+    selection = _reasons.select(scored.contributions[order], groups=scored.groups, already_absent=already)
+    reasons = _reasons.reasons_text(selection, codes[order], phrases, already_absent=already,
+                                    horizon=_engine.MAIN_HORIZON, language=language)
+    del codes, selection
+    take = pa.array(order)
+    columns: dict[str, Any] = {"case_id": case_ids.take(take)}
+    if with_jobcenter:
+        columns["jobcenter"] = _arrow_text(valid["jobcenter"]).take(take)
+    columns["risk"] = pa.array(risks[_engine.MAIN_HORIZON][order])
+    for horizon in horizons:
+        if horizon != _engine.MAIN_HORIZON:
+            columns[f"risk_{horizon}"] = pa.array(risks[horizon][order])
+    columns["priority"] = priority.take(take)
+    columns["reasons"] = reasons.combine_chunks()
+    return pa.table(columns, schema=chunk_schema(horizons, with_jobcenter))
+
+
+# ------------------------------------------------------------------------------------ merging
+class _Run:
+    """A sorted chunk being merged: an IPC file read a batch at a time, or a table in memory."""
+
+    def __init__(self, source: pa.Table | Path, key_names: list[str], descending: list[bool]) -> None:
+        self._names = key_names
+        self._descending = descending
+        if isinstance(source, pa.Table):
+            self._reader = None
+            self._batches = iter(source.to_batches(max_chunksize=RUN_BATCH_ROWS))
+        else:
+            self._file = pa.OSFile(str(source), "rb")
+            self._reader = pa.ipc.open_file(self._file)
+            self._batches = (self._reader.get_batch(i) for i in range(self._reader.num_record_batches))
+        self.buffer: pa.Table | None = None
+
+    def fill(self, rows: int) -> bool:
+        """Hold at least ``rows`` rows (or all that are left); False when the run is used up."""
+        held = [] if self.buffer is None or self.buffer.num_rows == 0 else [self.buffer]
+        count = sum(table.num_rows for table in held)
+        while count < rows:
+            batch = next(self._batches, None)
+            if batch is None:
+                break
+            held.append(pa.Table.from_batches([batch]))
+            count += batch.num_rows
+        self.buffer = pa.concat_tables(held).combine_chunks() if held else None
+        if self.buffer is None and self._reader is not None:
+            self._file.close()
+        return self.buffer is not None and self.buffer.num_rows > 0
+
+    def key(self, row: int) -> tuple:
+        """The sort key of a buffered row as a Python tuple (nulls last, descending negated)."""
+        values = []
+        for name, descending in zip(self._names, self._descending):
+            value = self.buffer.column(name)[row].as_py()
+            if name == "jobcenter":
+                values += [value is None, value or ""]
+            else:
+                values.append(-value if descending else value)
+        return tuple(values)
+
+    def take_upto(self, frontier: tuple) -> pa.Table:
+        """Remove and return the buffered rows whose key is at most ``frontier``."""
+        n = bisect.bisect_right(range(self.buffer.num_rows), frontier, key=self.key)
+        taken, self.buffer = self.buffer.slice(0, n), self.buffer.slice(n)
+        return taken
+
+
+def merge_runs(runs: list[pa.Table | Path], keys: list[tuple[str, str, str]]) -> Iterator[pa.Table]:
+    """Merge sorted runs into one sorted stream of tables (see the module docstring)."""
+    names = [name for name, _, _ in keys]
+    descending = [order == "descending" for _, order, _ in keys]
+    per_run = max(RUN_BATCH_ROWS, MERGE_ROWS // max(len(runs), 1))
+    active = [run for run in (_Run(source, names, descending) for source in runs) if run.fill(per_run)]
+    if len(active) == 1:  # one run: already in order
+        run = active[0]
+        while True:
+            yield run.buffer
+            run.buffer = None
+            if not run.fill(per_run):
+                return
+    while active:
+        frontier = min(run.key(run.buffer.num_rows - 1) for run in active)
+        taken = [run.take_upto(frontier) for run in active]
+        table = pa.concat_tables([part for part in taken if part.num_rows])
+        yield table.take(pc.sort_indices(table, sort_keys=keys))
+        active = [run for run in active if run.fill(per_run)]
+
+
+def write_run(table: pa.Table, folder: Path, number: int) -> Path:
+    """Write a sorted chunk to an Arrow IPC file in ``folder``."""
+    path = folder / f"run-{number:06d}.arrow"
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=RUN_BATCH_ROWS)
+    return path
+
+
+class Ranker:
+    """Numbers merged rows in working order: 1, 2, ... overall, or restarting per jobcenter.
+
+    Parameters
+    ----------
+    per : {"jobcenter"} or None
+    capacity : int or None
+        Rows ranked at most this are marked ``contact_this_week``.
+    """
+
+    def __init__(self, per: str | None, capacity: int | None) -> None:
+        self.per = per
+        self.capacity = capacity
+        self.rows = 0
+        self.groups = 0
+        self._last_group: object = _NO_GROUP
+        self._last_rank = 0
+
+    def __call__(self, table: pa.Table) -> np.ndarray:
+        """Ranks of the rows of ``table``, the next rows in working order."""
+        n = table.num_rows
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self.per is None:
+            rank = np.arange(self.rows + 1, self.rows + n + 1, dtype=np.int64)
+        else:
+            groups = table.column("jobcenter").combine_chunks()
+            codes = pc.dictionary_encode(groups, null_encoding="encode").indices.to_numpy(zero_copy_only=False)
+            starts = np.r_[True, codes[1:] != codes[:-1]]
+            group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+            rank = (np.arange(n) - group_start + 1).astype(np.int64)
+            continues = groups[0].as_py() == self._last_group
+            if continues:
+                rank[group_start == 0] += self._last_rank
+            self.groups += int(starts.sum()) - int(continues)
+            self._last_group = groups[n - 1].as_py()
+            self._last_rank = int(rank[-1])
+        self.rows += n
+        return rank
+
+    def contacts(self, rank: np.ndarray) -> np.ndarray | None:
+        """Whether each ranked row is marked for contact (None without a capacity)."""
+        return _rank.contact_marks(rank, self.capacity)
+
+
+_NO_GROUP = object()
+
+
+def ranked_frame(table: pa.Table, rank: np.ndarray, contact: np.ndarray | None, *, version: str) -> pd.DataFrame:
+    """Ranked rows as the ranked list's DataFrame (columns of :data:`RANKED_COLUMNS`)."""
+    columns: dict[str, Any] = {"rank": rank, "case_id": table.column("case_id")}
+    if "jobcenter" in table.column_names:
+        columns["jobcenter"] = table.column("jobcenter")
+    for name in table.column_names:
+        if name == "risk" or name.startswith("risk_"):
+            columns[name] = table.column(name).to_numpy()
+    columns["priority"] = table.column("priority")
+    n = table.num_rows
+    columns["contact_this_week"] = (pd.array(contact, dtype="boolean") if contact is not None
+                                    else pd.array([pd.NA] * n, dtype="boolean"))
+    columns["reasons"] = table.column("reasons")
+    columns["model_version"] = pa.repeat(pa.scalar(version, pa.string()), n)
+    return pd.DataFrame({
+        name: (pd.Series(values.to_pandas(types_mapper={pa.string(): _STRING}.get), dtype=_STRING)
+               if isinstance(values, (pa.Array, pa.ChunkedArray)) else values)
+        for name, values in columns.items()
+    })
+
+
+# ------------------------------------------------------------------------------------- totals
+@dataclass
+class Totals:
+    """Counts of a run added up chunk by chunk: the summary, the page's histogram, the drift panel."""
+
+    reference: dict[str, Any] = field(default_factory=dict)
+    rows_read: int = 0
+    scored: int = 0
+    refused: int = 0
+    blank_rows: int = 0
+    refused_by_reason: Counter = field(default_factory=Counter)
+    ignored_columns: list[str] | None = None
+    priority_counts: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))
+    risk_counts: np.ndarray = field(default_factory=lambda: np.zeros(HISTOGRAM_BINS, dtype=np.int64))
+    drift_counts: dict[str, np.ndarray] = field(default_factory=dict)
+    contacts: int = 0
+
+    def add_validation(self, validation: Validation) -> None:
+        from screening.scoring._drift import drift_counts
+
+        self.rows_read += int(validation.rows_read)
+        self.refused += int(validation.refused_rows)
+        self.blank_rows += int(validation.blank_rows)
+        self.refused_by_reason.update(validation.refused_by_reason())
+        if self.ignored_columns is None:
+            self.ignored_columns = list(validation.ignored_columns)
+        if self.reference.get("inputs"):
+            for name, counts in drift_counts(self.reference, validation.valid).items():
+                self.drift_counts[name] = self.drift_counts.get(name, 0) + counts
+
+    def add_scored(self, chunk: pa.Table) -> None:
+        risk = chunk.column("risk").to_numpy()
+        self.scored += len(risk)
+        self.priority_counts += np.bincount(_rank.priority_codes(risk), minlength=3)
+        self.risk_counts += np.histogram(risk, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0]
+
+    def drift(self) -> pd.DataFrame | None:
+        from screening.scoring._drift import stability_of_counts
+
+        if not self.reference.get("inputs"):
+            return None
+        counts = dict(self.drift_counts)
+        for name, spec in self.reference["inputs"].items():  # no valid form at all: empty counts
+            if name not in counts:
+                bins = len(spec["edges"]) + 2 if spec["kind"] == "numeric" else len(spec["categories"]) + 1
+                counts[name] = np.zeros(bins, dtype=np.int64)
+        return stability_of_counts(self.reference, counts)
+
+    def summary(self, model: Any, drift: pd.DataFrame | None, *, capacity: int | None, per: str | None,
+                language: str, seconds: float) -> dict[str, Any]:
+        """The run summary (counts and facts, no personal data)."""
+        summary = {
+            "rows_read": self.rows_read,
+            "scored": self.scored,
+            "refused": self.refused,
+            "refused_by_reason": {f"{column or '(row)'}:{kind}": int(count)
+                                  for (column, kind), count in sorted(self.refused_by_reason.items())},
+            "blank_rows": self.blank_rows,
+            "ignored_columns": list(self.ignored_columns or []),
+            "priority_counts": {name: int(self.priority_counts[k]) for k, name in enumerate(_rank.PRIORITIES)},
+            "contacts": None if capacity is None else int(self.contacts),
+            "capacity": capacity,
+            "per": per,
+            "language": language,
+            "model_version": model.version,
+            "model_checksum": model.checksum,
+            "model_family": getattr(model.estimator, "family_", None),
+            "drift_warnings": [] if drift is None else drift.loc[drift["warning"], "input"].tolist(),
+            "seconds": round(seconds, 3),
+        }
+        if summary["rows_read"] != summary["scored"] + summary["refused"]:  # the contract's promise
+            raise RuntimeError(f"rows read {summary['rows_read']} != scored {summary['scored']} + "
+                               f"refused {summary['refused']}")
+        return summary
+
+
+def scratch_folder(near: Path) -> tempfile.TemporaryDirectory:
+    """A private temporary folder for runs, beside the output (same disk), else the system's."""
+    try:
+        return tempfile.TemporaryDirectory(prefix=".screening-runs-", dir=os.fspath(near))
+    except OSError:
+        return tempfile.TemporaryDirectory(prefix="screening-runs-")

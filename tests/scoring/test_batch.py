@@ -1,0 +1,68 @@
+"""Merging sorted runs and numbering the merged rows: the same order and ranks as sorting everything at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import screening.scoring._batch as batch
+
+HORIZONS = (8, 13, 22, 52)
+
+
+def forms_table(rng: np.random.Generator, n: int, start: int) -> pa.Table:
+    """Rows shaped like a sorted chunk, with many ties on the risks (two decimals only)."""
+    jobcenters = np.array(["Aarhus", "Odense", "Ærø", None], dtype=object)
+    return pa.table({
+        "case_id": pa.array([f"C-{start + i:05d}" for i in range(n)], pa.string()),
+        "jobcenter": pa.array(jobcenters[rng.integers(0, 4, n)].tolist(), pa.string()),
+        "risk": pa.array(np.round(rng.random(n), 2)),
+        "risk_8": pa.array(np.round(rng.random(n), 2)),
+        "risk_22": pa.array(np.round(rng.random(n), 1)),
+        "risk_52": pa.array(np.round(rng.random(n), 1)),
+        "priority": pa.array(["low"] * n, pa.string()),
+        "reasons": pa.array([""] * n, pa.string()),
+    })
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(0, 40), min_size=1, max_size=6), per=st.sampled_from([None, "jobcenter"]),
+       batch_rows=st.integers(1, 9), seed=st.integers(0, 2**16), on_disk=st.booleans())
+def test_merged_runs_are_the_whole_sorted_and_ranked(sizes, per, batch_rows, seed, on_disk, tmp_path_factory):
+    rng = np.random.default_rng(seed)
+    keys = batch.sort_keys(HORIZONS, per)
+    tables, start = [], 0
+    for size in sizes:
+        table = forms_table(rng, size, start)
+        tables.append(table.take(pc.sort_indices(table, sort_keys=keys)))
+        start += size
+    whole = pa.concat_tables(tables)
+    expected = whole.take(pc.sort_indices(whole, sort_keys=keys))
+    folder = tmp_path_factory.mktemp("runs")
+    ranker = batch.Ranker(per, capacity=2)
+    old = batch.RUN_BATCH_ROWS, batch.MERGE_ROWS
+    batch.RUN_BATCH_ROWS, batch.MERGE_ROWS = batch_rows, 1  # slices far smaller than the runs
+    try:
+        runs = [batch.write_run(table, folder, k) if on_disk else table for k, table in enumerate(tables)]
+        pieces = list(batch.merge_runs(runs, keys))
+    finally:
+        batch.RUN_BATCH_ROWS, batch.MERGE_ROWS = old
+    ranks = np.concatenate([ranker(piece) for piece in pieces]) if pieces else np.zeros(0, dtype=np.int64)
+    merged = pa.concat_tables(pieces) if pieces else expected.slice(0, 0)
+    assert merged.column("case_id").to_pylist() == expected.column("case_id").to_pylist()
+    whole_ranker = batch.Ranker(per, capacity=2)
+    np.testing.assert_array_equal(ranks, whole_ranker(expected) if len(expected) else ranks)
+    if per == "jobcenter" and len(expected):
+        assert ranker.groups == len(set(expected.column("jobcenter").to_pylist()))
+
+
+def test_ranks_restart_per_jobcenter_across_slices():
+    table = pa.table({"jobcenter": pa.array(["A", "A", "A", "B", "B", None, None], pa.string())})
+    ranker = batch.Ranker("jobcenter", capacity=2)
+    ranks = np.concatenate([ranker(table.slice(0, 2)), ranker(table.slice(2, 3)), ranker(table.slice(5))])
+    assert ranks.tolist() == [1, 2, 3, 1, 2, 1, 2]
+    assert ranker.contacts(ranks).tolist() == [True, True, False, True, True, True, True]
+    assert ranker.groups == 3
