@@ -141,13 +141,14 @@ def run_score(args: argparse.Namespace) -> int:
     merged into the ranked list (see ``_batch``). A file of one chunk is read once.
     """
     import numpy as np
+    import pyarrow as pa
 
     from screening._io import atomic_path, file_sha256
     from screening.intake import validate_table
     from screening.intake._chunks import DEFAULT_CHUNK_ROWS, ChunkedTable
     from screening.scoring import _batch
     from screening.scoring._audit import append_audit, audit_path, audit_record
-    from screening.scoring._output import header_line, write_frame_lines
+    from screening.scoring._output import header_line, write_table_lines
     from screening.scoring._page import MAX_REFUSED, MAX_ROWS, PageContent, render_page, rows_shown_per_group
 
     started = time.perf_counter()
@@ -219,16 +220,20 @@ def run_score(args: argparse.Namespace) -> int:
                     contact = ranker.contacts(rank)
                     if contact is not None:
                         totals.contacts += int(contact.sum())
-                    frame = _batch.ranked_frame(merged, rank, contact, version=model.version)
-                    write_frame_lines(frame, handle)
-                    # The page shows the first forms (per jobcenter, as many as fit): keep what it may show.
-                    kept_rows += len(frame)
-                    limit = rows_shown_per_group(kept_rows, ranker.groups, args.per)
-                    if limit is None and kept_rows - len(frame) < MAX_ROWS:
-                        page_rows.append(frame.head(MAX_ROWS - (kept_rows - len(frame))))
-                    elif limit is not None:
-                        page_rows = [part[part["rank"] <= limit] for part in page_rows]
-                        page_rows.append(frame[frame["rank"] <= limit])
+                    write_table_lines(merged, rank, contact, handle, version=model.version)
+                    if report is not None:  # the page shows the first forms (per jobcenter, as many as fit)
+                        before, kept_rows = kept_rows, kept_rows + merged.num_rows
+                        limit = rows_shown_per_group(kept_rows, ranker.groups, args.per)
+                        if limit is None:
+                            keep = np.arange(merged.num_rows) < MAX_ROWS - before
+                        else:
+                            page_rows = [part[part["rank"] <= limit] for part in page_rows]
+                            keep = rank <= limit
+                        if keep.any():
+                            rows = np.flatnonzero(keep)
+                            page_rows.append(_batch.ranked_frame(
+                                merged.take(pa.array(rows)), rank[rows], None if contact is None else contact[rows],
+                                version=model.version))
             del runs
             steps["merge_and_write"] = time.perf_counter() - clock
             drift = totals.drift()

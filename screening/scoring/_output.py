@@ -85,6 +85,42 @@ def ranked_columns(ranked: pd.DataFrame) -> dict[str, pa.Array]:
     return columns
 
 
+def ranked_table_columns(table: pa.Table, rank: np.ndarray, contact: np.ndarray | None, *,
+                         version: str) -> dict[str, pa.Array]:
+    """Ranked rows straight from a sorted run (``_batch``) as text columns, in file order.
+
+    The same text :func:`ranked_columns` gives for the rows' DataFrame
+    (``_batch.ranked_frame``), without the trip through pandas.
+    """
+    n = table.num_rows
+    columns: dict[str, pa.Array] = {"rank": pa.array(np.asarray(rank, dtype=np.int64)).cast(pa.string())}
+    columns["case_id"] = neutralise(table.column("case_id").combine_chunks())
+    if "jobcenter" in table.column_names:
+        columns["jobcenter"] = neutralise(table.column("jobcenter").combine_chunks())
+    for name in table.column_names:
+        if name == "risk" or name.startswith("risk_"):
+            columns[name] = fixed_decimals(table.column(name).to_numpy())
+    columns["priority"] = neutralise(table.column("priority").combine_chunks())
+    if contact is None:
+        columns["contact_this_week"] = pa.nulls(n, pa.string())
+    else:
+        columns["contact_this_week"] = pa.array(np.where(np.asarray(contact, dtype=bool), "yes", "no"), pa.string())
+    columns["reasons"] = neutralise(table.column("reasons").combine_chunks())
+    columns["model_version"] = neutralise(pa.repeat(pa.scalar(version, pa.string()), n))
+    return columns
+
+
+def write_table_lines(table: pa.Table, rank: np.ndarray, contact: np.ndarray | None, handle: BinaryIO, *,
+                      version: str) -> None:
+    """Write ranked rows of a sorted run as CSV lines (no header), a chunk of rows at a time."""
+    for start in range(0, table.num_rows, WRITE_CHUNK):
+        stop = start + WRITE_CHUNK
+        part = table.slice(start, WRITE_CHUNK)
+        _write_lines(_lines(ranked_table_columns(part, rank[start:stop],
+                                                 None if contact is None else contact[start:stop],
+                                                 version=version)), handle)
+
+
 #: Rows assembled and written at a time (bounds the memory of a million-row file to a few tens of MB).
 WRITE_CHUNK = 131_072
 
