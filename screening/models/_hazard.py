@@ -79,6 +79,21 @@ def _by_value(memo: dict, tag: tuple, x: np.ndarray, make) -> np.ndarray:
     return out
 
 
+def _by_rows(forms: np.ndarray, columns: list[int], make) -> np.ndarray:
+    """``make(forms)`` for a function of each row's ``columns`` alone, made once per distinct
+    combination of their values (NaN equal to NaN)."""
+    import pandas as pd
+
+    code = np.zeros(len(forms), dtype=np.int64)
+    for column in columns:
+        codes, values = pd.factorize(forms[:, column], use_na_sentinel=False)
+        code = code * len(values) + codes
+    inverse, _ = pd.factorize(code)  # numbered in order of first appearance
+    seen_before = np.maximum.accumulate(np.r_[-1, inverse[:-1]])
+    first = np.flatnonzero(inverse > seen_before)
+    return make(forms[first])[inverse]
+
+
 def _one_thread():
     """A context manager limiting OpenMP to one thread (controller built once)."""
     global _CONTROLLER
@@ -254,6 +269,8 @@ class AdditiveHazard(BaseEstimator):
                 return np.array(rows)
             if not (spline and n > _DISTINCT_FROM):
                 return make(forms)
+            if len(block_columns) > 1:
+                return _by_rows(forms, block_columns, make)
             column = block_columns[0]
 
             def of_values(values: np.ndarray) -> np.ndarray:
@@ -320,7 +337,7 @@ class AdditiveHazard(BaseEstimator):
                     parts.append((g, columns, on_forms((position,), [a], spline(first),
                                                        lambda source: side(first, source, linear) @ coef)))
             elif with_forms:
-                const[:, g] = on_forms((position,), [a, b], False, lambda source: (
+                const[:, g] = on_forms((position,), [a, b], spline(first) or spline(second), lambda source: (
                     (side(first, source, linear) @ coef) * side(second, source, False)).sum(axis=1))
         if not with_times:
             return const, None, parts

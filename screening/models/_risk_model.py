@@ -65,6 +65,9 @@ ROUNDING_TOLERANCE_WEEKS = 0.15
 PREDICTION_CHUNK_ROWS = 100_000
 #: Forms the additive family predicts at a time on its (form x period) grid.
 GRID_CHUNK_FORMS = 65_536
+#: Forms of one entry multiplied at a time on the grid: OpenBLAS runs larger products on
+#: several threads, which costs more than it saves when the engine already scores on two.
+GROUP_BLOCK_ROWS = 512
 #: Person-period rows the additive family is fitted on at most: its design (~200
 #: float64 columns) and the solver's weighted copy of it take ~3.3 GB per million rows.
 ADDITIVE_MAX_ROWS = 1_000_000
@@ -88,6 +91,11 @@ INPUT_GROUPS: dict[str, str] = {
     "diagnosis_chapter": "diagnosis",
     "diagnosis_group": "diagnosis",
 }
+
+
+def _periods_to(horizon: float) -> int:
+    """Periods of the grid up to ``horizon`` (at least one, at most all)."""
+    return int(min(max(np.searchsorted(PERIOD_BOUNDS, horizon, side="left"), 1), len(PERIOD_BOUNDS) - 1))
 
 
 def _inputs(forms: pd.DataFrame) -> pd.DataFrame:
@@ -381,8 +389,8 @@ class RiskModel(BaseEstimator):
         return periods, rows, self.calibrator_.transform(log_rate)
 
     # ------------------------------------------------- additive: form x period grid
-    def _additive_pass(
-        self, X: np.ndarray, entry: np.ndarray, horizons: Sequence[float], contribution_horizon: float | None = None,
+    def _additive_grid(
+        self, X: np.ndarray, entry: np.ndarray, horizons: Sequence[float], explain_at: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Cumulative hazards of the additive family from the split log hazard.
 
@@ -391,53 +399,58 @@ class RiskModel(BaseEstimator):
         hazard is ``intercept + form-only terms + time terms + form factors · time
         factors`` (:meth:`AdditiveHazard.factorised_terms`); the time rows of a form
         depend only on its entry, so they are built once per distinct entry and
-        period. Forms with the same entry share one small matrix product.
+        period. Forms with the same entry share one small matrix product, and one
+        product gives both the risks and the terms that explain them.
+
+        Parameters
+        ----------
+        X, entry : ndarray
+            Encoded forms and their weeks absent at entry.
+        horizons : sequence of float
+            Horizons of ``cumulative``.
+        explain_at : ndarray of shape (n,), optional
+            The horizon each form is explained at (NaN: not explained).
 
         Returns
         -------
         cumulative : ndarray of shape (n, len(horizons))
         total : ndarray of shape (n,) or None
-            Cumulative hazard to ``contribution_horizon``.
+            Cumulative hazard to each form's ``explain_at`` (0 where not explained).
         weighted : ndarray of shape (n, n_hazard_groups) or None
             Each group's centred term of the calibrated log hazard averaged over the
-            periods to ``contribution_horizon`` weighted by their share of ``total``.
+            periods to ``explain_at`` weighted by their share of ``total``.
         """
         X = np.asarray(X, dtype=np.float64)
         entry = np.asarray(entry, dtype=np.float64)
         n = len(X)
         levels = [float(h) for h in horizons]
-        explain = contribution_horizon is not None
-        if explain:
-            levels.append(float(contribution_horizon))
+        explained = [] if explain_at is None else np.unique(explain_at[~np.isnan(explain_at)]).tolist()
+        n_periods = _periods_to(max([*levels, *explained], default=0.0))
         cumulative = np.zeros((n, len(levels)))
-        n_groups = len(self.hazard_.groups_)
-        weighted = np.zeros((n, n_groups)) if explain else None
-        top = max(levels) if levels else 0.0
-        n_periods = int(min(max(np.searchsorted(PERIOD_BOUNDS, top, side="left"), 1), len(PERIOD_BOUNDS) - 1))
+        total = weighted = None
+        if explain_at is not None:
+            explain_at = np.asarray(explain_at, dtype=np.float64)
+            total, weighted = np.zeros(n), np.zeros((n, len(self.hazard_.groups_)))
         for start in range(0, n, GRID_CHUNK_FORMS):
             chunk = slice(start, min(start + GRID_CHUNK_FORMS, n))
-            self._additive_chunk(X[chunk], entry[chunk], levels, n_periods, explain,
-                                 cumulative[chunk], None if weighted is None else weighted[chunk])
-        if not explain:
-            return cumulative, None, None
-        return cumulative[:, :-1], cumulative[:, -1], weighted
+            if explain_at is None:
+                self._additive_chunk(X[chunk], entry[chunk], levels, n_periods, None, cumulative[chunk], None, None)
+            else:
+                self._additive_chunk(X[chunk], entry[chunk], levels, n_periods, explain_at[chunk], cumulative[chunk],
+                                     total[chunk], weighted[chunk])
+        return cumulative, total, weighted
 
-    def _additive_chunk(
-        self, X: np.ndarray, entry: np.ndarray, levels: list[float], n_periods: int, explain: bool,
-        cumulative: np.ndarray, weighted: np.ndarray | None,
-    ) -> None:
-        hazard, calibrator = self.hazard_, self.calibrator_
+    def _period_tables(self, entries: np.ndarray, n_periods: int) -> np.ndarray:
+        """Time factors of each entry's first ``n_periods`` periods, shape (len(entries), n_periods, n_factors).
+
+        Remembered per entry (they depend on nothing else); the first call makes
+        them for every entry in tenths of a week, as forms give it.
+        """
+        hazard = self.hazard_
         n_inputs = len(self.input_names_)
-        values, inverse = np.unique(entry, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        known = values < PERIOD_BOUNDS[-1]  # NaN or past the last bound: no period at risk
-        e = np.where(known, values, 0.0)[:, None]
-        starts = np.maximum(PERIOD_BOUNDS[:n_periods][None, :], e)
-        ends = np.broadcast_to(PERIOD_BOUNDS[1 : n_periods + 1][None, :], starts.shape)
         time_columns = range(n_inputs - len(TIME_FEATURES), n_inputs)
-        # Time factors of each distinct entry's periods, remembered per entry (they depend on nothing else).
         memo = hazard.memo()
-        keys = [("periods", value, n_periods) for value in e[:, 0].tolist()]
+        keys = [("periods", value, n_periods) for value in entries.tolist()]
         tables = [memo.get(key) for key in keys]
         todo = [u for u, table in enumerate(tables) if table is None]
         if todo:
@@ -456,55 +469,143 @@ class RiskModel(BaseEstimator):
             for value, table in zip(made_entry[:, 0].tolist(), made):
                 memo[("periods", value, n_periods)] = table
             tables = [memo[key] for key in keys]
-        B = np.stack(tables)
-        const, _, parts = hazard.factorised_terms(X, None, time_columns)
+        return np.stack(tables)
+
+    def _additive_chunk(
+        self, X: np.ndarray, entry: np.ndarray, levels: list[float], n_periods: int, explain_at: np.ndarray | None,
+        cumulative: np.ndarray, total: np.ndarray | None, weighted: np.ndarray | None,
+    ) -> None:
+        hazard, calibrator = self.hazard_, self.calibrator_
+        n_inputs = len(self.input_names_)
+        values, inverse = np.unique(entry, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        known = values < PERIOD_BOUNDS[-1]  # NaN or past the last bound: no period at risk
+        e = np.where(known, values, 0.0)[:, None]
+        starts = np.maximum(PERIOD_BOUNDS[:n_periods][None, :], e)
+        ends = np.broadcast_to(PERIOD_BOUNDS[1 : n_periods + 1][None, :], starts.shape)
+        B = self._period_tables(e[:, 0], n_periods)
+        const, _, parts = hazard.factorised_terms(X, None, range(n_inputs - len(TIME_FEATURES), n_inputs))
         A = np.zeros((len(X), B.shape[2]))
         for _, columns, form_factor in parts:
             A[:, columns] += form_factor
         base = const.sum(axis=1) + hazard.intercept_
-        exposure = np.stack([np.clip(np.minimum(ends, h) - starts, 0.0, None) for h in levels], axis=-1)
-        exposure[~known] = 0.0
+        if levels:
+            exposure = np.stack([np.clip(np.minimum(ends, h) - starts, 0.0, None) for h in levels], axis=-1)
         a, b = calibrator.intercept_, calibrator.slope_
-        # Forms sorted by entry: each distinct entry's forms are one slice.
-        order = np.argsort(inverse, kind="stable")
-        edges = np.r_[0, np.cumsum(np.bincount(inverse, minlength=len(values)))].tolist()
+        # Groups of forms with one entry and one horizon to explain (the engine's depends on the entry alone).
+        if explain_at is None:
+            group_of, group_value, group_horizon = inverse, np.arange(len(values)), np.full(len(values), np.nan)
+        else:
+            explained = np.unique(explain_at[~np.isnan(explain_at)])
+            width = len(explained) + 1
+            code = np.searchsorted(explained, explain_at)  # NaN sorts last: code len(explained), not explained
+            keys, group_of = np.unique(inverse * width + code, return_inverse=True)
+            group_of = group_of.reshape(-1)
+            group_value, group_horizon = keys // width, np.r_[explained, np.nan][keys % width]
+        # Forms sorted by group: each group's forms are one slice.
+        order = np.argsort(group_of, kind="stable")
+        sizes = np.bincount(group_of, minlength=len(group_value))
+        edges = np.r_[0, np.cumsum(sizes)].tolist()
         base, A = base[order], A[order]
         sorted_cumulative = np.zeros((len(X), len(levels)))
-        if explain:
+        if explain_at is not None:
+            sorted_total = np.zeros(len(X))
             shared = np.zeros((len(X), B.shape[2]))
             share_sum = np.zeros(len(X))
         # Periods before a form's entry have no exposure: each entry's product starts at its first period.
-        first = np.searchsorted(PERIOD_BOUNDS, e[:, 0], side="right") - 1
-        sizes = np.diff(edges)
-        for u in np.flatnonzero(known & (sizes > 0) & (first < n_periods)).tolist():
-            rows = slice(edges[u], edges[u + 1])
-            k = min(int(first[u]), n_periods - 1)
+        first = (np.searchsorted(PERIOD_BOUNDS, e[:, 0], side="right") - 1)[group_value]
+        ready = known[group_value] & (sizes > 0) & (first < n_periods)
+        blocks = [(g, slice(at, min(at + GROUP_BLOCK_ROWS, edges[g + 1])))
+                  for g in np.flatnonzero(ready).tolist() for at in range(edges[g], edges[g + 1], GROUP_BLOCK_ROWS)]
+        for g, rows in blocks:
+            u, k, horizon = int(group_value[g]), int(first[g]), float(group_horizon[g])
             times_u = B[u, k:]
             rate = np.exp(a + b * (base[rows, None] + A[rows] @ times_u.T))
-            sorted_cumulative[rows] = rate @ exposure[u, k:]
-            if explain:
-                mass = rate * exposure[u, k:, -1]
-                total = mass.sum(axis=1)
-                share = mass / np.where(total > 0, total, 1.0)[:, None]
-                shared[rows] = share @ times_u
+            if levels:
+                sorted_cumulative[rows] = rate @ exposure[u, k:]
+            m = _periods_to(horizon) - k if horizon == horizon else 0
+            if m > 0:  # explained: the periods up to its horizon
+                exposed = np.clip(np.minimum(ends[u, k : k + m], horizon) - starts[u, k : k + m], 0.0, None)
+                head = rate[:, :m]
+                sorted_total[rows] = (head @ exposed[:, None])[:, 0]
+                mass = head * exposed
+                mass_sum = mass.sum(axis=1)
+                share = mass / np.where(mass_sum > 0, mass_sum, 1.0)[:, None]
+                shared[rows] = share @ times_u[:m]
                 share_sum[rows] = share.sum(axis=1)
         cumulative[order] = sorted_cumulative
-        if explain:
-            unsorted = np.empty_like(shared)
-            unsorted[order] = shared
-            shared = unsorted
-            unsorted = np.empty_like(share_sum)
-            unsorted[order] = share_sum
-            share_sum = unsorted
-        if explain:
-            weighted[:] = (const - hazard.group_means()) * share_sum[:, None]
-            for g, columns, form_factor in parts:
-                weighted[:, g] += (form_factor * shared[:, columns]).sum(axis=1)
-            weighted *= b
+        if explain_at is None:
+            return
+        total[order] = sorted_total
+        unsorted = np.empty_like(shared)
+        unsorted[order] = shared
+        shared = unsorted
+        unsorted = np.empty_like(share_sum)
+        unsorted[order] = share_sum
+        share_sum = unsorted
+        weighted[:] = (const - hazard.group_means()) * share_sum[:, None]
+        for g, columns, form_factor in parts:
+            weighted[:, g] += (form_factor * shared[:, columns]).sum(axis=1)
+        weighted *= b
+
+    def _reference_terms(self, horizon: float) -> tuple[np.ndarray, float]:
+        """The typical form's ``weighted`` terms and cumulative hazard to ``horizon`` (see
+        :meth:`_additive_grid`), entering just before the horizon if it is typically absent longer.
+        Remembered per horizon: every set of contributions is relative to it."""
+        reference_entry = min(float(self.reference_[self.input_names_.index("sick_weeks")]), np.nextafter(horizon, 0))
+        key = ("reference", float(horizon), reference_entry, self.reference_.tobytes(),
+               float(self.calibrator_.intercept_), float(self.calibrator_.slope_))
+        memo = self.hazard_.memo()
+        found = memo.get(key)
+        if found is None:
+            _, total, weighted = self._additive_grid(self.reference_[None, :], np.array([reference_entry]), [],
+                                                     np.array([float(horizon)]))
+            found = memo[key] = (weighted[0], float(total[0]))
+        return found
+
+    def _additive_explained(self, total: np.ndarray, weighted: np.ndarray, explain_at: np.ndarray) -> np.ndarray:
+        """Contributions (columns ``contribution_groups_``) from :meth:`_additive_grid`'s terms, relative
+        to the typical form at each form's horizon; zeros where not explained."""
+        groups = self.contribution_groups_
+        columns = [groups.index(self._group_of(name)) for name in self.hazard_.groups_]
+        weeks = groups.index("weeks_absent")
+        out = np.zeros((len(total), len(groups)))
+        for horizon in np.unique(explain_at[~np.isnan(explain_at)]).tolist():
+            rows = np.flatnonzero(explain_at == horizon)
+            reference_terms, reference_total = self._reference_terms(horizon)
+            terms = np.vstack([weighted[rows], reference_terms[None, :]])
+            folded = np.zeros((len(terms), len(groups)))
+            for k, column in enumerate(columns):
+                folded[:, column] -= terms[:, k]
+            relative = folded[:-1] - folded[-1]
+            # Weeks absent takes what makes the columns add up to -log Λ(form) + log Λ(typical form):
+            # the weeks left to the horizon and the (small) gap between log mean and mean log hazard.
+            value = -np.log(np.r_[total[rows], reference_total])
+            others = np.delete(relative, weeks, axis=1).sum(axis=1)
+            relative[:, weeks] = (value[:-1] - value[-1]) - others
+            out[rows] = relative
+        return out
+
+    def _additive_scores(
+        self, X: np.ndarray, entry: np.ndarray, horizons: Sequence[float], contribution_horizon: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Risks at ``horizons`` and contributions at each form's own horizon, from one pass.
+
+        The form-side terms and each form's hazard per period are built once and
+        give both; the numbers are those of :meth:`predict_risk` and
+        :meth:`contributions` (at that horizon). ``contribution_horizon`` is NaN for
+        a form not to explain; a form already absent that long gets zeros.
+        """
+        entry = np.asarray(entry, dtype=np.float64)
+        contribution_horizon = np.asarray(contribution_horizon, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            explain_at = np.where(entry < contribution_horizon, contribution_horizon, np.nan)
+        cumulative, total, weighted = self._additive_grid(X, entry, horizons, explain_at)
+        return np.exp(-cumulative), self._additive_explained(total, weighted, explain_at)
 
     def _risks(self, X: np.ndarray, entry: np.ndarray, horizons: Sequence[float]) -> np.ndarray:
         if self.family_ == "additive":
-            return np.exp(-self._additive_pass(X, entry, horizons)[0])
+            return np.exp(-self._additive_grid(X, entry, horizons)[0])
         periods, _, log_rate = self._log_rates(X, entry, max(horizons))
         return np.exp(-cumulative_hazards(periods, np.exp(log_rate), len(entry), horizons))
 
@@ -582,26 +683,10 @@ class RiskModel(BaseEstimator):
         return pd.DataFrame(values, index=forms.index, columns=self.contribution_groups_)
 
     def _additive_contributions(self, X: np.ndarray, entry: np.ndarray, horizon: float) -> np.ndarray:
-        undecided = entry < horizon
-        reference_entry = min(float(self.reference_[self.input_names_.index("sick_weeks")]), np.nextafter(horizon, 0))
-        both = np.vstack([X[undecided], self.reference_[None, :]])
-        both_entry = np.r_[entry[undecided], reference_entry]
-        _, total, terms = self._additive_pass(both, both_entry, [], contribution_horizon=horizon)
-        groups = [self._group_of(name) for name in self.hazard_.groups_]
-        weighted = np.zeros((len(both), len(self.contribution_groups_)))
-        for k, group in enumerate(groups):
-            column = self.contribution_groups_.index(group)
-            weighted[:, column] -= terms[:, k]
-        relative = weighted[:-1] - weighted[-1]
-        # Weeks absent takes what makes the columns add up to -log Λ(form) + log Λ(typical form):
-        # the weeks left to the horizon and the (small) gap between log mean and mean log hazard.
-        value = -np.log(total)
-        weeks = self.contribution_groups_.index("weeks_absent")
-        others = np.delete(relative, weeks, axis=1).sum(axis=1)
-        relative[:, weeks] = (value[:-1] - value[-1]) - others
-        out = np.zeros((len(X), len(self.contribution_groups_)))
-        out[undecided] = relative
-        return out
+        entry = np.asarray(entry, dtype=np.float64)
+        explain_at = np.where(entry < horizon, float(horizon), np.nan)
+        _, total, weighted = self._additive_grid(X, entry, [], explain_at)
+        return self._additive_explained(total, weighted, explain_at)
 
     def _shapley_contributions(self, X: np.ndarray, entry: np.ndarray, horizon: float) -> np.ndarray:
         names = self.input_names_[: -len(TIME_FEATURES)]

@@ -2,10 +2,12 @@
 
 Forms are encoded once and then predicted and explained from the encoded inputs,
 in chunks of :data:`CHUNK_FORMS` forms, which bounds memory whatever the batch
-size (the additive model's contributions build a design of ~200 columns per
-person-period row). The model's public methods (``predict_risk``,
-``contributions``) each encode the forms again; calling the encoded-input steps
-behind them saves that, which is most of the cost of scoring a single form.
+size. For the additive family one pass per chunk gives both the risks at every
+horizon and the contributions at each form's reason horizon (the form-side terms
+and each form's hazard per period are built once). The model's public methods
+(``predict_risk``, ``contributions``) each encode the forms again; calling the
+encoded-input steps behind them saves that, which is most of the cost of scoring
+a single form.
 ``tests/scoring/test_engine.py`` proves the results equal the public methods'
 exactly, so a change of the model's internals fails there, not silently here.
 """
@@ -13,7 +15,10 @@ exactly, so a change of the model's internals fails there, not silently here.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +26,13 @@ import pandas as pd
 
 #: Threads scoring chunks at once (this machine has 2 cores; more only adds memory).
 WORKERS = min(2, os.cpu_count() or 1)
-#: Forms predicted and explained at a time (~50k person-period rows at 13 weeks, ~100k at 52).
-CHUNK_FORMS = 4096
+#: Forms predicted and explained at a time (the additive family's grid of a chunk is ~20 MB).
+CHUNK_FORMS = 32768
+#: From this many forms on, BLAS runs on one thread while they are scored (see :func:`_blas_on_one_thread`).
+BLAS_ONE_THREAD_FROM = 1024
 MAIN_HORIZON = 13
+_BLAS_LOCK = threading.Lock()
+_blas_state: dict[str, object] = {"users": 0, "limiter": None, "controller": None}
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,8 @@ def _contributions(estimator: object, X: np.ndarray, entry: np.ndarray, horizon:
 
 def _score_chunk(estimator: object, X: np.ndarray, entry: np.ndarray, reason_horizon: np.ndarray,
                  n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    if estimator.family_ == "additive":  # one pass: each form's hazard per period gives risks and reasons
+        return estimator._additive_scores(X, entry, estimator.horizons_, reason_horizon)
     risks = estimator._risks(X, entry, estimator.horizons_)
     contributions = np.zeros((len(X), n_groups))
     for horizon in np.unique(reason_horizon[~np.isnan(reason_horizon)]):
@@ -105,6 +116,33 @@ def _score_chunk(estimator: object, X: np.ndarray, entry: np.ndarray, reason_hor
         else:
             contributions[rows] = _contributions(estimator, X[rows], entry[rows], horizon)
     return risks, contributions
+
+
+@contextmanager
+def _blas_on_one_thread() -> Iterator[None]:
+    """OpenBLAS on one thread while the block runs (process-wide, like any BLAS setting).
+
+    The chunks are already spread over :data:`WORKERS` threads; OpenBLAS would start
+    threads of its own for every product of more than a few hundred rows, which on
+    this 2-core machine made scoring twice as slow. Overlapping calls (threads
+    scoring at once) share one limit, and the last one out restores the setting.
+    """
+    with _BLAS_LOCK:
+        if _blas_state["users"] == 0:
+            if _blas_state["controller"] is None:
+                from threadpoolctl import ThreadpoolController
+
+                _blas_state["controller"] = ThreadpoolController()
+            _blas_state["limiter"] = _blas_state["controller"].limit(limits=1, user_api="blas")
+        _blas_state["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_state["users"] -= 1
+            if _blas_state["users"] == 0:
+                _blas_state["limiter"].restore_original_limits()
+                _blas_state["limiter"] = None
 
 
 def score_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> Scored:
@@ -124,18 +162,19 @@ def score_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> Scored
     reason_horizon = reason_horizons(entry, horizons)
     chunks = [slice(start, min(start + CHUNK_FORMS, n)) for start in range(0, n, CHUNK_FORMS)]
 
-    def work(chunk: slice) -> tuple[slice, tuple[np.ndarray, np.ndarray]]:
-        return chunk, _score_chunk(estimator, X[chunk], entry[chunk], reason_horizon[chunk], len(groups))
+    def work(chunk: slice) -> None:
+        risks[chunk], contributions[chunk] = _score_chunk(estimator, X[chunk], entry[chunk], reason_horizon[chunk],
+                                                          len(groups))
 
-    # The boosted family predicts with OpenMP threads of its own (and limits them per call, process-wide).
-    if WORKERS > 1 and len(chunks) > 1 and estimator.family_ == "additive":
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            results = list(pool.map(work, chunks))
-    else:
-        results = [work(chunk) for chunk in chunks]
-    for chunk, (chunk_risks, chunk_contributions) in results:
-        risks[chunk] = chunk_risks
-        contributions[chunk] = chunk_contributions
+    additive = estimator.family_ == "additive"
+    with _blas_on_one_thread() if additive and n >= BLAS_ONE_THREAD_FROM else nullcontext():
+        # The boosted family predicts with OpenMP threads of its own (and limits them per call, process-wide).
+        if WORKERS > 1 and len(chunks) > 1 and additive:
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                list(pool.map(work, chunks))
+        else:
+            for chunk in chunks:
+                work(chunk)
     return Scored(risks=risks, horizons=horizons, contributions=contributions, groups=groups,
                   reason_horizon=reason_horizon)
 

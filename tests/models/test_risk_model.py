@@ -192,6 +192,43 @@ def test_additive_grid_gives_the_numbers_of_the_person_period_expansion(additive
                                    rtol=1e-9, atol=1e-12)
 
 
+def test_risks_and_contributions_from_one_pass_equal_the_separate_ones(additive_model, test_cohort):
+    """One grid pass gives the risks at every horizon and each form's contributions at its own
+    horizon, with the numbers of the person-period expansion; forms of one entry may be explained at
+    different horizons, and a form already absent that long, or not to be explained, gets zeros."""
+    from screening.models._person_period import cumulative_hazards
+
+    model = additive_model
+    forms = test_cohort[0].iloc[:400]
+    X = model.encoder_.transform(forms.drop(columns=["absence_weeks", "spell_ended"]))
+    entry = forms["sick_weeks"].to_numpy(dtype=np.float64).copy()
+    entry[:8] = [0.0, 12.95, 13.0, 22.0, 51.9, 52.0, np.nan, 4.0]
+    X[:, model.input_names_.index("sick_weeks")] = entry
+    rng = np.random.default_rng(5)
+    horizon = rng.choice([8.0, 13.0, 22.0, 52.0, np.nan], size=len(X))
+    horizon[:8] = [13.0, 13.0, 13.0, 52.0, 52.0, 52.0, 13.0, np.nan]
+    risks, contributions = model._additive_scores(X, entry, model.horizons_, horizon)
+
+    periods, _, log_rate = model._log_rates(X, entry, max(model.horizons_))
+    expected = np.exp(-cumulative_hazards(periods, np.exp(log_rate), len(X), model.horizons_))
+    np.testing.assert_allclose(risks, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(risks, model._risks(X, entry, model.horizons_), rtol=1e-12, atol=1e-15)
+    for h in (8.0, 13.0, 22.0, 52.0):
+        rows = np.flatnonzero(horizon == h)
+        np.testing.assert_allclose(contributions[rows], _expanded_contributions(model, X[rows], entry[rows], h),
+                                   rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(contributions[rows], model._additive_contributions(X[rows], entry[rows], h),
+                                   rtol=1e-12, atol=1e-13)
+    assert (contributions[np.isnan(horizon)] == 0).all()
+    assert (contributions[entry >= horizon] == 0).all() and (contributions[np.isnan(entry)] == 0).all()
+    assert np.abs(contributions[~np.isnan(horizon) & (entry < horizon)]).sum(axis=1).min() > 0
+    # One form at a time gives the same numbers.
+    for i in range(0, 30, 3):
+        one = model._additive_scores(X[i : i + 1], entry[i : i + 1], model.horizons_, horizon[i : i + 1])
+        np.testing.assert_allclose(one[0], risks[i : i + 1], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(one[1], contributions[i : i + 1], rtol=1e-10, atol=1e-12)
+
+
 def test_additive_grid_chunks_do_not_change_the_results(additive_model, test_cohort, monkeypatch):
     from screening.models import _risk_model
 

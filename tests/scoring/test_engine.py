@@ -63,6 +63,61 @@ def test_chunks_do_not_change_the_results(model, forms, monkeypatch):
     np.testing.assert_allclose(whole.contributions, chunked.contributions, rtol=1e-12, atol=1e-14)
 
 
+def test_each_chunk_is_scored_in_one_pass_with_the_public_numbers(model, forms, monkeypatch):
+    """The additive family's risks and reasons come from one pass per chunk, not one per horizon."""
+    estimator = model.estimator
+    calls = {"scores": 0, "risks": 0, "contributions": 0}
+    for name, key in (("_additive_scores", "scores"), ("_risks", "risks"), ("_additive_contributions", "contributions")):
+        method = getattr(type(estimator), name)
+
+        def counted(self, *args, _method=method, _key=key, **kwargs):
+            calls[_key] += 1
+            return _method(self, *args, **kwargs)
+
+        monkeypatch.setattr(type(estimator), name, counted)
+    monkeypatch.setattr(_engine, "CHUNK_FORMS", 200)
+    scored = _engine.score_forms(estimator, forms)
+    assert calls == {"scores": 3, "risks": 0, "contributions": 0}
+    monkeypatch.undo()
+    risks, _ = public(estimator, forms, 13)
+    np.testing.assert_allclose(scored.risks, risks, rtol=1e-12, atol=1e-14)
+    for horizon in (13, 22, 52):
+        rows = np.flatnonzero(scored.reason_horizon == horizon)
+        _, contributions = public(estimator, forms.iloc[rows], horizon)
+        np.testing.assert_allclose(scored.contributions[rows], contributions, rtol=1e-12, atol=1e-13)
+
+
+def test_blas_runs_on_one_thread_while_scoring_and_is_restored_after(model, forms, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen = []
+    original = type(model.estimator)._additive_scores
+
+    def spy(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(model.estimator), "_additive_scores", spy)
+    monkeypatch.setattr(_engine, "BLAS_ONE_THREAD_FROM", 100)
+    monkeypatch.setattr(_engine, "CHUNK_FORMS", 100)
+    _engine.score_forms(model.estimator, forms)
+    assert len(seen) == 6 and all(threads and set(threads) == {1} for threads in seen)
+    assert blas_threads() == before
+    # Calls overlapping in several threads share the limit; the last one out restores the setting.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: _engine.score_forms(model.estimator, forms), range(8)))
+    assert blas_threads() == before
+    seen.clear()
+    _engine.score_forms(model.estimator, forms.iloc[:50])  # a few forms: the setting is left alone
+    assert seen == [before]
+
+
 def test_a_model_without_the_13_week_horizon_is_refused(model):
     from screening.registry._files import LoadedModel
     from screening.scoring import ScreeningModel
