@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from screening.intake._contract import Contract, Field
 
@@ -56,6 +58,84 @@ def redact(values: pd.Series, *, width: int = 60) -> pd.Series:
 def has_cpr(text: str) -> bool:
     """Whether a text holds a CPR-shaped number."""
     return bool(_CPR.search(text))
+
+
+def string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (``len(values) + 1``, into ``data``) and the UTF-8 bytes of an Arrow string array."""
+    if not pa.types.is_large_string(values.type):
+        values = values.cast(pa.large_string())
+    _, offsets, data = values.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[values.offset : values.offset + len(values) + 1]
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8))
+
+
+#: Text that may fail a generic check: a character other than printable ASCII (space,
+#: control characters, any non-ASCII letter) or a run of digits shaped like a CPR number.
+#: A superset of what ``CONTROL_PATTERN``, trimming and ``CPR_SEARCH_PATTERN`` can find.
+SUSPECT_PATTERN = r"[^!-~]|\d{6}-?\d{4}"
+
+
+def plain_text(values: pa.Array, *, block: int = 64) -> np.ndarray:
+    """Which strings certainly pass the generic checks unchanged (trimmed, no control characters, not too long, no CPR).
+
+    For a column where nearly every value is distinct (ids): the values are searched
+    ``block`` at a time, as the text they make together (one pass of the regex
+    engine over the column's bytes), and only the blocks with a suspect in them are
+    left for the exact per-value checks. A match inside a value lies inside its
+    block, so no suspect value is missed. Missing and empty values are not plain.
+    """
+    if not pa.types.is_large_string(values.type):
+        values = values.cast(pa.large_string())
+    offsets, _ = string_buffers(values)
+    lengths = np.diff(offsets)
+    plain = (lengths >= 1) & (lengths <= MAX_CELL_CHARACTERS)
+    if values.null_count:
+        plain &= values.is_valid().to_numpy(zero_copy_only=False)
+    if not len(values):
+        return plain
+    block_offsets = np.append(offsets[:-1][::block], offsets[-1])
+    blocks = pa.LargeStringArray.from_buffers(len(block_offsets) - 1, pa.py_buffer(block_offsets), values.buffers()[2])
+    suspect = pc.match_substring_regex(blocks, SUSPECT_PATTERN).to_numpy(zero_copy_only=False)
+    plain &= ~np.repeat(suspect, block)[: len(values)]
+    return plain
+
+
+#: Strings up to this many bytes are hashed from their bytes; longer ones are compared as they are.
+_HASHED_BYTES = 32
+_LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+
+
+def duplicated_text(values: pa.Array, present: np.ndarray) -> np.ndarray:
+    """Every copy of a string that occurs more than once among the ``present`` ones.
+
+    The same as ``pandas.Series.duplicated(keep=False)`` on those strings, for a
+    column of (nearly) all distinct values such as ids: each string is hashed from
+    its bytes in numpy, and only the strings whose hash repeats (and any longer
+    than ``_HASHED_BYTES``) are compared as text. Equal strings have equal hashes,
+    so no duplicate is missed; the comparison drops the hash collisions.
+    """
+    if not pa.types.is_large_string(values.type):
+        values = values.cast(pa.large_string())
+    offsets, data = string_buffers(values)
+    lengths = np.diff(offsets)
+    hashed = present & (lengths <= _HASHED_BYTES)
+    region = np.concatenate([data[offsets[0] : offsets[-1]], np.zeros(8, dtype=np.uint8)])
+    # An 8-byte little-endian word starting at every byte (unaligned views are fine in numpy).
+    words = np.ndarray(shape=(len(region) - 7,), dtype="<u8", buffer=region, strides=(1,))
+    starts = (offsets[:-1] - offsets[0])[hashed]
+    sizes = lengths[hashed]
+    digest = sizes.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    for first in range(0, int(sizes.max(initial=0)), 8):
+        word = words[np.minimum(starts + first, len(words) - 1)] & _LOW_BYTES[np.clip(sizes - first, 0, 8)]
+        digest = (digest ^ word) * np.uint64(0xBF58476D1CE4E5B9)
+        digest ^= digest >> np.uint64(31)
+    candidates = np.flatnonzero(hashed)[pd.Series(digest).duplicated(keep=False).to_numpy(dtype=bool)]
+    candidates = np.union1d(candidates, np.flatnonzero(present & ~hashed))
+    duplicated = np.zeros(len(values), dtype=bool)
+    if len(candidates):
+        texts = pd.Series(pd.arrays.ArrowStringArray(values.take(pa.array(candidates))))
+        duplicated[candidates] = texts.duplicated(keep=False).to_numpy(dtype=bool)
+    return duplicated
 
 
 def _failures(n: int) -> np.ndarray:

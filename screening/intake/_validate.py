@@ -33,6 +33,8 @@ from screening.intake._parse import (
     CPR_SEARCH_PATTERN,
     MAX_CELL_CHARACTERS,
     PARSERS,
+    duplicated_text,
+    plain_text,
     redact,
 )
 from screening.intake._read import FileError, RawTable
@@ -204,16 +206,33 @@ def match_header(header: list[str], contract: Contract) -> tuple[dict[str, int],
 
 @dataclass
 class _Column:
-    """One column parsed: its typed values, and the distinct values they were taken from.
+    """One column of typed forms, kept as its distinct values and each form's code.
 
-    ``values`` is ``distinct.take(codes)`` (code -1 = missing); ``codes`` is None when
-    every form has its own entry (``distinct`` is then ``values``). Checks on a column
-    run once per distinct value.
+    The form at position ``i`` holds ``distinct[codes[i]]`` (missing where the code is
+    -1); without ``codes``, ``distinct`` holds one value per form. Checks run once per
+    distinct value, and values per form are only built where they are needed.
     """
 
-    values: pd.Series
     distinct: pd.Series
-    codes: np.ndarray | None
+    codes: np.ndarray | None = None
+
+    @functools.cached_property
+    def values(self) -> pd.Series:
+        """The value of every form (index 0..n-1)."""
+        return self.distinct if self.codes is None else self.take(None)
+
+    def take(self, positions: np.ndarray | None) -> pd.Series:
+        """The values of the forms at ``positions`` (all when None), as a new series."""
+        if self.codes is None:
+            return pd.Series(self.distinct.array.take(positions if positions is not None else np.arange(len(self.distinct))))
+        codes = self.codes if positions is None else self.codes[positions]
+        return pd.Series(self.distinct.array.take(codes, allow_fill=True))
+
+    def missing(self) -> np.ndarray:
+        """Which forms have no value."""
+        if self.codes is None:
+            return self.distinct.isna().to_numpy()
+        return np.append(self.distinct.isna().to_numpy(), True)[self.codes]
 
 
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -237,41 +256,74 @@ def _distinct_text(text: pd.Series, identifier: bool) -> tuple[np.ndarray | None
     return codes, pd.Series(uniques, dtype="str")
 
 
+def _generic_kinds(uniques: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Trimmed values, the generic refusal of each (0 = none, else 1 + position in ``_GENERIC_KINDS``) and which are blank."""
+    stripped = uniques.str.strip()
+    length = stripped.str.len().fillna(0).to_numpy()
+    kind_of = np.zeros(len(uniques), dtype=np.int8)  # the first that applies is the reason
+    kind_of[stripped.str.contains(CONTROL_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)] = 1
+    kind_of[(length > MAX_CELL_CHARACTERS) & (kind_of == 0)] = 2
+    # In any column: even "0000000000" in a number field is a sign that personal data is misplaced.
+    cpr = stripped.str.contains(CPR_SEARCH_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)
+    kind_of[cpr & (kind_of == 0)] = 3
+    return stripped, kind_of, length == 0
+
+
+def _identifier_values(uniques: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Trimmed ids (missing where blank or refused) and their generic refusals, as ``_generic_kinds`` gives them.
+
+    Ids are (nearly) all distinct, so they are first tested as bytes; only the few
+    that might fail a check or change when trimmed go through the exact checks.
+    """
+    column = uniques.array.__arrow_array__()
+    column = column.combine_chunks() if isinstance(column, pyarrow.ChunkedArray) else column
+    if not pyarrow.types.is_large_string(column.type):
+        column = column.cast(pyarrow.large_string())
+    rest = np.flatnonzero(~plain_text(column) & uniques.notna().to_numpy())
+    kind_of = np.zeros(len(uniques), dtype=np.int8)
+    if not len(rest):
+        return uniques.rename(None), kind_of
+    stripped, kind_of[rest], blank = _generic_kinds(uniques.iloc[rest])
+    usable = ~blank & (kind_of[rest] == 0)
+    if not usable.all():  # refused or blank: missing, by a new validity bitmap over the same bytes
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        valid[rest[~usable]] = False
+        column = pyarrow.LargeStringArray.from_buffers(
+            len(column), column.buffers()[1], column.buffers()[2],
+            null_count=int((~valid).sum()), offset=column.offset,
+            null_bitmap=pyarrow.py_buffer(np.packbits(np.append(np.zeros(column.offset, bool), valid), bitorder="little")),
+        )
+    trimmed = stripped.to_numpy(dtype=object)
+    changed = usable & (trimmed != uniques.iloc[rest].to_numpy(dtype=object))
+    if changed.any():
+        mask = np.zeros(len(uniques), dtype=bool)
+        mask[rest[changed]] = True
+        column = pc.replace_with_mask(column, pyarrow.array(mask), pyarrow.array(trimmed[changed], column.type))
+    return pd.Series(ArrowStringArray(column, dtype=_STR)), kind_of
+
+
 def _parse_distinct(text: pd.Series, name: str, contract: Contract, refusals: _Refusals) -> _Column:
     spec = contract.fields[name]
     identifier = spec.parse == "identifier"
     codes, uniques = _distinct_text(text, identifier)
-    stripped = uniques.str.strip()
-    present = stripped.notna().to_numpy() & (stripped.str.len().fillna(0).to_numpy() > 0)
-    # Generic refusals, decided per distinct value and spread to the forms by their codes;
-    # the first that applies is the reason (0 = none, else 1 + position in ``kinds``).
+    # Generic refusals, decided per distinct value and spread to the forms by their codes.
     kinds = list(_GENERIC_KINDS)
-    kind_of = np.zeros(len(uniques), dtype=np.int8)
-    kind_of[stripped.str.contains(CONTROL_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool) & present] = 1
-    too_long = stripped.str.len().fillna(0).to_numpy() > MAX_CELL_CHARACTERS
-    kind_of[too_long & (kind_of == 0)] = 2
-    # In any column: even "0000000000" in a number field is a sign that personal data is misplaced.
-    cpr = stripped.str.contains(CPR_SEARCH_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)
-    kind_of[cpr & (kind_of == 0)] = 3
-    usable = present & (kind_of == 0)
-    if identifier:  # parse_text: the trimmed text, nothing to refuse
-        distinct = stripped.where(usable)
+    if identifier:  # parse_text: the trimmed text, nothing else to refuse
+        distinct, kind_of = _identifier_values(uniques)
     else:
+        stripped, kind_of, blank = _generic_kinds(uniques)
+        usable = ~blank & (kind_of == 0)
         parsed, failures = PARSERS[spec.parse](stripped[usable], spec, contract)
         distinct = parsed.reindex(uniques.index)
         for kind in pd.unique(failures[failures != None]):  # noqa: E711 (elementwise)
             if kind not in kinds:
                 kinds.append(kind)
             kind_of[np.flatnonzero(usable)[failures == kind]] = kinds.index(kind) + 1
-    if codes is None:
-        values, form_kinds = distinct.rename(None), kind_of
-    else:
-        values = pd.Series(distinct.array.take(codes, allow_fill=True))
-        form_kinds = np.append(kind_of, 0)[codes]
+    form_kinds = kind_of if codes is None else np.append(kind_of, 0)[codes]
     for number in pd.unique(kind_of[kind_of > 0]):
         kind = kinds[number - 1]
         refusals.add(form_kinds == number, name, text, kind, **_reason_params(kind, spec))
-    return _Column(values, distinct, codes)
+    return _Column(distinct, codes)
 
 
 def _parse_column(text: pd.Series, name: str, contract: Contract, refusals: _Refusals) -> pd.Series:
@@ -289,13 +341,13 @@ def _reason_params(kind: str, spec: Field) -> dict[str, object]:
     return {}
 
 
-def _derive_sick_weeks(forms: pd.DataFrame, text: pd.DataFrame, refusals: _Refusals) -> bool:
-    """Check ``sick_weeks`` against the dates and fill it from them where blank; True if any was filled."""
-    start, received = forms["sick_leave_start"], forms["form_received"]
+def _derive_sick_weeks(columns: dict[str, _Column], text: pd.DataFrame, refusals: _Refusals) -> None:
+    """Check ``sick_weeks`` against the dates, and fill it from them where blank."""
+    start, received = columns["sick_leave_start"].values, columns["form_received"].values
     derived = ((received - start).dt.days / 7).round(1)
     after = (derived < 0).fillna(False).to_numpy(dtype=bool)
     refusals.add(after, "sick_leave_start", text["sick_leave_start"], "start_after_received")
-    given = forms["sick_weeks"]
+    given = columns["sick_weeks"].values
     dates_unusable = refusals.refused_cells("sick_leave_start") | refusals.refused_cells("form_received")
     disagree = ((given - derived).abs() > WEEKS_TOLERANCE).fillna(False).to_numpy(dtype=bool) & ~after
     if disagree.any():
@@ -305,24 +357,35 @@ def _derive_sick_weeks(forms: pd.DataFrame, text: pd.DataFrame, refusals: _Refus
     if fill.any():
         weeks = given.to_numpy(dtype="float64", copy=True)
         weeks[fill] = derived.to_numpy(dtype="float64")[fill]
-        forms["sick_weeks"] = weeks
+        columns["sick_weeks"] = _Column(pd.Series(weeks))
         refusals.fill(fill, "sick_weeks", derived)
-    missing = forms["sick_weeks"].isna().to_numpy() & ~refusals.refused_cells("sick_weeks")
+    missing = columns["sick_weeks"].missing() & ~refusals.refused_cells("sick_weeks")
     refusals.excuse(missing & dates_unusable, "sick_weeks")  # the refused date already says why
     refusals.add(missing & ~dates_unusable, "sick_weeks", text["sick_weeks"], "cannot_derive_weeks")
-    return bool(fill.any())
 
 
-def _derive_diagnosis_group(forms: pd.DataFrame, codes: _Column, notes: dict[str, int]) -> None:
+def _codes(column: _Column) -> np.ndarray:
+    return np.arange(len(column.distinct)) if column.codes is None else column.codes
+
+
+def _derive_diagnosis_group(columns: dict[str, _Column], notes: dict[str, int]) -> None:
+    """The group of a valid ICD-10 code replaces the group given; counted where they differ."""
     from screening.intake._icd10 import normalise_codes
 
-    # Grouped once per distinct code read, then spread to the forms.
-    _, _, groups, _ = normalise_codes(codes.distinct)
-    group_from_code = groups.rename(None) if codes.codes is None else pd.Series(groups.array.take(codes.codes, allow_fill=True))
-    has_code = group_from_code.notna()
-    conflict = has_code & forms["diagnosis_group"].notna() & (forms["diagnosis_group"] != group_from_code)
+    code, given = columns["diagnosis_code"], columns["diagnosis_group"]
+    _, _, from_code = normalise_codes(code.distinct)[:3]  # once per distinct code
+    code_codes, given_codes = _codes(code), _codes(given)
+    has_code = np.append(from_code.notna().to_numpy(), False)[code_codes]
+    has_given = np.append(given.distinct.notna().to_numpy(), False)[given_codes]
+    # Groups compared as numbers: both lists of distinct groups factorised together.
+    numbers, _ = pd.factorize(pd.concat([from_code, given.distinct], ignore_index=True))
+    both = np.flatnonzero(has_code & has_given)
+    conflict = numbers[code_codes[both]] != numbers[len(from_code) + given_codes[both]]
     notes["diagnosis_group_taken_from_code"] = int(conflict.sum())
-    forms["diagnosis_group"] = group_from_code.where(has_code, forms["diagnosis_group"])
+    groups = pd.concat([from_code, given.distinct], ignore_index=True)
+    columns["diagnosis_group"] = _Column(
+        groups, np.where(has_code, code_codes, np.where(given_codes >= 0, len(from_code) + given_codes, -1))
+    )
 
 
 _CHECK_KINDS = {
@@ -346,31 +409,31 @@ def _schema_without_uniqueness(training: bool) -> pa.DataFrameSchema:
 _DTYPES_CHECKED: set[tuple[object, ...]] = set()
 
 
-def _check_dtypes(forms: pd.DataFrame, schema: pa.DataFrameSchema) -> None:
+def _check_dtypes(columns: dict[str, _Column], schema: pa.DataFrameSchema) -> None:
     """The typed forms have the schema's columns and dtypes (pandera on no rows, once per schema and dtypes)."""
-    key = (id(schema), tuple(forms.dtypes.items()))
+    key = (id(schema), tuple((name, column.distinct.dtype) for name, column in columns.items()))
     if key in _DTYPES_CHECKED:
         return
     try:
-        schema.validate(forms.iloc[:0], lazy=True)
+        schema.validate(pd.DataFrame({name: column.distinct.iloc[:0] for name, column in columns.items()}), lazy=True)
     except pa.errors.SchemaErrors as errors:
         # Parsing gave every column its schema dtype, so this is a defect of ours, not of the file.
         raise RuntimeError(f"schema check failed on the whole table: {errors.failure_cases.head(3).to_dict('records')}") from None
     _DTYPES_CHECKED.add(key)
 
 
-def _failing(check: pa.Check, values: pd.Series, present: np.ndarray, column: _Column | None) -> np.ndarray:
-    """Where a pandera check fails, among the cells ``present``; run once per distinct value when known."""
-    if column is not None and column.codes is not None:
-        distinct = column.distinct.notna().to_numpy()
-        fails = np.zeros(len(distinct) + 1, dtype=bool)  # the last one: missing (code -1)
-        if distinct.any():
-            fails[:-1][distinct] = ~_check_output(check, column.distinct[distinct])
-        return fails[column.codes] & present
-    fails = np.zeros(len(values), dtype=bool)
-    if present.any():
-        fails[present] = ~_check_output(check, values if present.all() else values[present])
-    return fails
+def _failing(check: pa.Check, column: _Column, present: np.ndarray) -> np.ndarray:
+    """Where a pandera check fails among the forms ``present``, run once per distinct value."""
+    if column.codes is None:
+        fails = np.zeros(len(present), dtype=bool)
+        if present.any():
+            fails[present] = ~_check_output(check, column.distinct if present.all() else column.distinct[present])
+        return fails
+    distinct = column.distinct.notna().to_numpy()
+    fails = np.zeros(len(distinct) + 1, dtype=bool)  # the last one: missing (code -1)
+    if distinct.any():
+        fails[:-1][distinct] = ~_check_output(check, column.distinct[distinct])
+    return fails[column.codes] & present
 
 
 def _check_output(check: pa.Check, values: pd.Series) -> np.ndarray:
@@ -380,35 +443,33 @@ def _check_output(check: pa.Check, values: pd.Series) -> np.ndarray:
 
 def _duplicated(values: pd.Series, present: np.ndarray) -> np.ndarray:
     """Every copy of a value present more than once (missing values are no duplicates)."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        column = values.array.__arrow_array__()
+        return duplicated_text(column.combine_chunks() if isinstance(column, pyarrow.ChunkedArray) else column, present)
     duplicated = np.zeros(len(values), dtype=bool)
-    if present.all():
-        return values.duplicated(keep=False).to_numpy(dtype=bool)
     duplicated[present] = values[present].duplicated(keep=False).to_numpy(dtype=bool)
     return duplicated
 
 
-def _schema_refusals(forms: pd.DataFrame, text: pd.DataFrame, contract: Contract, refusals: _Refusals,
-                     schema: pa.DataFrameSchema, columns: dict[str, _Column]) -> None:
+def _schema_refusals(columns: dict[str, _Column], text: pd.DataFrame, contract: Contract, refusals: _Refusals,
+                     schema: pa.DataFrameSchema) -> None:
     """Refuse what the pandera schema refuses, as its lazy validation would report it.
 
     The checks run here, column by column in schema order (required, unique, then the
     column's checks, as pandera reports them), each on the cells not yet refused; the
-    first failure of a cell is its reason. ``columns`` gives the distinct values of
-    the columns unchanged since parsing, so those checks run once per distinct value.
+    first failure of a cell is its reason.
     """
-    _check_dtypes(forms, schema)
+    _check_dtypes(columns, schema)
     for name, column in schema.columns.items():
-        values = forms[name]
-        refused = refusals.refused_cells(name)
-        missing = values.isna().to_numpy()
-        present = ~missing & ~refused
+        parsed = columns[name]
+        missing = parsed.missing()
+        present = ~missing & ~refusals.refused_cells(name)
         if not column.nullable:
             _add_schema_refusal(refusals, missing, name, text, contract, "not_nullable")
         if column.unique:
-            _add_schema_refusal(refusals, _duplicated(values, present), name, text, contract, "field_uniqueness")
+            _add_schema_refusal(refusals, _duplicated(parsed.values, present), name, text, contract, "field_uniqueness")
         for check in column.checks:
-            failing = _failing(check, values, present, columns.get(name))
-            _add_schema_refusal(refusals, failing, name, text, contract, check.name)
+            _add_schema_refusal(refusals, _failing(check, parsed, present), name, text, contract, check.name)
 
 
 def _add_schema_refusal(refusals: _Refusals, mask: np.ndarray, column: str, text: pd.DataFrame, contract: Contract,
@@ -492,23 +553,21 @@ def validate_table(
     n_rows = len(text)
     refusals = _Refusals(n_rows)
     columns = {name: _parse_distinct(text[name], name, contract, refusals) for name in contract.columns}
-    forms = pd.DataFrame({name: column.values for name, column in columns.items()})
     notes: dict[str, int] = {}
-    if _derive_sick_weeks(forms, text, refusals):
-        del columns["sick_weeks"]  # no longer the values parsed
-    del columns["diagnosis_group"]  # taken from the code where there is one
-    _derive_diagnosis_group(forms, columns["diagnosis_code"], notes)
+    _derive_sick_weeks(columns, text, refusals)
+    _derive_diagnosis_group(columns, notes)
     if training:
-        shorter = (forms["absence_weeks"] < forms["sick_weeks"] - WEEKS_TOLERANCE).fillna(False).to_numpy(dtype=bool)
+        absence, weeks = columns["absence_weeks"].values, columns["sick_weeks"].values
+        shorter = (absence < weeks - WEEKS_TOLERANCE).fillna(False).to_numpy(dtype=bool)
         refusals.add(shorter, "absence_weeks", text["absence_weeks"], "absence_shorter_than_form")
     # Cells refused so far are accounted for; the schema's checks see only the rest.
     schema = contract.schema
     if duplicate_case_ids is not None:  # the file-wide duplicates, decided before the other checks, as pandera does
         schema = _schema_without_uniqueness(training)
-        case_id = forms["case_id"].mask(refusals.refused_cells("case_id"))
+        case_id = columns["case_id"].values.mask(refusals.refused_cells("case_id"))
         repeated = case_id.isin(pd.Index(duplicate_case_ids.dropna())).to_numpy(dtype=bool)
         refusals.add(repeated & case_id.notna().to_numpy(), "case_id", text["case_id"], "duplicate_case_id")
-    _schema_refusals(forms, text, contract, refusals, schema, columns)
+    _schema_refusals(columns, text, contract, refusals, schema)
     case_ids = text["case_id"]
     refused = refusals.frame(row_numbers, case_ids, language)
     if raw.malformed:
@@ -526,9 +585,9 @@ def validate_table(
         refused = pd.concat([refused, malformed], ignore_index=True) if len(refused) else malformed
     refused = refused.sort_values(["row", "column", "kind"], kind="stable").reset_index(drop=True)
     refused["row"] = refused["row"].astype("int64")
-    keep = ~refusals.any_row()
-    valid = forms.loc[keep].copy()
-    valid.index = pd.Index(row_numbers[keep], name="row")
+    kept = np.flatnonzero(~refusals.any_row())
+    valid = pd.DataFrame({name: column.take(kept) for name, column in columns.items()})
+    valid.index = pd.Index(row_numbers[kept], name="row")
     return Validation(
         valid=valid,
         refused=refused,
