@@ -44,6 +44,8 @@ from screening.intake._icd10 import normalise_codes
 #: Both are passed to :func:`screening.models.evaluate` as subgroups instead.
 AUDIT_ATTRIBUTES: tuple[str, ...] = ("sex", "jobcenter")
 
+#: Up to this many forms, distinct answers are found with a dictionary (the few forms of a scoring call).
+_FEW_ROWS = 64
 _NOT_INPUT_PARSES = frozenset({"identifier", "date", "text"})
 _NUMERIC = "numeric"
 _BOOLEAN = "boolean"
@@ -131,6 +133,19 @@ def _texts(values: pd.Series) -> np.ndarray:
     missing = pd.isna(raw)
     out = np.array([None if gap else str(value) for value, gap in zip(raw.tolist(), missing.tolist())], dtype=object)
     return out
+
+
+def _distinct_texts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each value's text among the distinct texts (-1 where missing), and those
+    texts in order of first appearance (an object array)."""
+    if len(values) <= _FEW_ROWS:  # a few forms: a dictionary beats pandas' set-up
+        seen: dict[str, int] = {}
+        positions = [-1 if text is None else seen.setdefault(text, len(seen)) for text in _texts(values).tolist()]
+        return np.array(positions, dtype=np.intp), np.array(list(seen), dtype=object)
+    if values.dtype != "str":
+        values = _texts(values)  # text as ``str(value)``: 1 and 1.0 are different answers
+    positions, texts = pd.factorize(values)  # Arrow's dictionary encoding for Arrow-backed text
+    return positions, np.asarray(texts, dtype=object)
 
 
 class FormEncoder(TransformerMixin, BaseEstimator):
@@ -270,24 +285,21 @@ class FormEncoder(TransformerMixin, BaseEstimator):
     def _encode(values: pd.Series, column: str, kind: str, categories: list[str]) -> np.ndarray:
         if kind in (_NUMERIC, _BOOLEAN):
             return _to_float(values, column)
-        text = _texts(values)
+        # Forms carry a handful of distinct answers: each is looked up once, then spread to its rows.
+        positions, texts = _distinct_texts(values)
         if kind == _CHAPTER:
-            text = _chapters(text)
-        missing = np.equal(text, None)
-        if len(text) > 64:
-            codes = pd.Index(categories, dtype=object).get_indexer(text).astype(np.float64)
-        else:  # a dictionary beats building an index for the few forms of a scoring call
-            position = {label: float(i) for i, label in enumerate(categories)}
-            codes = np.array([position.get(value, -1.0) for value in text.tolist()])
-        unseen = (codes < 0) & ~missing
-        if unseen.any():
-            if categories and categories[-1] == "(other)":
-                codes[unseen] = len(categories) - 1
-            else:
-                bad = text[unseen][0]
-                raise ValueError(f"{column}: {bad!r} is not in the contract's code list; validate forms first")
-        codes[missing] = np.nan
-        return codes
+            texts = _chapters(texts)
+        position = {label: float(i) for i, label in enumerate(categories)}
+        other = float(len(categories) - 1) if categories and categories[-1] == "(other)" else None
+        table = np.full(len(texts) + 1, np.nan)  # the last entry is for missing answers (position -1)
+        for j, text in enumerate(texts.tolist()):
+            if text is None:  # an ICD-10 code without a chapter: as blank
+                continue
+            code = position.get(text, other)
+            if code is None:
+                raise ValueError(f"{column}: {text!r} is not in the contract's code list; validate forms first")
+            table[j] = code
+        return table[positions]
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """Output column names: the input names, ``diagnosis_code`` read as ``diagnosis_chapter``."""

@@ -98,3 +98,29 @@ def test_any_mix_of_blank_and_given_answers_encodes(work_ability, treatment):
     assert X.shape == (n, len(names))
     blank = np.array([value is None for value in treatment[:n]])
     np.testing.assert_array_equal(np.isnan(X[:, names.index("treatment")]), blank)
+
+
+def test_a_table_encodes_as_its_forms_one_at_a_time_whatever_the_text_dtype():
+    """Many forms (distinct answers looked up once) give each form's own encoding, for text held
+    by Arrow, by Python, as objects or as categories, blanks, unseen jobcenters and codes without a
+    chapter included."""
+    n = 300
+    rng = np.random.default_rng(4)
+    answers = rng.choice(np.array(["within_4_weeks", "unknown", None], dtype=object), n)
+    codes = rng.choice(np.array(["M54.5", "F32.1", "S82.0", "I10", "Q99.9", None], dtype=object), n)
+    centres = rng.choice(np.array(["Aarhus", "Odense", "Vejle", None], dtype=object), n)
+    fitted = FormEncoder(audit_inputs=("jobcenter",), min_frequency=1).fit(forms(n))
+    for dtype in ("str", pd.StringDtype("python", na_value=np.nan), object, "category"):
+        frame = forms(n, expected_return=pd.Series(answers, dtype=dtype), diagnosis_code=pd.Series(codes, dtype=dtype),
+                      jobcenter=pd.Series(centres, dtype=dtype))
+        X = fitted.transform(frame)
+        alone = np.vstack([fitted.transform(frame.iloc[i : i + 1]) for i in range(n)])
+        np.testing.assert_array_equal(X, alone)
+        names = fitted.get_feature_names_out().tolist()
+        expected_return = X[:, names.index("expected_return")]
+        assert np.isnan(expected_return[answers == None]).all()  # noqa: E711
+        assert (expected_return[answers == "unknown"] == fitted.categories_[names.index("expected_return")].index("unknown")).all()
+        jobcenter = fitted.categories_[names.index("jobcenter")]
+        assert (X[centres == "Vejle", names.index("jobcenter")] == jobcenter.index("(other)")).all()
+        chapter = X[:, names.index("diagnosis_chapter")]
+        assert np.isnan(chapter[codes == None]).all() and not np.isnan(chapter[codes == "M54.5"]).any()  # noqa: E711
