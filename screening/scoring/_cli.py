@@ -16,6 +16,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,6 @@ def run_score(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
     from screening._io import atomic_path, file_sha256
-    from screening.intake import validate_table
     from screening.intake._chunks import DEFAULT_CHUNK_ROWS, ChunkedTable
     from screening.scoring import _batch
     from screening.scoring._audit import append_audit, audit_path, audit_record
@@ -187,10 +187,8 @@ def run_score(args: argparse.Namespace) -> int:
             chunks = [first.chunk] if first.chunk is not None else table
             first.chunk = None
             with temporary["rejects"].open("w", encoding="utf-8", newline="") as rejects_handle:
-                for number, chunk in enumerate(chunks):
-                    validation = validate_table(chunk, language=args.language,
-                                                duplicate_case_ids=first.duplicates)
-                    del chunk
+                validations = _validated_ahead(chunks, language=args.language, duplicates=first.duplicates)
+                for number, validation in enumerate(validations):
                     totals.add_validation(validation)
                     refused = validation.refused
                     _write_refused(refused, rejects_handle, header=number == 0)
@@ -271,6 +269,30 @@ def run_score(args: argparse.Namespace) -> int:
         "output": output, "rejects": rejects, "page": report, "audit": log,
     }, seconds=time.perf_counter() - started))
     return 0
+
+
+def _validated_ahead(chunks: Any, *, language: str, duplicates: Any) -> Iterator[Any]:
+    """Validations of the chunks in order, the next one read and validated in a thread while this one is scored.
+
+    Reading (Arrow) and the model (NumPy) release the GIL for most of their work,
+    so on two cores the two overlap; one chunk more is held in memory.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from screening.intake import validate_table
+
+    source = iter(chunks)
+
+    def next_validation() -> Any:
+        chunk = next(source, None)
+        return None if chunk is None else validate_table(chunk, language=language, duplicate_case_ids=duplicates)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-read") as pool:
+        ahead = pool.submit(next_validation)
+        while (validation := ahead.result()) is not None:
+            ahead = pool.submit(next_validation)
+            yield validation
+            del validation
 
 
 def _write_refused(refused: Any, handle: Any, *, header: bool) -> None:
