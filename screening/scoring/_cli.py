@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,13 +157,18 @@ def run_score(args: argparse.Namespace) -> int:
     rejects = Path(args.rejects) if args.rejects else default_rejects(output)
     report = Path(args.report) if args.report else None
     _check_paths(input_path, {"output": output, "rejects": rejects, "report": report})
-    model = _load(args.model)
     steps: dict[str, float] = {}
     clock = time.perf_counter()
-    table = ChunkedTable(input_path, chunk_rows=getattr(args, "chunk_rows", None) or DEFAULT_CHUNK_ROWS, file_format=args.file_format,
-                         separator=args.separator, encoding=args.encoding)
-    first = _first_pass(table)
-    steps["first_read"] = time.perf_counter() - clock
+    # The model loads (mostly importing scikit-learn) while the file is first read (mostly Arrow, off the GIL).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-model") as pool:
+        loading = pool.submit(_load, args.model)
+        try:
+            table = ChunkedTable(input_path, chunk_rows=getattr(args, "chunk_rows", None) or DEFAULT_CHUNK_ROWS,
+                                 file_format=args.file_format, separator=args.separator, encoding=args.encoding)
+            first = _first_pass(table)
+        finally:
+            model = loading.result()  # a model error is reported first, as before the file was read
+    steps["load_and_first_read"] = time.perf_counter() - clock
     with_jobcenter = any(str(name).strip().casefold() == "jobcenter" for name in table.header)
     if args.per == "jobcenter" and not with_jobcenter:
         raise FileError("--per jobcenter: the file has no jobcenter column")
@@ -277,8 +283,6 @@ def _validated_ahead(chunks: Any, *, language: str, duplicates: Any) -> Iterator
     Reading (Arrow) and the model (NumPy) release the GIL for most of their work,
     so on two cores the two overlap; one chunk more is held in memory.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from screening.intake import validate_table
 
     source = iter(chunks)

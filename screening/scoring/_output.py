@@ -12,6 +12,7 @@ columns (a million rows in well under a second) and moved into place atomically
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -53,13 +54,19 @@ def quote(column: pa.Array) -> pa.Array:
     return pc.if_else(needs, quoted, column)
 
 
+@functools.cache
+def _decimal_texts() -> pa.Array:
+    """``"0.0000"``, ``"0.0001"``, ..., ``"1.0000"``: every risk as written, indexed by its units."""
+    scale = 10**RISK_DECIMALS
+    return pa.array([f"{units // scale}.{units % scale:0{RISK_DECIMALS}d}" for units in range(scale + 1)], pa.string())
+
+
 def fixed_decimals(risk: np.ndarray) -> pa.Array:
     """Risks in [0, 1] as text with exactly :data:`RISK_DECIMALS` decimals (``0.0425``, ``1.0000``)."""
-    units = pa.array(risk_units(risk)).cast(pa.string())
-    padded = pc.utf8_lpad(units, width=RISK_DECIMALS + 1, padding="0")
-    whole = pc.utf8_slice_codeunits(padded, 0, -RISK_DECIMALS)
-    fraction = pc.utf8_slice_codeunits(padded, -RISK_DECIMALS)
-    return pc.binary_join_element_wise(whole, fraction, ".")
+    units = risk_units(risk)
+    if len(units) and (units.min() < 0 or units.max() > 10**RISK_DECIMALS):  # pragma: no cover - a defect upstream
+        raise ValueError("a risk outside [0, 1] cannot be written")
+    return _decimal_texts().take(pa.array(units))
 
 
 def _yes_no(values: pd.Series) -> pa.Array:
@@ -118,16 +125,20 @@ def write_table_lines(table: pa.Table, rank: np.ndarray, contact: np.ndarray | N
         part = table.slice(start, WRITE_CHUNK)
         _write_lines(_lines(ranked_table_columns(part, rank[start:stop],
                                                  None if contact is None else contact[start:stop],
-                                                 version=version)), handle)
+                                                 version=version), PLAIN_COLUMNS), handle)
 
 
 #: Rows assembled and written at a time (bounds the memory of a million-row file to a few tens of MB).
 WRITE_CHUNK = 131_072
 
 
-def _lines(columns: dict[str, pa.Array]) -> pa.Array:
-    """CSV lines (with their line ends) of text columns of equal length."""
-    cells = [quote(column) for column in columns.values()]
+#: Ranked-list columns whose text never needs CSV quotes (digits, a point, yes/no).
+PLAIN_COLUMNS = frozenset({"rank", "risk", "risk_8", "risk_13", "risk_22", "risk_52", "contact_this_week"})
+
+
+def _lines(columns: dict[str, pa.Array], plain: frozenset[str] = frozenset()) -> pa.Array:
+    """CSV lines (with their line ends) of text columns of equal length; ``plain`` columns are never quoted."""
+    cells = [pc.fill_null(column, "") if name in plain else quote(column) for name, column in columns.items()]
     cells[-1] = pc.binary_join_element_wise(cells[-1], pa.scalar("\n"), "")
     lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
     lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
@@ -157,7 +168,7 @@ def write_ranked_to(ranked: pd.DataFrame, handle: BinaryIO) -> None:
 def write_frame_lines(ranked: pd.DataFrame, handle: BinaryIO) -> None:
     """Write rows of the ranked list as CSV lines (no header), a chunk of rows at a time."""
     for start in range(0, len(ranked), WRITE_CHUNK):
-        _write_lines(_lines(ranked_columns(ranked.iloc[start : start + WRITE_CHUNK])), handle)
+        _write_lines(_lines(ranked_columns(ranked.iloc[start : start + WRITE_CHUNK]), PLAIN_COLUMNS), handle)
 
 
 def csv_bytes(columns: dict[str, pa.Array]) -> bytes:
