@@ -47,12 +47,26 @@ def redact(values: pd.Series, *, width: int = 60) -> pd.Series:
         Longest text kept; longer values end in an ellipsis.
     """
     text = values.astype("str")
-    text = text.str.replace(CPR_PATTERN, "******-****", regex=True)
+    masked = _may_hold_cpr(text)
+    if masked.all():
+        text = text.str.replace(CPR_PATTERN, "******-****", regex=True)
+    elif masked.any():  # Python's regex engine (the pattern looks around) only where a number may be
+        text = text.copy()
+        text[masked] = text[masked].str.replace(CPR_PATTERN, "******-****", regex=True).to_numpy()
     text = text.str.replace(CONTROL_PATTERN, "\ufffd", regex=True)
     long = text.str.len() > width
     if long.any():
         text = text.where(~long, text.str.slice(0, width - 1) + "…")
     return text
+
+
+def _may_hold_cpr(text: pd.Series) -> np.ndarray:
+    """Where ``CPR_PATTERN`` may match: any non-ASCII text (Python's ``\\d`` is any digit), else RE2's test without look-arounds."""
+    if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
+        return np.ones(len(text), dtype=bool)
+    column = text.array.__arrow_array__()
+    found = pc.or_kleene(pc.invert(pc.string_is_ascii(column)), pc.match_substring_regex(column, r"\d{6}-?\d{4}"))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def has_cpr(text: str) -> bool:

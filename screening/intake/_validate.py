@@ -382,7 +382,7 @@ def _derive_diagnosis_group(columns: dict[str, _Column], notes: dict[str, int]) 
     both = np.flatnonzero(has_code & has_given)
     conflict = numbers[code_codes[both]] != numbers[len(from_code) + given_codes[both]]
     notes["diagnosis_group_taken_from_code"] = int(conflict.sum())
-    groups = pd.concat([from_code, given.distinct], ignore_index=True)
+    groups = pd.Series(np.concatenate([from_code.to_numpy(dtype=object), given.distinct.to_numpy(dtype=object)]), dtype="str")
     columns["diagnosis_group"] = _Column(
         groups, np.where(has_code, code_codes, np.where(given_codes >= 0, len(from_code) + given_codes, -1))
     )
@@ -486,13 +486,15 @@ def _text_columns(raw: RawTable, contract: Contract) -> tuple[pd.DataFrame, np.n
     """The contract's columns as text (absent ones blank), without blank rows; with row numbers and the blank mask."""
     positions, ignored = match_header(list(raw.frame.columns), contract)
     blank = raw.frame.isna().all(axis=1).to_numpy() if raw.frame.shape[1] else np.ones(len(raw.frame), bool)
-    frame = raw.frame.loc[~blank].reset_index(drop=True)
-    text = pd.DataFrame(
-        {
-            name: frame.iloc[:, positions[name]] if name in positions else pd.Series(pd.NA, index=frame.index, dtype="str")
-            for name in contract.columns
-        }
-    )
+    kept = pd.RangeIndex(int((~blank).sum()))
+
+    def column(name: str) -> pd.Series:
+        if name not in positions:
+            return pd.Series(pd.NA, index=kept, dtype="str")
+        cells = raw.frame.iloc[:, positions[name]]
+        return (cells[~blank] if blank.any() else cells).reset_index(drop=True)
+
+    text = pd.DataFrame({name: column(name) for name in contract.columns})
     return text, raw.row_numbers[~blank], blank, ignored
 
 
