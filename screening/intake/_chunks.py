@@ -42,6 +42,7 @@ from screening.intake._read import (
     _records,
     _to_text_frame,
     detect_format,
+    library_message,
 )
 
 #: Forms per chunk unless asked otherwise (a chunk of forms costs ~1 KB each while it is scored).
@@ -365,7 +366,7 @@ class ChunkedTable:
             self._parquet = pq.ParquetFile(self.path)
             schema = self._parquet.schema_arrow
         except (pa.ArrowException, OSError, ValueError) as error:
-            raise FileError(f"not a readable Parquet file: {str(error).splitlines()[0][:200]}") from None
+            raise FileError(f"not a readable Parquet file: {library_message(error)}") from None
         self.header = [str(name) for name in schema.names]
         self.dialect = {"format": "parquet"}
 
@@ -377,7 +378,7 @@ class ChunkedTable:
                 yield self._parquet_chunk(pa.Table.from_batches([batch]), rows)
                 rows += batch.num_rows
         except (pa.ArrowException, OSError, ValueError) as error:
-            raise FileError(f"not a readable Parquet file: {str(error).splitlines()[0][:200]}") from None
+            raise FileError(f"not a readable Parquet file: {library_message(error)}") from None
         if rows == 0:
             yield self._parquet_chunk(self._parquet.schema_arrow.empty_table(), 0)
 

@@ -22,6 +22,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -41,6 +42,18 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 class FileError(Exception):
     """A problem with the file as a whole: the run stops (exit code 2) and nothing is scored."""
+
+
+_CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+
+
+def library_message(error: BaseException) -> str:
+    """A library's error about a file, fit to show: its first line, at most 200 characters, no CPR-shaped number.
+
+    Such messages can quote bytes of the file (a Parquet footer's size, a cell).
+    """
+    lines = str(error).splitlines() or [type(error).__name__]
+    return _CPR_SHAPED.sub("******-****", lines[0])[:200]
 
 
 @dataclass
@@ -347,7 +360,7 @@ def _read_parquet(path: Path) -> RawTable:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError, ValueError) as error:
-        raise FileError(f"not a readable Parquet file: {str(error).splitlines()[0][:200]}") from None
+        raise FileError(f"not a readable Parquet file: {library_message(error)}") from None
     header = [str(name) for name in table.column_names]
     text = pa.table({f"c{i}": _arrow_to_text(col) for i, col in enumerate(table.columns)})
     text = pa.table({name: pc.if_else(pc.equal(pc.utf8_trim_whitespace(col), ""), None, col) for name, col in zip(text.column_names, text.columns)}) if text.num_columns else text
@@ -380,7 +393,7 @@ def _read_xlsx(path: Path) -> RawTable:
     except FileError:
         raise
     except Exception as error:  # calamine raises its own error types for broken workbooks
-        raise FileError(f"not a readable .xlsx workbook: {str(error).splitlines()[0][:200]}") from None
+        raise FileError(f"not a readable .xlsx workbook: {library_message(error)}") from None
     if not rows or not any(cell not in (None, "") for cell in rows[0]):
         raise FileError("the first sheet is empty: expected a header row with column names")
     header = [str(_excel_cell(cell) or "") for cell in rows[0]]
