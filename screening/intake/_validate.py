@@ -129,30 +129,31 @@ class _Refusals:
         return refused
 
     def frame(self, row_numbers: np.ndarray, case_ids: pd.Series, language: Language) -> pd.DataFrame:
-        pieces = []
-        for positions, column, values, kind, params in self.parts:
+        if not self.parts:
+            return _empty_refused()
+        columns, values, reasons, kinds = [], [], [], []
+        for positions, column, shown, kind, params in self.parts:
             per_row = {key: value for key, value in params.items() if isinstance(value, pd.Series)}
             if per_row:  # a reason that quotes each form's own figures
                 fixed = {key: value for key, value in params.items() if key not in per_row}
                 rows = zip(*(value.iloc[positions] for value in per_row.values()))
-                reasons = [reason_text(kind, language, **fixed, **dict(zip(per_row, row))) for row in rows]
+                reasons.append([reason_text(kind, language, **fixed, **dict(zip(per_row, row))) for row in rows])
             else:
-                reasons = reason_text(kind, language, **params)
-            pieces.append(
-                pd.DataFrame(
-                    {
-                        "row": row_numbers[positions],
-                        "case_id": case_ids.iloc[positions].to_numpy(),
-                        "column": column,
-                        "value": values.astype("str").to_numpy(),
-                        "reason": reasons,
-                        "kind": kind,
-                    }
-                )
-            )
-        if not pieces:
-            return _empty_refused()
-        refused = pd.concat(pieces, ignore_index=True)
+                reasons.append([reason_text(kind, language, **params)] * len(positions))
+            values.append(shown.astype("str").to_numpy())
+            columns.append([column] * len(positions))
+            kinds.append([kind] * len(positions))
+        positions = np.concatenate([positions for positions, *_ in self.parts])
+        refused = pd.DataFrame(
+            {
+                "row": row_numbers[positions],
+                "case_id": case_ids.iloc[positions].to_numpy(),  # one look-up for all the parts
+                "column": np.concatenate(columns).astype(object),
+                "value": np.concatenate(values),
+                "reason": np.concatenate(reasons).astype(object),
+                "kind": np.concatenate(kinds).astype(object),
+            }
+        )
         refused["value"] = redact(refused["value"].fillna(""))
         refused["case_id"] = redact(refused["case_id"].fillna(""))
         return refused
