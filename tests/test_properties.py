@@ -121,3 +121,64 @@ def test_cpr_numbers_are_never_echoed(column, separator, digits, padding):
     shown = result.refused.to_csv() + result.valid.astype("str").to_csv()
     assert digits not in shown.replace("-", "")
     assert 2 not in set(result.valid.index)  # the form carrying the number is refused
+
+
+# --- the column-at-once text helpers validation relies on ---------------------------------
+
+text_cell = st.one_of(
+    st.none(),
+    st.text(max_size=40),
+    st.text(alphabet="0123456789-", max_size=14),  # CPR-shaped runs, split or not
+    st.text(alphabet="AB1-:. \t\n\x07\u0661\uff11Æ", max_size=20),  # spaces, control, non-ASCII digits
+    st.sampled_from(["", " ", "120345-1234", "x1203451234y", "A" * 64, "A" * 201, "K-1"]),
+)
+
+
+@SETTINGS
+@given(cells=st.lists(text_cell, max_size=60), keep=st.lists(st.booleans(), min_size=60, max_size=60),
+       start=st.integers(0, 5))
+def test_duplicated_text_is_pandas_duplicated(cells, keep, start):
+    import numpy as np
+    import pyarrow as pa
+
+    from screening.intake._parse import duplicated_text
+
+    values = pa.array(["pad"] * start + cells, pa.large_string()).slice(start)  # an offset into the buffers too
+    present = np.array([cell is not None and kept for cell, kept in zip(cells, keep)], dtype=bool)
+    expected = np.zeros(len(cells), dtype=bool)
+    expected[present] = pd.Series(cells, dtype=object)[present].duplicated(keep=False).to_numpy()
+    assert (duplicated_text(values, present) == expected).all()
+
+
+@SETTINGS
+@given(cells=st.lists(text_cell, max_size=60), block=st.sampled_from([1, 2, 7, 64]))
+def test_plain_text_passes_every_generic_check_unchanged(cells, block):
+    import pyarrow as pa
+
+    from screening.intake._parse import CONTROL_PATTERN, CPR_SEARCH_PATTERN, MAX_CELL_CHARACTERS, plain_text
+
+    plain = plain_text(pa.array(cells, pa.large_string()), block=block)
+    text = pd.Series(cells, dtype="str")
+    trimmed = text.str.strip()
+    for is_plain, cell, clean in zip(plain, cells, trimmed):
+        if is_plain:
+            assert cell == clean and 0 < len(clean) <= MAX_CELL_CHARACTERS
+            assert not pd.Series([clean], dtype="str").str.contains(CONTROL_PATTERN, regex=True).iloc[0]
+            assert not pd.Series([clean], dtype="str").str.contains(CPR_SEARCH_PATTERN, regex=True).iloc[0]
+
+
+@SETTINGS
+@given(cells=st.lists(text_cell, max_size=30))
+def test_redaction_masks_what_pythons_regex_finds(cells):
+    import re
+
+    from screening.intake._parse import CONTROL_PATTERN, CPR_PATTERN, redact
+
+    shown = redact(pd.Series(cells, dtype="str"))
+    for cell, safe in zip(cells, shown):
+        if cell is None:
+            assert pd.isna(safe)
+            continue
+        expected = re.sub(CONTROL_PATTERN, "\ufffd", re.sub(CPR_PATTERN, "******-****", cell))
+        expected = expected if len(expected) <= 60 else expected[:59] + "…"
+        assert safe == expected

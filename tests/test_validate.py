@@ -186,3 +186,33 @@ def test_blank_rows_are_skipped_and_counted(forms_file):
     result = validate_file(forms_file([form(case_id="A"), {name: "" for name in form()}, form(case_id="B")]))
     assert result.valid.index.tolist() == [2, 4]
     assert result.blank_rows == 1 and result.rows_read == 2
+
+
+def test_a_repeated_id_is_refused_as_a_duplicate_even_when_also_malformed(forms_file):
+    rows = [form(case_id="bad id!"), form(case_id="bad id!"), form(case_id="also bad!"), form(case_id="ok")]
+    result = validate_file(forms_file(rows), language="en")
+    kinds = dict(zip(result.refused["row"], result.refused["kind"]))
+    assert kinds == {2: "duplicate_case_id", 3: "duplicate_case_id", 4: "bad_identifier"}
+
+
+def test_weeks_derived_from_the_dates_are_shown_when_out_of_range(forms_file):
+    rows = [form(sick_weeks=None, sick_leave_start="2020-01-01", form_received="2026-11-16")]
+    refused = validate_file(forms_file(rows), language="en").refused
+    assert refused[["column", "value", "kind"]].values.tolist() == [["sick_weeks", "358.7", "out_of_range"]]
+
+
+def test_big_tables_worked_on_by_two_threads_give_the_same_outcome(forms_file, monkeypatch):
+    from screening.intake import read_table, validate_table
+    from screening.intake import _validate
+
+    rows = [form(case_id=f"T-{i % 40}", age=str(10 + i % 80), sex=["F", "k", "?", ""][i % 4],
+                 jobcenter=["Køge", " Aarhus ", "1203451234", None][i % 4], sick_weeks=[None, "4", "60"][i % 3],
+                 diagnosis_code=["M54.5", "Z99.99", "DF432", None][i % 4], diagnosis_group=["injury", "flu", None][i % 3])
+            for i in range(300)]
+    raw = read_table(forms_file(rows))
+    alone = validate_table(raw)
+    monkeypatch.setattr(_validate, "PARALLEL_ROWS", 0)
+    together = validate_table(raw)
+    pd.testing.assert_frame_equal(alone.valid, together.valid, check_exact=True)
+    pd.testing.assert_frame_equal(alone.refused, together.refused, check_exact=True)
+    assert alone.notes == together.notes and len(alone.refused) > 100

@@ -15,6 +15,8 @@ sees typed values, so the coercion trap in NOTES.md cannot hide a row.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -303,10 +305,11 @@ def _identifier_values(uniques: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(ArrowStringArray(column, dtype=_STR)), kind_of
 
 
-def _parse_distinct(text: pd.Series, name: str, contract: Contract, refusals: _Refusals) -> _Column:
+def _parse_distinct(text: pd.Series, name: str, contract: Contract, refusals: _Refusals,
+                    encoded: tuple[np.ndarray | None, pd.Series] | None = None) -> _Column:
     spec = contract.fields[name]
     identifier = spec.parse == "identifier"
-    codes, uniques = _distinct_text(text, identifier)
+    codes, uniques = encoded or _distinct_text(text, identifier)
     # Generic refusals, decided per distinct value and spread to the forms by their codes.
     kinds = list(_GENERIC_KINDS)
     if identifier:  # parse_text: the trimmed text, nothing else to refuse
@@ -499,6 +502,26 @@ def _text_columns(raw: RawTable, contract: Contract) -> tuple[pd.DataFrame, np.n
     return text, raw.row_numbers[~blank], blank, ignored
 
 
+#: Tables from this many forms on are worked on by two threads.
+PARALLEL_ROWS = 100_000
+
+
+@contextlib.contextmanager
+def _workers(n_rows: int):
+    """A pool of two threads for a big table, else one that runs each task at once."""
+    if n_rows < PARALLEL_ROWS:
+        yield _InPlace()
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        yield pool
+
+
+class _InPlace:
+    @staticmethod
+    def map(function, *items):
+        return map(function, *items)
+
+
 def comparable_case_ids(raw: RawTable, *, training: bool = False) -> pd.Series:
     """Each form's ``case_id`` as validation compares ids for uniqueness (NA where the id is refused or blank).
 
@@ -555,7 +578,11 @@ def validate_table(
     text, row_numbers, blank, ignored = _text_columns(raw, contract)
     n_rows = len(text)
     refusals = _Refusals(n_rows)
-    columns = {name: _parse_distinct(text[name], name, contract, refusals) for name in contract.columns}
+    cells = {name: text[name] for name in contract.columns}
+    identifier = [contract.fields[name].parse == "identifier" for name in contract.columns]
+    with _workers(n_rows) as workers:  # Arrow's kernels let go of the GIL: columns encoded side by side
+        encoded = workers.map(_distinct_text, cells.values(), identifier)
+        columns = {name: _parse_distinct(cells[name], name, contract, refusals, codes) for name, codes in zip(cells, encoded)}
     notes: dict[str, int] = {}
     _derive_sick_weeks(columns, text, refusals)
     _derive_diagnosis_group(columns, notes)
@@ -589,7 +616,8 @@ def validate_table(
     refused = refused.sort_values(["row", "column", "kind"], kind="stable").reset_index(drop=True)
     refused["row"] = refused["row"].astype("int64")
     kept = np.flatnonzero(~refusals.any_row())
-    valid = pd.DataFrame({name: column.take(kept) for name, column in columns.items()})
+    with _workers(n_rows) as workers:
+        valid = pd.DataFrame(dict(zip(columns, workers.map(_Column.take, columns.values(), [kept] * len(columns)))))
     valid.index = pd.Index(row_numbers[kept], name="row")
     return Validation(
         valid=valid,
