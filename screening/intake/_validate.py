@@ -28,6 +28,7 @@ import pyarrow
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
+from screening.intake._ids import RepeatedIds
 from screening.intake._contract import Contract, Field, load_contract
 from screening.intake._messages import Language, reason_text
 from screening.intake._parse import (
@@ -547,7 +548,7 @@ def validate_table(
     *,
     training: bool = False,
     language: Language = "da",
-    duplicate_case_ids: pd.Series | None = None,
+    duplicate_case_ids: pd.Series | RepeatedIds | None = None,
 ) -> Validation:
     """Validate a table read by :func:`read_table` against the intake-form contract.
 
@@ -559,10 +560,11 @@ def validate_table(
         Also require and check the outcome columns of the training extension.
     language : {"da", "en"}, default "da"
         Language of the refusal reasons.
-    duplicate_case_ids : pandas.Series of str, optional
+    duplicate_case_ids : pandas.Series of str or RepeatedIds, optional
         The ids (as :func:`comparable_case_ids` gives them) that occur more than
-        once in the whole file this table is a chunk of. Forms with these ids are
-        refused as duplicates; without it, ids are compared within the table.
+        once in the whole file this table is a chunk of, or their fingerprints
+        (``_ids.RepeatedIds``). Forms with these ids are refused as duplicates;
+        without it, ids are compared within the table.
 
     Returns
     -------
@@ -595,7 +597,10 @@ def validate_table(
     if duplicate_case_ids is not None:  # the file-wide duplicates, decided before the other checks, as pandera does
         schema = _schema_without_uniqueness(training)
         case_id = columns["case_id"].values.mask(refusals.refused_cells("case_id"))
-        repeated = case_id.isin(pd.Index(duplicate_case_ids.dropna())).to_numpy(dtype=bool)
+        if isinstance(duplicate_case_ids, RepeatedIds):
+            repeated = duplicate_case_ids.mask(case_id)
+        else:
+            repeated = case_id.isin(pd.Index(duplicate_case_ids.dropna())).to_numpy(dtype=bool)
         refusals.add(repeated & case_id.notna().to_numpy(), "case_id", text["case_id"], "duplicate_case_id")
     _schema_refusals(columns, text, contract, refusals, schema)
     case_ids = text["case_id"]

@@ -115,23 +115,23 @@ class _FirstPass:
 
 
 def _first_pass(table: Any) -> _FirstPass:
-    """Read the file once: check its header and find ``case_id`` values repeated anywhere in it."""
-    import pandas as pd
+    """Read the file once: check its header and find ``case_id`` values repeated anywhere in it.
 
+    Ids are kept as 16-byte fingerprints (``intake._ids``), not as text, so that
+    the memory of this pass stays small for any number of forms.
+    """
+    from screening.intake._ids import RepeatedIds, fingerprints
     from screening.intake._validate import comparable_case_ids
 
     def visit(number: int, chunk: Any) -> Any:
         # The first chunk is kept whole (a file of one chunk is not read twice); the others give their ids.
-        return chunk if number == 0 else comparable_case_ids(chunk)
+        return chunk if number == 0 else fingerprints(comparable_case_ids(chunk))
 
     results = table.map_chunks(visit)
     if len(results) == 1:
         return _FirstPass(chunk=results[0], duplicates=None, sha256=table.sha256)
-    results[0] = comparable_case_ids(results[0])
-    ids = pd.concat(results, ignore_index=True)
-    del results
-    duplicates = ids[ids.duplicated(keep=False)].drop_duplicates().reset_index(drop=True)
-    return _FirstPass(chunk=None, duplicates=duplicates, sha256=table.sha256)
+    results[0] = fingerprints(comparable_case_ids(results[0]))
+    return _FirstPass(chunk=None, duplicates=RepeatedIds.of(results), sha256=table.sha256)
 
 
 def run_score(args: argparse.Namespace) -> int:
