@@ -26,8 +26,10 @@ import pandas as pd
 
 #: Threads scoring chunks at once (this machine has 2 cores; more only adds memory).
 WORKERS = min(2, os.cpu_count() or 1)
-#: Forms predicted and explained at a time (the additive family's grid of a chunk is ~20 MB).
+#: Forms predicted and explained at a time by the additive family (~40 MB of arrays per chunk).
 CHUNK_FORMS = 32768
+#: At most this many at a time by the boosted family: its attribution predicts ~500 hybrid forms per form.
+BOOSTED_CHUNK_FORMS = 4096
 #: From this many forms on, BLAS runs on one thread while they are scored (see :func:`_blas_on_one_thread`).
 BLAS_ONE_THREAD_FROM = 1024
 MAIN_HORIZON = 13
@@ -160,13 +162,14 @@ def score_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> Scored
     risks = np.empty((n, len(horizons)))
     contributions = np.zeros((n, len(groups)))
     reason_horizon = reason_horizons(entry, horizons)
-    chunks = [slice(start, min(start + CHUNK_FORMS, n)) for start in range(0, n, CHUNK_FORMS)]
+    additive = estimator.family_ == "additive"
+    size = CHUNK_FORMS if additive else min(CHUNK_FORMS, BOOSTED_CHUNK_FORMS)
+    chunks = [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
     def work(chunk: slice) -> None:
         risks[chunk], contributions[chunk] = _score_chunk(estimator, X[chunk], entry[chunk], reason_horizon[chunk],
                                                           len(groups))
 
-    additive = estimator.family_ == "additive"
     with _blas_on_one_thread() if additive and n >= BLAS_ONE_THREAD_FROM else nullcontext():
         # The boosted family predicts with OpenMP threads of its own (and limits them per call, process-wide).
         if WORKERS > 1 and len(chunks) > 1 and additive:

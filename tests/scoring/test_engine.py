@@ -118,6 +118,25 @@ def test_blas_runs_on_one_thread_while_scoring_and_is_restored_after(model, form
     assert seen == [before]
 
 
+def test_the_boosted_family_is_scored_in_smaller_chunks(boosted, forms, monkeypatch):
+    """Its attribution predicts hundreds of hybrid forms per form: chunks stay small, results the same."""
+    few = forms.iloc[:30]
+    whole = _engine.score_forms(boosted.estimator, few)
+    sizes = []
+    original = type(boosted.estimator)._risks
+
+    def spy(self, X, *args, **kwargs):
+        sizes.append(len(X))
+        return original(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(type(boosted.estimator), "_risks", spy)
+    monkeypatch.setattr(_engine, "BOOSTED_CHUNK_FORMS", 12)
+    chunked = _engine.score_forms(boosted.estimator, few)
+    assert sizes == [12, 12, 6]
+    np.testing.assert_allclose(chunked.risks, whole.risks, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(chunked.contributions, whole.contributions, rtol=1e-10, atol=1e-12)
+
+
 def test_a_model_without_the_13_week_horizon_is_refused(model):
     from screening.registry._files import LoadedModel
     from screening.scoring import ScreeningModel
