@@ -66,7 +66,7 @@ PREDICTION_CHUNK_ROWS = 100_000
 #: Forms the additive family predicts at a time on its (form x period) grid.
 GRID_CHUNK_FORMS = 65_536
 #: Forms of one entry multiplied at a time on the grid: OpenBLAS runs larger products on
-#: several threads, which costs more than it saves when the engine already scores on two.
+#: several threads, which on a 2-core machine costs more than it saves.
 GROUP_BLOCK_ROWS = 512
 #: Person-period rows the additive family is fitted on at most: its design (~200
 #: float64 columns) and the solver's weighted copy of it take ~3.3 GB per million rows.
