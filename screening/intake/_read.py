@@ -38,6 +38,8 @@ Format = Literal["csv", "xlsx", "parquet"]
 SEPARATORS = (";", ",", "\t", "|")
 SNIFF_BYTES = 64 * 1024
 _UTF8_BOM = b"\xef\xbb\xbf"
+#: A byte other than blank space or a byte-order mark's: the file is not empty.
+_ANYTHING = re.compile(rb"[^ \t\r\n\xef\xbb\xbf]")
 
 
 class FileError(Exception):
@@ -171,13 +173,47 @@ def _decode(data: bytes, encoding: str | None) -> tuple[bytes, str]:
     found = "utf-8"
     if data.startswith(_UTF8_BOM):
         data, found = data[len(_UTF8_BOM) :], "utf-8-sig"
+    if data.isascii():  # UTF-8 already, found without decoding the whole file
+        return data, found
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         # Not (only) UTF-8: Danish Excel's Windows-1252, possibly mixed with UTF-8 lines.
-        text = data.decode("utf-8", errors="screening_cp1252")
-        return text.encode("utf-8"), "cp1252"
+        return _utf8_from_mixed(data), "cp1252"
     return data, found
+
+
+def _non_ascii_positions(data: bytes) -> np.ndarray:
+    """Positions of the bytes from 0x80 up, looked for eight bytes at a time (they are few)."""
+    octets = np.frombuffer(data, dtype=np.uint8)
+    whole = len(octets) // 8 * 8
+    words = np.flatnonzero(octets[:whole].view(np.uint64) & np.uint64(0x8080808080808080))
+    candidates = (words[:, None] * 8 + np.arange(8)).ravel()
+    return np.concatenate([candidates[octets[candidates] >= 0x80], whole + np.flatnonzero(octets[whole:] >= 0x80)])
+
+
+def _utf8_from_mixed(data: bytes) -> bytes:
+    """``data.decode("utf-8", errors="screening_cp1252").encode("utf-8")``, decoding only the non-ASCII bytes.
+
+    An ASCII byte ends any UTF-8 sequence, so each run of non-ASCII bytes decodes on
+    its own, the same way wherever it stands; the few distinct runs (Danish letters)
+    are decoded once each and the ASCII between them is copied as it is.
+    """
+    high = _non_ascii_positions(data)
+    if not len(high):
+        return data
+    breaks = np.flatnonzero(np.diff(high) != 1) + 1
+    starts, ends = high[np.r_[0, breaks]].tolist(), (high[np.r_[breaks - 1, len(high) - 1]] + 1).tolist()
+    decoded: dict[bytes, bytes] = {}
+    pieces, copied = [], 0
+    for start, end in zip(starts, ends):
+        run = data[start:end]
+        if run not in decoded:
+            decoded[run] = run.decode("utf-8", errors="screening_cp1252").encode("utf-8")
+        pieces += (data[copied:start], decoded[run])
+        copied = end
+    pieces.append(data[copied:])
+    return b"".join(pieces)
 
 
 def _header_and_separator(text_head: str, separator: str | None) -> tuple[list[str], str]:
@@ -204,7 +240,7 @@ def _read_csv(path: Path, *, separator: str | None, encoding: str | None) -> Raw
         raw = path.read_bytes()
     except OSError as error:
         raise FileError(f"{path}: cannot be read ({error.strerror})") from None
-    if not raw.strip(b" \t\r\n" + _UTF8_BOM):
+    if not _ANYTHING.search(raw):  # what bytes.strip would leave, without copying the file
         raise FileError("the file is empty")
     if encoding is None and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         # Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab-separated.
@@ -237,7 +273,7 @@ def _read_csv(path: Path, *, separator: str | None, encoding: str | None) -> Raw
                 delimiter=separator, newlines_in_values=True, invalid_row_handler=note_malformed
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
+                column_types={name: pa.large_string() for name in names},  # pandas' own: no copy to pandas
                 null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
@@ -329,7 +365,8 @@ def _read_csv_slowly(data: bytes, header: list[str], separator: str, dialect: di
 
 def _to_text_frame(table: pa.Table, header: list[str]) -> pd.DataFrame:
     """A pandas frame of ``str`` columns named as in the file, keeping positions for blank names."""
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    frame = table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
     frame.columns = pd.Index(header, dtype=object)
     return frame
 
