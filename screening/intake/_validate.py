@@ -490,7 +490,12 @@ def _add_schema_refusal(refusals: _Refusals, mask: np.ndarray, column: str, text
 def _text_columns(raw: RawTable, contract: Contract) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
     """The contract's columns as text (absent ones blank), without blank rows; with row numbers and the blank mask."""
     positions, ignored = match_header(list(raw.frame.columns), contract)
-    blank = raw.frame.isna().all(axis=1).to_numpy() if raw.frame.shape[1] else np.ones(len(raw.frame), bool)
+    if not raw.frame.shape[1]:
+        blank = np.ones(len(raw.frame), dtype=bool)
+    elif not all(raw.frame.iloc[:, position].hasnans for position in range(raw.frame.shape[1])):
+        blank = np.zeros(len(raw.frame), dtype=bool)  # a column without a blank cell: no blank row
+    else:
+        blank = raw.frame.isna().all(axis=1).to_numpy()
     kept = pd.RangeIndex(int((~blank).sum()))
 
     def column(name: str) -> pd.Series:
