@@ -191,7 +191,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from screening.scoring import load_model
 
     try:  # the same resolution of directories and MLflow URIs as `score`
-        loaded = load_model(args.model)
+        loaded = load_model(args.model, single_forms=False)
     except LookupError as error:
         raise UserError(str(error)) from None
     forms = validate_file(args.data, training=True, language="en").valid

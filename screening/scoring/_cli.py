@@ -100,7 +100,7 @@ def _load(model: str) -> Any:
     from screening.scoring._model import load_model
 
     try:
-        return load_model(model)
+        return load_model(model, single_forms=False)
     except (ModelFileError, LookupError, ValueError) as error:
         raise FileError(f"model {model}: {error}") from None
 

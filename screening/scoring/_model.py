@@ -112,6 +112,17 @@ class ScreeningModel:
                              "horizon is needed")
         self._single = None
 
+    def prepare_single_forms(self) -> None:
+        """Do the one-off work of :meth:`score_one` now (about a second), so that no form waits for it.
+
+        :func:`load_model` calls this unless asked not to; otherwise the first
+        :meth:`score_one` does.
+        """
+        if self._single is None:
+            from screening.scoring._single import SingleFormScorer
+
+            self._single = SingleFormScorer(self.estimator)
+
     @property
     def version(self) -> str:
         return str(self.metadata.get("version", "unknown"))
@@ -220,9 +231,7 @@ class ScreeningModel:
             The form does not meet the contract; ``.reasons`` says why, as the batch would.
         """
         if self._single is None:
-            from screening.scoring._single import SingleFormScorer
-
-            self._single = SingleFormScorer(self.estimator)
+            self.prepare_single_forms()
         valid = self._single.typed(form, language=language)
         if isinstance(valid, pd.DataFrame):  # the full validator had the last word (see _single)
             return self._score_frame_one(valid, language)
@@ -253,7 +262,7 @@ def score_from_arrays(
     return Score(case_id=case_id, risk=risk, risks=rounded, priority=priority, reasons=reasons, model_version=version)
 
 
-def load_model(path_or_uri: str | os.PathLike[str]) -> ScreeningModel:
+def load_model(path_or_uri: str | os.PathLike[str], *, single_forms: bool = True) -> ScreeningModel:
     """Load a model for scoring from a model directory or an MLflow URI.
 
     Parameters
@@ -262,6 +271,10 @@ def load_model(path_or_uri: str | os.PathLike[str]) -> ScreeningModel:
         A model directory (as ``screening train`` writes it), or an MLflow model URI
         such as ``models:/screening@champion`` or ``runs:/<id>/model`` (resolved
         with :func:`screening.registry.resolve_model_uri`, which imports MLflow).
+    single_forms : bool, default True
+        Prepare :meth:`ScreeningModel.score_one` now (about a second), so that the
+        first form scored is as fast as the others. A batch that only scores
+        tables passes False.
 
     Returns
     -------
@@ -285,4 +298,7 @@ def load_model(path_or_uri: str | os.PathLike[str]) -> ScreeningModel:
         from screening.registry import resolve_model_uri
 
         text = os.fspath(resolve_model_uri(text))
-    return ScreeningModel(load_model_dir(text))
+    model = ScreeningModel(load_model_dir(text))
+    if single_forms:
+        model.prepare_single_forms()
+    return model

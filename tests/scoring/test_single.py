@@ -92,3 +92,13 @@ def test_a_field_named_twice_is_refused_not_guessed(model):
         assert "twice" in refused.reasons[0]["reason"]
     else:  # pragma: no cover
         raise AssertionError("a form naming age twice was scored")
+
+
+def test_load_model_prepares_single_forms_unless_a_batch_says_not_to(model_dir):
+    from screening.scoring import load_model
+
+    assert load_model(model_dir)._single is not None  # the first form does not pay for the set-up
+    batch = load_model(model_dir, single_forms=False)
+    assert batch._single is None
+    batch.score_one({"case_id": "A1", "age": "45", "physical_load": "2", "sick_weeks": "3"})
+    assert batch._single is not None
