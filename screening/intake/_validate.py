@@ -260,11 +260,11 @@ def _distinct_text(text: pd.Series, identifier: bool) -> tuple[np.ndarray | None
     return codes, pd.Series(uniques, dtype="str")
 
 
-def _generic_kinds(uniques: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def _exact_generic_kinds(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Trimmed values, the generic refusal of each (0 = none, else 1 + position in ``_GENERIC_KINDS``) and which are blank."""
-    stripped = uniques.str.strip()
+    stripped = values.str.strip()
     length = stripped.str.len().fillna(0).to_numpy()
-    kind_of = np.zeros(len(uniques), dtype=np.int8)  # the first that applies is the reason
+    kind_of = np.zeros(len(values), dtype=np.int8)  # the first that applies is the reason
     kind_of[stripped.str.contains(CONTROL_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)] = 1
     kind_of[(length > MAX_CELL_CHARACTERS) & (kind_of == 0)] = 2
     # In any column: even "0000000000" in a number field is a sign that personal data is misplaced.
@@ -273,23 +273,38 @@ def _generic_kinds(uniques: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarra
     return stripped, kind_of, length == 0
 
 
-def _identifier_values(uniques: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Trimmed ids (missing where blank or refused) and their generic refusals, as ``_generic_kinds`` gives them.
+def _generic_kinds(uniques: pd.Series) -> tuple[pyarrow.Array, np.ndarray, pd.Series, np.ndarray, np.ndarray]:
+    """The generic refusal of each distinct text and which are blank, checked by bytes first.
 
-    Ids are (nearly) all distinct, so they are first tested as bytes; only the few
-    that might fail a check or change when trimmed go through the exact checks.
+    Only the texts that might fail a check or change when trimmed (``rest``) go
+    through the exact checks, one by one; ``trimmed`` are their trimmed texts. The
+    others are plain: they trim to themselves and pass. Returns the texts as one
+    Arrow array, ``rest``, ``trimmed``, the refusal kinds and the blank mask.
     """
     column = uniques.array.__arrow_array__()
     column = column.combine_chunks() if isinstance(column, pyarrow.ChunkedArray) else column
     if not pyarrow.types.is_large_string(column.type):
         column = column.cast(pyarrow.large_string())
-    rest = np.flatnonzero(~plain_text(column) & uniques.notna().to_numpy())
-    kind_of = np.zeros(len(uniques), dtype=np.int8)
+    plain = plain_text(column)
+    rest = np.flatnonzero(~plain & uniques.notna().to_numpy())
+    kind_of, blank = np.zeros(len(uniques), dtype=np.int8), ~plain
     if not len(rest):
+        return column, rest, uniques.iloc[:0], kind_of, blank
+    trimmed, kind_of[rest], blank[rest] = _exact_generic_kinds(uniques.iloc[rest])
+    return column, rest, trimmed, kind_of, blank
+
+
+def _identifier_values(uniques: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Trimmed ids (missing where blank or refused) and their generic refusals.
+
+    The ids are (nearly) all distinct, so the column is rebuilt only where an id
+    changes: a new validity bitmap over the same bytes, and trimmed texts put in.
+    """
+    column, rest, trimmed, kind_of, blank = _generic_kinds(uniques)
+    usable = ~blank[rest] & (kind_of[rest] == 0)
+    if usable.all() and not len(rest):
         return uniques.rename(None), kind_of
-    stripped, kind_of[rest], blank = _generic_kinds(uniques.iloc[rest])
-    usable = ~blank & (kind_of[rest] == 0)
-    if not usable.all():  # refused or blank: missing, by a new validity bitmap over the same bytes
+    if not usable.all():  # refused or blank: missing
         valid = column.is_valid().to_numpy(zero_copy_only=False)
         valid[rest[~usable]] = False
         column = pyarrow.LargeStringArray.from_buffers(
@@ -297,7 +312,7 @@ def _identifier_values(uniques: pd.Series) -> tuple[pd.Series, np.ndarray]:
             null_count=int((~valid).sum()), offset=column.offset,
             null_bitmap=pyarrow.py_buffer(np.packbits(np.append(np.zeros(column.offset, bool), valid), bitorder="little")),
         )
-    trimmed = stripped.to_numpy(dtype=object)
+    trimmed = trimmed.to_numpy(dtype=object)
     changed = usable & (trimmed != uniques.iloc[rest].to_numpy(dtype=object))
     if changed.any():
         mask = np.zeros(len(uniques), dtype=bool)
@@ -316,7 +331,11 @@ def _parse_distinct(text: pd.Series, name: str, contract: Contract, refusals: _R
     if identifier:  # parse_text: the trimmed text, nothing else to refuse
         distinct, kind_of = _identifier_values(uniques)
     else:
-        stripped, kind_of, blank = _generic_kinds(uniques)
+        _, rest, trimmed, kind_of, blank = _generic_kinds(uniques)
+        stripped = uniques
+        if len(rest):
+            stripped = uniques.copy()
+            stripped.iloc[rest] = trimmed.to_numpy()
         usable = ~blank & (kind_of == 0)
         parsed, failures = PARSERS[spec.parse](stripped[usable], spec, contract)
         distinct = parsed.reindex(uniques.index)
