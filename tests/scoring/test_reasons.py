@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from screening.intake import load_contract
 from screening.scoring import _reasons
@@ -122,3 +125,27 @@ def test_forms_past_13_weeks_say_so_first_and_are_not_told_twice(model, week_res
     assert len(past) > 0
     assert past["reasons"].str.startswith("↑ var allerede sygemeldt i 13 uger eller mere").all()
     assert not past["reasons"].str.contains("sygemeldt 13 uger eller mere, da skemaet kom;").any()
+
+
+def _select_by_sorting(values, top, min_effect):
+    """The selection as a stable sort of every row defines it (the reference for the fast version)."""
+    n = len(values)
+    rows = np.arange(n)[:, None]
+    down = np.argsort(values, axis=1, kind="stable")[:, :top]
+    up = np.argsort(-values, axis=1, kind="stable")[:, :top]
+    return (np.where(values[rows, up] >= min_effect, up, -1), np.where(values[rows, down] <= -min_effect, down, -1))
+
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=9),
+                         elements=st.sampled_from([-0.3, -0.05, -0.049, 0.0, 0.049, 0.05, 0.3, 1.2, -1.2])),
+       top=st.integers(1, 4))
+def test_selection_is_the_stable_sort_s_even_with_ties(values, top):
+    from screening.scoring._reasons import select
+
+    chosen = select(values, top=top)
+    up, down = _select_by_sorting(values, min(top, values.shape[1]), 0.05)
+    np.testing.assert_array_equal(chosen.up, up)
+    np.testing.assert_array_equal(chosen.down, down)
