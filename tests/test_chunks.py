@@ -132,3 +132,24 @@ def test_arbitrary_bytes_read_the_same_in_chunks(content, chunk_rows, suffix):
 def test_arbitrary_csv_text_reads_the_same_in_chunks(text, encoding, chunk_rows):
     content = (",".join(HEADER) + "\n" + "\n".join(text)).encode(encoding)
     assert_same_table(temp_file(content, ".csv"), chunk_rows)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_an_empty_line_is_a_row_of_the_spreadsheet_and_numbers_the_rows_after_it(tmp_path, newline):
+    path = tmp_path / "forms.csv"
+    write_csv_text(path, [form(case_id=f"K-{i}") for i in range(4)], sep=",", newline=newline)
+    lines = path.read_bytes().decode("utf-8").split(newline)
+    lines.insert(3, "")  # after the header and two forms: the third form moves to spreadsheet row 5
+    path.write_bytes(newline.join(lines).encode("utf-8"))
+    whole = read_table(path)
+    assert whole.row_numbers.tolist() == [2, 3, 5, 6]
+    for chunk_rows in (1, 3, 100):
+        assert_same_table(path, chunk_rows)
+
+
+def test_empty_lines_at_the_end_change_nothing(tmp_path):
+    path = tmp_path / "forms.csv"
+    write_csv_text(path, [form(case_id=f"K-{i}") for i in range(3)], sep=",")
+    path.write_bytes(path.read_bytes() + b"\n\n\n")
+    assert read_table(path).row_numbers.tolist() == [2, 3, 4]
+    assert read_in_chunks(path, 2)[1].reader == "arrow"

@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 
 from screening.intake._read import (
     _UTF8_BOM,
+    BLANK_LINE,
     SNIFF_BYTES,
     FileError,
     Format,
@@ -41,6 +42,7 @@ from screening.intake._read import (
     _read_xlsx,
     _records,
     _to_text_frame,
+    blank_line_before_content,
     detect_format,
     library_message,
 )
@@ -76,6 +78,9 @@ class _DecodedStream(io.RawIOBase):
         self._out = memoryview(b"")
         self._eof = False
         self._done = False
+        self.blank_line = False
+        self._blank_pending = False
+        self._tail = b""
         self.sha256 = hashlib.sha256()
         self.found = mode
         self._decoder: codecs.IncrementalDecoder | None = None
@@ -134,7 +139,22 @@ class _DecodedStream(io.RawIOBase):
             final = self._eof and self._first is None
             self._out = memoryview(self._decode_block(raw, final))
             self._done = final
+            self._look_for_blank_lines(self._out)
         return True
+
+    def _look_for_blank_lines(self, block: memoryview) -> None:
+        """Note an empty line followed by content (Arrow skips such lines; the rows after them shift)."""
+        if self.blank_line or not len(block):
+            return
+        if self._blank_pending:
+            self.blank_line = bool(bytes(block).strip())
+            return
+        text = self._tail + bytes(block)
+        if blank_line_before_content(text):
+            self.blank_line = True
+        elif b"\n\n" in text or b"\n\r\n" in text:
+            self._blank_pending = True  # only blank space after it so far
+        self._tail = text[-2:]
 
     def readable(self) -> bool:
         return True
@@ -271,7 +291,7 @@ class ChunkedTable:
                 parse_options=pacsv.ParseOptions(delimiter=self.separator, newlines_in_values=True,
                                                  invalid_row_handler=malformed_row),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in names}, null_values=[""],
+                    column_types={name: pa.large_string() for name in names}, null_values=[""],
                     strings_can_be_null=True, quoted_strings_can_be_null=True,
                 ),
             )
@@ -283,6 +303,8 @@ class ChunkedTable:
                     batch = reader.read_next_batch()
                 except StopIteration:
                     break
+                if stream.raw.blank_line:  # type: ignore[attr-defined]
+                    raise _Restart
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 while pending_rows >= self.chunk_rows:
@@ -291,9 +313,11 @@ class ChunkedTable:
                     rows += self.chunk_rows
                     rest = table.slice(self.chunk_rows)
                     pending, pending_rows = rest.to_batches(), rest.num_rows
+            if stream.raw.blank_line:  # type: ignore[attr-defined]
+                raise _Restart
             if pending_rows or rows == 0:
                 table = (pa.Table.from_batches(pending).combine_chunks() if pending
-                         else pa.table({name: pa.array([], pa.string()) for name in names}))
+                         else pa.table({name: pa.array([], pa.large_string()) for name in names}))
                 yield self._arrow_chunk(table, rows)
         except (pa.ArrowInvalid, pa.ArrowException) as error:
             if isinstance(error.__cause__, FileError):
@@ -328,6 +352,8 @@ class ChunkedTable:
             emitted = False
             for fields, found in _records(self._lines(stream), self.separator, width):
                 row_number += 1
+                if found == BLANK_LINE:
+                    continue
                 if fields is None:
                     malformed.append((row_number, found, width))
                 else:

@@ -281,7 +281,7 @@ def _read_csv(path: Path, *, separator: str | None, encoding: str | None) -> Raw
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         table = None
-    if table is None or malformed:
+    if table is None or malformed or blank_line_before_content(data):
         # Rare, broken files: the standard library's reader numbers every record exactly.
         return _read_csv_slowly(data, header, separator, dialect)
     frame = _to_text_frame(table, header)
@@ -290,6 +290,18 @@ def _read_csv(path: Path, *, separator: str | None, encoding: str | None) -> Raw
 
 #: ``fields_found`` of a malformed record whose quote never closes.
 UNBALANCED_QUOTE = -1
+#: ``fields_found`` of a blank line: no record, but a row of the file as a spreadsheet shows it.
+BLANK_LINE = -2
+_EMPTY_LINE = re.compile(rb"\n\r?\n")
+_CONTENT = re.compile(rb"\S")
+
+
+def blank_line_before_content(data: bytes, start: int = 0) -> bool:
+    """Whether an empty line comes before more content: Arrow would skip it and number later rows one short."""
+    found = _EMPTY_LINE.search(data, start)
+    return found is not None and _CONTENT.search(data, found.end()) is not None
+
+
 #: How many physical lines a quoted value may span before an open quote is judged unbalanced.
 MAX_LINES_PER_RECORD = 50
 
@@ -320,8 +332,9 @@ def _records(lines: Iterable[str], separator: str, width: int) -> Iterator[tuple
         return next(source, None)
 
     while (line := next_line()) is not None:
-        if not line.strip():
-            continue  # a blank line is not a record
+        if not line.strip():  # not a record, but a row in a spreadsheet: it counts for the rows after it
+            yield None, BLANK_LINE
+            continue
         if line.count('"') % 2 == 0:
             fields = _split_record(line, separator)
             found = fields[0] if len(fields) == 1 else None
@@ -351,6 +364,8 @@ def _read_csv_slowly(data: bytes, header: list[str], separator: str, dialect: di
     row_number = 1
     for fields, found in _records(lines[1:], separator, len(header)):
         row_number += 1
+        if found == BLANK_LINE:
+            continue
         if fields is None:
             malformed.append((row_number, found, len(header)))
         else:
