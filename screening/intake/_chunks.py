@@ -45,6 +45,7 @@ from screening.intake._read import (
     blank_line_before_content,
     detect_format,
     library_message,
+    read_head,
 )
 
 #: Forms per chunk unless asked otherwise (a chunk of forms costs ~1 KB each while it is scored).
@@ -217,7 +218,7 @@ class ChunkedTable:
         self.path = Path(path)
         self.chunk_rows = int(chunk_rows)
         self.sha256: str | None = None
-        head = self._head()
+        head = read_head(self.path)
         self.format: Format = file_format or detect_format(self.path, head)
         self._slow = False
         self._xlsx: RawTable | None = None
@@ -229,17 +230,6 @@ class ChunkedTable:
             self._xlsx = _read_xlsx(self.path)
             self.header = [str(name) for name in self._xlsx.frame.columns]
             self.dialect = dict(self._xlsx.dialect)
-
-    def _head(self) -> bytes:
-        try:
-            with self.path.open("rb") as handle:
-                return handle.read(SNIFF_BYTES)
-        except FileNotFoundError:
-            raise FileError(f"{self.path}: no such file") from None
-        except IsADirectoryError:
-            raise FileError(f"{self.path}: is a folder, not a file") from None
-        except OSError as error:
-            raise FileError(f"{self.path}: cannot be read ({error.strerror})") from None
 
     # ------------------------------------------------------------------ CSV
     def _open_csv(self, head: bytes, separator: str | None, encoding: str | None) -> None:

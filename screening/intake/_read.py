@@ -99,6 +99,19 @@ def _cp1252_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
 codecs.register_error("screening_cp1252", _cp1252_fallback)
 
 
+def read_head(path: Path) -> bytes:
+    """The first :data:`SNIFF_BYTES` of a file, or a :class:`FileError` saying why it cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(SNIFF_BYTES)
+    except FileNotFoundError:
+        raise FileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FileError(f"{path}: is a folder, not a file") from None
+    except OSError as error:
+        raise FileError(f"{path}: cannot be read ({error.strerror})") from None
+
+
 def detect_format(path: Path, head: bytes) -> Format:
     """Tell the format from the first bytes, else from the suffix."""
     if head.startswith(b"PAR1"):
@@ -143,15 +156,7 @@ def read_table(
         The file is missing, unreadable, empty, or not a table.
     """
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-    except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileError(f"{path}: is a folder, not a file") from None
-    except OSError as error:
-        raise FileError(f"{path}: cannot be read ({error.strerror})") from None
+    head = read_head(path)
     file_format = file_format or detect_format(path, head)
     if file_format == "parquet":
         return _read_parquet(path)

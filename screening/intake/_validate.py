@@ -550,7 +550,7 @@ class _InPlace:
 def comparable_case_ids(raw: RawTable, *, training: bool = False) -> pd.Series:
     """Each form's ``case_id`` as validation compares ids for uniqueness (NA where the id is refused or blank).
 
-    A file read in chunks (:func:`~screening.intake.iter_tables`) is checked for
+    A file read in chunks (``intake._chunks.ChunkedTable``) is checked for
     ids repeated across chunks by collecting these over the whole file first and
     passing the repeated ones to :func:`validate_table` as ``duplicate_case_ids``;
     the outcome is then the same as validating the file in one piece.
