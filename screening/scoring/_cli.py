@@ -142,15 +142,11 @@ def run_score(args: argparse.Namespace) -> int:
     second validates and scores each chunk into a sorted run; the runs are then
     merged into the ranked list (see ``_batch``). A file of one chunk is read once.
     """
-    import numpy as np
-    import pyarrow as pa
-
     from screening._io import atomic_path, file_sha256
     from screening.intake._chunks import DEFAULT_CHUNK_ROWS, ChunkedTable
     from screening.scoring import _batch
     from screening.scoring._audit import append_audit, audit_path, audit_record
-    from screening.scoring._output import header_line, write_table_lines
-    from screening.scoring._page import MAX_REFUSED, MAX_ROWS, PageContent, render_page, rows_shown_per_group
+    from screening.scoring._page import MAX_REFUSED, PageContent, render_page
 
     started = time.perf_counter()
     input_path, output = Path(args.input), Path(args.output)
@@ -176,8 +172,6 @@ def run_score(args: argparse.Namespace) -> int:
     totals = _batch.Totals(reference=model.metadata.get("drift_reference") or {})
     refused_head: list[Any] = []
     refused_lines = refused_forms = 0
-    page_rows: list[Any] = []
-    kept_rows = 0
     ranker = _batch.Ranker(args.per, args.capacity)
     log = audit_path(output, args.audit_log)
     try:
@@ -213,31 +207,11 @@ def run_score(args: argparse.Namespace) -> int:
                 raise FileError(f"{input_path.name} changed while it was being read; run again")
             steps["validate_and_score"] = time.perf_counter() - clock
             clock = time.perf_counter()
-            keys = _batch.sort_keys(model.horizons, args.per)
+            page_head = _PageHead(args.per, version=model.version) if report is not None else None
             with temporary["output"].open("wb") as handle:
-                empty = _batch.sorted_chunk(model, _no_forms(), per=None, language=args.language,
-                                            with_jobcenter=with_jobcenter)
-                header = _batch.ranked_frame(empty, np.zeros(0, dtype=np.int64), None, version=model.version)
-                handle.write(header_line([str(name) for name in header.columns]))
-                for merged in _batch.merge_runs(runs, keys):
-                    rank = ranker(merged)
-                    contact = ranker.contacts(rank)
-                    if contact is not None:
-                        totals.contacts += int(contact.sum())
-                    write_table_lines(merged, rank, contact, handle, version=model.version)
-                    if report is not None:  # the page shows the first forms (per jobcenter, as many as fit)
-                        before, kept_rows = kept_rows, kept_rows + merged.num_rows
-                        limit = rows_shown_per_group(kept_rows, ranker.groups, args.per)
-                        if limit is None:
-                            keep = np.arange(merged.num_rows) < MAX_ROWS - before
-                        else:
-                            page_rows = [part[part["rank"] <= limit] for part in page_rows]
-                            keep = rank <= limit
-                        if keep.any():
-                            rows = np.flatnonzero(keep)
-                            page_rows.append(_batch.ranked_frame(
-                                merged.take(pa.array(rows)), rank[rows], None if contact is None else contact[rows],
-                                version=model.version))
+                header = _write_merged(runs, handle, model=model, per=args.per, language=args.language,
+                                       with_jobcenter=with_jobcenter, ranker=ranker, totals=totals,
+                                       page_head=page_head)
             del runs
             steps["merge_and_write"] = time.perf_counter() - clock
             drift = totals.drift()
@@ -250,7 +224,7 @@ def run_score(args: argparse.Namespace) -> int:
                 card = model.card_path
                 content = PageContent(
                     summary=summary, drift=drift,
-                    ranked_head=pd.concat(page_rows, ignore_index=True) if page_rows else header,
+                    ranked_head=page_head.frame() if page_head.parts else header,
                     ranked_rows=totals.scored, groups=ranker.groups,
                     refused_head=pd.concat(refused_head, ignore_index=True), refused_lines=refused_lines,
                     refused_forms=refused_forms, risk_counts=totals.risk_counts,
@@ -297,6 +271,63 @@ def _validated_ahead(chunks: Any, *, language: str, duplicates: Any) -> Iterator
             ahead = pool.submit(next_validation)
             yield validation
             del validation
+
+
+def _write_merged(runs: list[Any], handle: Any, *, model: Any, per: str | None, language: str, with_jobcenter: bool,
+                  ranker: Any, totals: Any, page_head: _PageHead | None) -> Any:
+    """Merge the sorted runs into the ranked list's CSV (header first); return the header's empty frame."""
+    import numpy as np
+
+    from screening.scoring import _batch
+    from screening.scoring._output import header_line, write_table_lines
+
+    empty = _batch.sorted_chunk(model, _no_forms(), per=None, language=language, with_jobcenter=with_jobcenter)
+    header = _batch.ranked_frame(empty, np.zeros(0, dtype=np.int64), None, version=model.version)
+    handle.write(header_line([str(name) for name in header.columns]))
+    for merged in _batch.merge_runs(runs, _batch.sort_keys(model.horizons, per)):
+        rank = ranker(merged)
+        contact = ranker.contacts(rank)
+        if contact is not None:
+            totals.contacts += int(contact.sum())
+        write_table_lines(merged, rank, contact, handle, version=model.version)
+        if page_head is not None:
+            page_head.add(merged, rank, contact, groups=ranker.groups)
+    return header
+
+
+class _PageHead:
+    """The first ranked rows, as many as the weekly page may show (all of them only for a small week)."""
+
+    def __init__(self, per: str | None, *, version: str) -> None:
+        self.per = per
+        self.version = version
+        self.rows = 0
+        self.parts: list[Any] = []
+
+    def add(self, merged: Any, rank: Any, contact: Any, *, groups: int) -> None:
+        """Keep what the page may show of the next merged rows (``groups``: jobcenters seen so far)."""
+        import numpy as np
+        import pyarrow as pa
+
+        from screening.scoring import _batch
+        from screening.scoring._page import MAX_ROWS, rows_shown_per_group
+
+        before, self.rows = self.rows, self.rows + merged.num_rows
+        limit = rows_shown_per_group(self.rows, groups, self.per)
+        if limit is None:
+            keep = np.arange(merged.num_rows) < MAX_ROWS - before
+        else:  # more jobcenters seen: fewer rows of each fit on the page
+            self.parts = [part[part["rank"] <= limit] for part in self.parts]
+            keep = rank <= limit
+        if keep.any():
+            rows = np.flatnonzero(keep)
+            self.parts.append(_batch.ranked_frame(merged.take(pa.array(rows)), rank[rows],
+                                                  None if contact is None else contact[rows], version=self.version))
+
+    def frame(self) -> Any:
+        import pandas as pd
+
+        return pd.concat(self.parts, ignore_index=True)
 
 
 def _write_refused(refused: Any, handle: Any, *, header: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -97,3 +99,25 @@ def test_the_library_and_the_command_rank_alike(tmp_path, capsys, model_dir, wee
     library = load_model(model_dir).score(pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None),
                                           capacity=4)
     assert ranked_bytes(library.ranked) == chunked["ranked.csv"]
+
+
+@pytest.mark.parametrize("per", [None, "jobcenter"])
+def test_the_page_of_a_streamed_batch_is_the_page_of_the_whole_table(tmp_path, capsys, model_dir, week, monkeypatch,
+                                                                       per):
+    """With few rows allowed on the page, the first rows kept while merging are the ones the page shows."""
+    import screening.scoring._page as page_module
+    from screening.scoring import load_model
+
+    monkeypatch.setattr(page_module, "MAX_ROWS", 20)
+    path = tmp_path / "week.csv"
+    forms = week.head(240)
+    write_forms(forms, path)
+    options = ["--capacity", "2"] + (["--per", per] if per else [])
+    streamed, _ = _outputs(capsys, model_dir, path, tmp_path / "chunks", "--chunk-rows", "30", *options)
+    result = load_model(model_dir).score(pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None),
+                                         capacity=2, per=per)
+    whole = page_module.render_page(result, language="da", input_name="week.csv", output_name="ranked.csv",
+                                    rejects_name="ranked_refused.csv")
+    shown = re.findall(r'<tr data-order="\d+"[^>]*>.*?</tr>', streamed["page.html"].decode("utf-8"))
+    expected = re.findall(r'<tr data-order="\d+"[^>]*>.*?</tr>', whole)
+    assert shown == expected and 0 < len(shown) <= 20
