@@ -57,6 +57,8 @@ def _build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--rejects", help="write refused rows (row, case_id, column, value, reason) to this CSV")
     validate.add_argument("--training", action="store_true", help="also check the training outcome columns")
     validate.add_argument("--language", choices=["da", "en"], default="da", help="language of reasons (default da)")
+    validate.add_argument("--chunk-rows", dest="chunk_rows", type=_positive, default=None,
+                          help="forms read at a time (default 250,000): sets the memory used, never the outcome")
     _add_dialect_options(validate)
 
     train = commands.add_parser("train", help="train, evaluate and save a risk model; track it in MLflow")
@@ -117,18 +119,27 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from screening._io import write_csv
-    from screening.intake import validate_file
+    import contextlib
+
+    from screening._io import atomic_path, neutralise_formulas
+    from screening.intake._chunks import DEFAULT_CHUNK_ROWS, ChunkedTable, ValidationTotals, validate_in_chunks
 
     started = time.perf_counter()
-    result = validate_file(
-        args.input, training=args.training, language=args.language,
-        file_format=args.file_format, separator=args.separator, encoding=args.encoding,
-    )
+    table = ChunkedTable(args.input, chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS, file_format=args.file_format,
+                         separator=args.separator, encoding=args.encoding)
+    totals = ValidationTotals()
+    with contextlib.ExitStack() as stack:  # the refused rows appear whole, or not at all
+        handle = (stack.enter_context(stack.enter_context(atomic_path(args.rejects)).open(
+            "w", encoding="utf-8", newline="")) if args.rejects else None)
+        for number, validation in enumerate(validate_in_chunks(table, training=args.training,
+                                                               language=args.language)):
+            totals.add(validation)
+            if handle is not None:
+                neutralise_formulas(validation.refused.drop(columns="kind")).to_csv(
+                    handle, header=number == 0, index=False, lineterminator="\n")
+    totals.dialect = dict(table.dialect)  # the encoding is known once the whole file was read
     elapsed = time.perf_counter() - started
-    if args.rejects:
-        write_csv(result.refused.drop(columns="kind"), args.rejects)
-    print(format_validation_summary(result, elapsed=elapsed, rejects=args.rejects))
+    print(format_validation_summary(totals, elapsed=elapsed, rejects=args.rejects))
     return EXIT_OK
 
 
@@ -137,7 +148,7 @@ def format_validation_summary(result: object, *, elapsed: float, rejects: str | 
     dialect = ", ".join(f"{key} {value!r}" for key, value in result.dialect.items())
     lines = [
         f"read:     {result.rows_read:,} forms ({dialect})",
-        f"valid:    {len(result.valid):,}",
+        f"valid:    {result.valid_rows:,}",
         f"refused:  {result.refused_rows:,}",
     ]
     for (column, kind), count in sorted(result.refused_by_reason().items(), key=lambda item: -item[1]):

@@ -153,3 +153,21 @@ def test_empty_lines_at_the_end_change_nothing(tmp_path):
     path.write_bytes(path.read_bytes() + b"\n\n\n")
     assert read_table(path).row_numbers.tolist() == [2, 3, 4]
     assert read_in_chunks(path, 2)[1].reader == "arrow"
+
+
+def test_validate_in_chunks_says_and_writes_what_validating_whole_does(tmp_path, capsys):
+    from screening.cli import main
+
+    forms = simulate_cohort(300, seed=9, messy=True, invalid_share=0.05).forms
+    forms.loc[250, "case_id"] = forms.loc[3, "case_id"]  # repeated chunks apart
+    path = tmp_path / "week.csv"
+    write_forms(forms, path, dialect="danish_excel")
+    said = {}
+    for chunk_rows in ("1000", "7"):
+        rejects = tmp_path / f"refused-{chunk_rows}.csv"
+        assert main(["validate", "--input", str(path), "--rejects", str(rejects), "--chunk-rows", chunk_rows]) == 0
+        printed = capsys.readouterr().out
+        said[chunk_rows] = ([line for line in printed.splitlines() if not line.startswith(("time:", "refused rows"))],
+                            rejects.read_bytes())
+    assert said["7"] == said["1000"]
+    assert any("duplicate_case_id" in line for line in said["7"][0])

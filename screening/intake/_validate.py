@@ -80,6 +80,11 @@ class Validation:
     notes: dict[str, int] = field(default_factory=dict)
 
     @property
+    def valid_rows(self) -> int:
+        """Number of valid forms."""
+        return len(self.valid)
+
+    @property
     def refused_rows(self) -> int:
         """Number of forms refused (each may have several reasons)."""
         return int(self.refused["row"].nunique())

@@ -18,7 +18,6 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,35 +104,6 @@ def _load(model: str) -> Any:
         raise FileError(f"model {model}: {error}") from None
 
 
-@dataclass
-class _FirstPass:
-    """What the first read of the file found: the chunk itself when there is only one, else the repeated ids."""
-
-    chunk: Any
-    duplicates: Any
-    sha256: str | None
-
-
-def _first_pass(table: Any) -> _FirstPass:
-    """Read the file once: check its header and find ``case_id`` values repeated anywhere in it.
-
-    Ids are kept as 16-byte fingerprints (``intake._ids``), not as text, so that
-    the memory of this pass stays small for any number of forms.
-    """
-    from screening.intake._ids import RepeatedIds, fingerprints
-    from screening.intake._validate import comparable_case_ids
-
-    def visit(number: int, chunk: Any) -> Any:
-        # The first chunk is kept whole (a file of one chunk is not read twice); the others give their ids.
-        return chunk if number == 0 else fingerprints(comparable_case_ids(chunk))
-
-    results = table.map_chunks(visit)
-    if len(results) == 1:
-        return _FirstPass(chunk=results[0], duplicates=None, sha256=table.sha256)
-    results[0] = fingerprints(comparable_case_ids(results[0]))
-    return _FirstPass(chunk=None, duplicates=RepeatedIds.of(results), sha256=table.sha256)
-
-
 def run_score(args: argparse.Namespace) -> int:
     """Run the weekly batch as ``screening score`` was asked to; returns the exit code.
 
@@ -143,7 +113,7 @@ def run_score(args: argparse.Namespace) -> int:
     merged into the ranked list (see ``_batch``). A file of one chunk is read once.
     """
     from screening._io import atomic_path, file_sha256
-    from screening.intake._chunks import DEFAULT_CHUNK_ROWS, ChunkedTable
+    from screening.intake._chunks import DEFAULT_CHUNK_ROWS, ChunkedTable, first_pass, validated_ahead
     from screening.scoring import _batch
     from screening.scoring._audit import append_audit, audit_path, audit_record
     from screening.scoring._page import MAX_REFUSED, PageContent, render_page
@@ -161,7 +131,7 @@ def run_score(args: argparse.Namespace) -> int:
         try:
             table = ChunkedTable(input_path, chunk_rows=getattr(args, "chunk_rows", None) or DEFAULT_CHUNK_ROWS,
                                  file_format=args.file_format, separator=args.separator, encoding=args.encoding)
-            first = _first_pass(table)
+            first = first_pass(table)
         finally:
             model = loading.result()  # a model error is reported first, as before the file was read
     steps["load_and_first_read"] = time.perf_counter() - clock
@@ -187,7 +157,7 @@ def run_score(args: argparse.Namespace) -> int:
             chunks = [first.chunk] if first.chunk is not None else table
             first.chunk = None
             with temporary["rejects"].open("w", encoding="utf-8", newline="") as rejects_handle:
-                validations = _validated_ahead(chunks, language=args.language, duplicates=first.duplicates)
+                validations = validated_ahead(chunks, language=args.language, duplicates=first.duplicates)
                 for number, validation in enumerate(validations):
                     totals.add_validation(validation)
                     refused = validation.refused
@@ -249,28 +219,6 @@ def run_score(args: argparse.Namespace) -> int:
         "output": output, "rejects": rejects, "page": report, "audit": log,
     }, seconds=time.perf_counter() - started))
     return 0
-
-
-def _validated_ahead(chunks: Any, *, language: str, duplicates: Any) -> Iterator[Any]:
-    """Validations of the chunks in order, the next one read and validated in a thread while this one is scored.
-
-    Reading (Arrow) and the model (NumPy) release the GIL for most of their work,
-    so on two cores the two overlap; one chunk more is held in memory.
-    """
-    from screening.intake import validate_table
-
-    source = iter(chunks)
-
-    def next_validation() -> Any:
-        chunk = next(source, None)
-        return None if chunk is None else validate_table(chunk, language=language, duplicate_case_ids=duplicates)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-read") as pool:
-        ahead = pool.submit(next_validation)
-        while (validation := ahead.result()) is not None:
-            ahead = pool.submit(next_validation)
-            yield validation
-            del validation
 
 
 def _write_merged(runs: list[Any], handle: Any, *, model: Any, per: str | None, language: str, with_jobcenter: bool,
