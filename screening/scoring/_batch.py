@@ -24,7 +24,6 @@ from __future__ import annotations
 import bisect
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from screening.intake import Validation
+from screening.intake._chunks import ValidationTotals
 from screening.scoring import _engine, _rank, _reasons
 from screening.scoring._page import HISTOGRAM_BINS
 
@@ -267,12 +267,8 @@ class Totals:
     """Counts of a run added up chunk by chunk: the summary, the page's histogram, the drift panel."""
 
     reference: dict[str, Any] = field(default_factory=dict)
-    rows_read: int = 0
+    forms: ValidationTotals = field(default_factory=ValidationTotals)
     scored: int = 0
-    refused: int = 0
-    blank_rows: int = 0
-    refused_by_reason: Counter = field(default_factory=Counter)
-    ignored_columns: list[str] | None = None
     priority_counts: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))
     risk_counts: np.ndarray = field(default_factory=lambda: np.zeros(HISTOGRAM_BINS, dtype=np.int64))
     drift_counts: dict[str, np.ndarray] = field(default_factory=dict)
@@ -281,12 +277,7 @@ class Totals:
     def add_validation(self, validation: Validation) -> None:
         from screening.scoring._drift import drift_counts
 
-        self.rows_read += int(validation.rows_read)
-        self.refused += int(validation.refused_rows)
-        self.blank_rows += int(validation.blank_rows)
-        self.refused_by_reason.update(validation.refused_by_reason())
-        if self.ignored_columns is None:
-            self.ignored_columns = list(validation.ignored_columns)
+        self.forms.add(validation)
         if self.reference.get("inputs"):
             for name, counts in drift_counts(self.reference, validation.valid).items():
                 self.drift_counts[name] = self.drift_counts.get(name, 0) + counts
@@ -313,13 +304,13 @@ class Totals:
                 language: str, seconds: float) -> dict[str, Any]:
         """The run summary (counts and facts, no personal data)."""
         summary = {
-            "rows_read": self.rows_read,
+            "rows_read": self.forms.rows_read,
             "scored": self.scored,
-            "refused": self.refused,
+            "refused": self.forms.refused_rows,
             "refused_by_reason": {f"{column or '(row)'}:{kind}": int(count)
-                                  for (column, kind), count in sorted(self.refused_by_reason.items())},
-            "blank_rows": self.blank_rows,
-            "ignored_columns": list(self.ignored_columns or []),
+                                  for (column, kind), count in sorted(self.forms.refused_by_reason().items())},
+            "blank_rows": self.forms.blank_rows,
+            "ignored_columns": list(self.forms.ignored_columns),
             "priority_counts": {name: int(self.priority_counts[k]) for k, name in enumerate(_rank.PRIORITIES)},
             "contacts": None if capacity is None else int(self.contacts),
             "capacity": capacity,
