@@ -58,7 +58,7 @@ def _build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--training", action="store_true", help="also check the training outcome columns")
     validate.add_argument("--language", choices=["da", "en"], default="da", help="language of reasons (default da)")
     validate.add_argument("--chunk-rows", dest="chunk_rows", type=_positive, default=None,
-                          help="forms read at a time (default 250,000): sets the memory used, never the outcome")
+                          help="forms read at a time (default 1,000,000): sets the memory used, never the outcome")
     _add_dialect_options(validate)
 
     train = commands.add_parser("train", help="train, evaluate and save a risk model; track it in MLflow")
@@ -122,10 +122,10 @@ def _run_validate(args: argparse.Namespace) -> int:
     import contextlib
 
     from screening._io import atomic_path, neutralise_formulas
-    from screening.intake._chunks import DEFAULT_CHUNK_ROWS, ChunkedTable, ValidationTotals, validate_in_chunks
+    from screening.intake._chunks import VALIDATE_CHUNK_ROWS, ChunkedTable, ValidationTotals, validate_in_chunks
 
     started = time.perf_counter()
-    table = ChunkedTable(args.input, chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS, file_format=args.file_format,
+    table = ChunkedTable(args.input, chunk_rows=args.chunk_rows or VALIDATE_CHUNK_ROWS, file_format=args.file_format,
                          separator=args.separator, encoding=args.encoding)
     totals = ValidationTotals()
     with contextlib.ExitStack() as stack:  # the refused rows appear whole, or not at all

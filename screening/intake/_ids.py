@@ -49,7 +49,12 @@ class RepeatedIds:
     def of(cls, parts: Iterable[np.ndarray]) -> RepeatedIds:
         """From the fingerprints of every chunk of the file."""
         every = np.concatenate([np.empty(0, dtype=FINGERPRINT), *parts])
-        unique, counts = np.unique(every, return_counts=True)
+        # Sorting 64-bit numbers is fast, sorting 128-bit records is not: only the fingerprints whose
+        # first half repeats (nearly always just the repeated ids) are compared whole.
+        high = np.sort(every["high"])
+        repeated_high = high[1:][high[1:] == high[:-1]]
+        candidates = every[np.isin(every["high"], repeated_high)]
+        unique, counts = np.unique(candidates, return_counts=True)
         return cls(repeated=unique[counts > 1])
 
     def __len__(self) -> int:
