@@ -141,7 +141,7 @@ def run_score(args: argparse.Namespace) -> int:
     dialect = dict(table.dialect)
     totals = _batch.Totals(reference=model.metadata.get("drift_reference") or {})
     refused_head: list[Any] = []
-    refused_lines = refused_forms = 0
+    refused_lines = 0
     ranker = _batch.Ranker(args.per, args.capacity)
     log = audit_path(output, args.audit_log)
     try:
@@ -165,7 +165,6 @@ def run_score(args: argparse.Namespace) -> int:
                     if refused_lines < MAX_REFUSED:
                         refused_head.append(refused.head(MAX_REFUSED - refused_lines))
                     refused_lines += len(refused)
-                    refused_forms += validation.refused_rows
                     run = _batch.sorted_chunk(model, validation.valid, per=args.per, language=args.language,
                                               with_jobcenter=with_jobcenter)
                     del validation
@@ -197,7 +196,7 @@ def run_score(args: argparse.Namespace) -> int:
                     ranked_head=page_head.frame() if page_head.parts else header,
                     ranked_rows=totals.scored, groups=ranker.groups,
                     refused_head=pd.concat(refused_head, ignore_index=True), refused_lines=refused_lines,
-                    refused_forms=refused_forms, risk_counts=totals.risk_counts,
+                    refused_forms=totals.forms.refused_rows, risk_counts=totals.risk_counts,
                 )
                 page = render_page(content, language=args.language,
                                    card_href=_relative_href(card, report) if card is not None else None,
