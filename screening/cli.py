@@ -255,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a defect of ours: say so in one line unless debugging
         if os.environ.get("SCREENING_DEBUG"):
             raise
-        print(f"screening: internal error ({type(error).__name__}): {str(error)[:300]}. "
+        from screening.intake._read import library_message  # no CPR-shaped number, even from a defect
+
+        print(f"screening: internal error ({type(error).__name__}): {library_message(error)}. "
               "Run again with SCREENING_DEBUG=1 for details and report it.", file=sys.stderr)
         return EXIT_DEFECT
 

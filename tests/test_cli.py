@@ -74,3 +74,18 @@ def test_a_file_level_error_from_the_real_command_has_no_traceback(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.startswith("screening: error:") and "Traceback" not in done.stderr
+
+
+def test_a_defect_of_ours_is_one_line_without_personal_data(monkeypatch, capsys):
+    from screening import cli
+
+    def broken(args):
+        raise ValueError("could not convert '010203-1234'\nsecond line")
+
+    monkeypatch.setitem(cli._COMMANDS, "validate", broken)
+    monkeypatch.delenv("SCREENING_DEBUG", raising=False)
+    code = cli.main(["validate", "--input", "x.csv"])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_DEFECT and code != 0
+    assert err.count("\n") == 1 and "internal error (ValueError)" in err
+    assert "010203" not in err and "Traceback" not in err
