@@ -13,7 +13,7 @@ ids = st.lists(st.one_of(st.none(), st.sampled_from(["A", "a", "B-1", "B-1 ", "Ã
                max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=max(200, settings.default.max_examples), deadline=None)
 @given(values=ids, cuts=st.lists(st.integers(0, 40), max_size=4))
 def test_repeated_ids_by_fingerprint_are_the_repeated_ids(values, cuts):
     series = pd.Series(values, dtype="str")

@@ -28,7 +28,7 @@ def forms_table(rng: np.random.Generator, n: int, start: int) -> pa.Table:
     })
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=max(60, settings.default.max_examples), deadline=None)
 @given(sizes=st.lists(st.integers(0, 40), min_size=1, max_size=6), per=st.sampled_from([None, "jobcenter"]),
        batch_rows=st.integers(1, 9), seed=st.integers(0, 2**16), on_disk=st.booleans())
 def test_merged_runs_are_the_whole_sorted_and_ranked(sizes, per, batch_rows, seed, on_disk, tmp_path_factory):

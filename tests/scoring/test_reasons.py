@@ -138,7 +138,7 @@ def _select_by_sorting(values, top, min_effect):
 
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=max(200, settings.default.max_examples), deadline=None)
 @given(values=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=9),
                          elements=st.sampled_from([-0.3, -0.05, -0.049, 0.0, 0.049, 0.05, 0.3, 1.2, -1.2])),
        top=st.integers(1, 4))
