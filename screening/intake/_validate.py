@@ -18,7 +18,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np

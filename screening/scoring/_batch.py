@@ -240,25 +240,28 @@ class Ranker:
 _NO_GROUP = object()
 
 
-def ranked_frame(table: pa.Table, rank: np.ndarray, contact: np.ndarray | None, *, version: str) -> pd.DataFrame:
-    """Ranked rows as the ranked list's DataFrame (columns of :data:`RANKED_COLUMNS`)."""
-    columns: dict[str, Any] = {"rank": rank, "case_id": table.column("case_id")}
-    if "jobcenter" in table.column_names:
-        columns["jobcenter"] = table.column("jobcenter")
-    for name in table.column_names:
-        if name == "risk" or name.startswith("risk_"):
-            columns[name] = table.column(name).to_numpy()
-    columns["priority"] = table.column("priority")
-    n = table.num_rows
-    columns["contact_this_week"] = (pd.array(contact, dtype="boolean") if contact is not None
-                                    else pd.array([pd.NA] * n, dtype="boolean"))
-    columns["reasons"] = table.column("reasons")
-    columns["model_version"] = pa.repeat(pa.scalar(version, pa.string()), n)
-    return pd.DataFrame({
-        name: (pd.Series(values.to_pandas(types_mapper={pa.string(): _STRING}.get), dtype=_STRING)
-               if isinstance(values, (pa.Array, pa.ChunkedArray)) else values)
-        for name, values in columns.items()
-    })
+def ranked_table(run: pa.Table, rank: np.ndarray, contact: np.ndarray | None, *, version: str) -> pa.Table:
+    """Ranked rows of a sorted run with the ranked list's columns (:data:`RANKED_COLUMNS`), typed.
+
+    ``contact_this_week`` is null throughout without a capacity.
+    """
+    n = run.num_rows
+    columns = {
+        "rank": pa.array(np.asarray(rank, dtype=np.int64)),
+        **{name: run.column(name) for name in run.column_names if name != "priority" and name != "reasons"},
+        "priority": run.column("priority"),
+        "contact_this_week": (pa.nulls(n, pa.bool_()) if contact is None
+                              else pa.array(np.asarray(contact, dtype=bool))),
+        "reasons": run.column("reasons"),
+        "model_version": pa.repeat(pa.scalar(version, pa.string()), n),
+    }
+    return pa.table({name: columns[name] for name in RANKED_COLUMNS if name in columns})
+
+
+def ranked_frame(run: pa.Table, rank: np.ndarray, contact: np.ndarray | None, *, version: str) -> pd.DataFrame:
+    """Ranked rows of a sorted run as the ranked list's DataFrame (text as Arrow strings, contact as boolean)."""
+    table = ranked_table(run, rank, contact, version=version)
+    return table.to_pandas(types_mapper={pa.string(): _STRING, pa.bool_(): pd.BooleanDtype()}.get)
 
 
 # ------------------------------------------------------------------------------------- totals

@@ -16,7 +16,6 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -236,7 +235,7 @@ def _write_merged(runs: list[Any], handle: Any, *, model: Any, per: str | None, 
         contact = ranker.contacts(rank)
         if contact is not None:
             totals.contacts += int(contact.sum())
-        write_table_lines(merged, rank, contact, handle, version=model.version)
+        write_table_lines(_batch.ranked_table(merged, rank, contact, version=model.version), handle)
         if page_head is not None:
             page_head.add(merged, rank, contact, groups=ranker.groups)
     return header

@@ -17,8 +17,7 @@ import pyarrow as pa
 
 from screening.intake import RawTable, Validation, validate_table
 from screening.scoring import _batch, _engine, _rank, _reasons
-from screening.scoring._batch import RANKED_COLUMNS  # noqa: F401 (re-exported)
-from screening.scoring._types import Reason, RefusedFormError, Score, ScoreResult
+from screening.scoring._types import Reason, Score, ScoreResult
 
 _STRING = pd.StringDtype("pyarrow", na_value=np.nan)
 

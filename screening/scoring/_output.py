@@ -30,12 +30,6 @@ _FORMULA_PATTERN = "^[" + "".join(re.escape(start) for start in FORMULA_STARTS) 
 _NEEDS_QUOTES = '[",\r\n]'
 
 
-def _text(values: pd.Series) -> pa.Array:
-    array = pa.array(values.astype(object).where(values.notna(), None) if values.dtype == object else values,
-                     type=pa.string(), from_pandas=True)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
 def neutralise(column: pa.Array) -> pa.Array:
     """Prefix text a spreadsheet would read as a formula with an apostrophe (nulls kept)."""
     risky = pc.fill_null(pc.match_substring_regex(column, _FORMULA_PATTERN), False)
@@ -69,63 +63,36 @@ def fixed_decimals(risk: np.ndarray) -> pa.Array:
     return _decimal_texts().take(pa.array(units))
 
 
-def _yes_no(values: pd.Series) -> pa.Array:
-    flags = values.astype("boolean")
-    text = np.where(flags.to_numpy(dtype=np.float64, na_value=np.nan) == 1.0, "yes", "no").astype(object)
-    text[flags.isna().to_numpy()] = None
-    return pa.array(text, pa.string())
+def _yes_no(flags: pa.Array) -> pa.Array:
+    """``yes``/``no`` per flag; null stays null (no capacity: no marks)."""
+    return pc.if_else(flags, pa.scalar("yes"), pa.scalar("no"))
 
 
-def ranked_columns(ranked: pd.DataFrame) -> dict[str, pa.Array]:
-    """The ranked list as text columns, in file order."""
+def ranked_table_columns(table: pa.Table) -> dict[str, pa.Array]:
+    """The ranked list's typed columns (``_batch.ranked_table``) as the file's text, in file order."""
     columns: dict[str, pa.Array] = {}
-    for name in ranked.columns:
-        values = ranked[name]
+    for name, values in zip(table.column_names, table.columns):
+        values = values.combine_chunks()
         if name == "rank":
-            columns[name] = pa.array(values.to_numpy(dtype=np.int64)).cast(pa.string())
+            columns[name] = values.cast(pa.string())
         elif name == "risk" or name.startswith("risk_"):
-            columns[name] = fixed_decimals(values.to_numpy(dtype=np.float64))
+            columns[name] = fixed_decimals(values.to_numpy(zero_copy_only=False))
         elif name == "contact_this_week":
             columns[name] = _yes_no(values)
         else:
-            columns[name] = neutralise(_text(values))
+            columns[name] = neutralise(values.cast(pa.string()))
     return columns
 
 
-def ranked_table_columns(table: pa.Table, rank: np.ndarray, contact: np.ndarray | None, *,
-                         version: str) -> dict[str, pa.Array]:
-    """Ranked rows straight from a sorted run (``_batch``) as text columns, in file order.
-
-    The same text :func:`ranked_columns` gives for the rows' DataFrame
-    (``_batch.ranked_frame``), without the trip through pandas.
-    """
-    n = table.num_rows
-    columns: dict[str, pa.Array] = {"rank": pa.array(np.asarray(rank, dtype=np.int64)).cast(pa.string())}
-    columns["case_id"] = neutralise(table.column("case_id").combine_chunks())
-    if "jobcenter" in table.column_names:
-        columns["jobcenter"] = neutralise(table.column("jobcenter").combine_chunks())
-    for name in table.column_names:
-        if name == "risk" or name.startswith("risk_"):
-            columns[name] = fixed_decimals(table.column(name).to_numpy())
-    columns["priority"] = neutralise(table.column("priority").combine_chunks())
-    if contact is None:
-        columns["contact_this_week"] = pa.nulls(n, pa.string())
-    else:
-        columns["contact_this_week"] = pa.array(np.where(np.asarray(contact, dtype=bool), "yes", "no"), pa.string())
-    columns["reasons"] = neutralise(table.column("reasons").combine_chunks())
-    columns["model_version"] = neutralise(pa.repeat(pa.scalar(version, pa.string()), n))
-    return columns
+def ranked_columns(ranked: pd.DataFrame) -> dict[str, pa.Array]:
+    """The ranked list's DataFrame as the file's text columns, in file order."""
+    return ranked_table_columns(pa.Table.from_pandas(ranked, preserve_index=False))
 
 
-def write_table_lines(table: pa.Table, rank: np.ndarray, contact: np.ndarray | None, handle: BinaryIO, *,
-                      version: str) -> None:
-    """Write ranked rows of a sorted run as CSV lines (no header), a chunk of rows at a time."""
+def write_table_lines(table: pa.Table, handle: BinaryIO) -> None:
+    """Write rows of the ranked list (``_batch.ranked_table``) as CSV lines (no header), a chunk at a time."""
     for start in range(0, table.num_rows, WRITE_CHUNK):
-        stop = start + WRITE_CHUNK
-        part = table.slice(start, WRITE_CHUNK)
-        _write_lines(_lines(ranked_table_columns(part, rank[start:stop],
-                                                 None if contact is None else contact[start:stop],
-                                                 version=version), PLAIN_COLUMNS), handle)
+        _write_lines(_lines(ranked_table_columns(table.slice(start, WRITE_CHUNK)), PLAIN_COLUMNS), handle)
 
 
 #: Rows assembled and written at a time (bounds the memory of a million-row file to a few tens of MB).
@@ -166,9 +133,8 @@ def write_ranked_to(ranked: pd.DataFrame, handle: BinaryIO) -> None:
 
 
 def write_frame_lines(ranked: pd.DataFrame, handle: BinaryIO) -> None:
-    """Write rows of the ranked list as CSV lines (no header), a chunk of rows at a time."""
-    for start in range(0, len(ranked), WRITE_CHUNK):
-        _write_lines(_lines(ranked_columns(ranked.iloc[start : start + WRITE_CHUNK]), PLAIN_COLUMNS), handle)
+    """Write rows of the ranked list's DataFrame as CSV lines (no header)."""
+    write_table_lines(pa.Table.from_pandas(ranked, preserve_index=False), handle)
 
 
 def csv_bytes(columns: dict[str, pa.Array]) -> bytes:
