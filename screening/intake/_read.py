@@ -42,6 +42,10 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _ANYTHING = re.compile(rb"[^ \t\r\n\xef\xbb\xbf]")
 
 
+#: The dtype of every cell of a :class:`RawTable` (text, missing = NaN), and of text columns downstream.
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
 class FileError(Exception):
     """A problem with the file as a whole: the run stops (exit code 2) and nothing is scored."""
 
@@ -385,8 +389,7 @@ def _read_csv_slowly(data: bytes, header: list[str], separator: str, dialect: di
 
 def _to_text_frame(table: pa.Table, header: list[str]) -> pd.DataFrame:
     """A pandas frame of ``str`` columns named as in the file, keeping positions for blank names."""
-    text = pd.StringDtype("pyarrow", na_value=np.nan)
-    frame = table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
+    frame = table.to_pandas(types_mapper={pa.string(): TEXT_DTYPE, pa.large_string(): TEXT_DTYPE}.get)
     frame.columns = pd.Index(header, dtype=object)
     return frame
 

@@ -39,7 +39,7 @@ from screening.intake._parse import (
     plain_text,
     redact,
 )
-from screening.intake._read import FileError, RawTable
+from screening.intake._read import TEXT_DTYPE, FileError, RawTable
 
 #: Largest gap in weeks allowed between a given ``sick_weeks`` and the one the dates give.
 WEEKS_TOLERANCE = 1.0
@@ -243,7 +243,6 @@ class _Column:
         return np.append(self.distinct.isna().to_numpy(), True)[self.codes]
 
 
-_STR = pd.StringDtype("pyarrow", na_value=np.nan)
 #: Refusals any cell can get before its field's own parsing, in the order they are tried.
 _GENERIC_KINDS = ("control_characters", "too_long", "cpr_shaped")
 
@@ -259,7 +258,7 @@ def _distinct_text(text: pd.Series, identifier: bool) -> tuple[np.ndarray | None
             column = column.combine_chunks()
         encoded = pc.dictionary_encode(column)
         codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        return codes, pd.Series(ArrowStringArray(encoded.dictionary, dtype=_STR))
+        return codes, pd.Series(ArrowStringArray(encoded.dictionary, dtype=TEXT_DTYPE))
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     return codes, pd.Series(uniques, dtype="str")
 
@@ -322,7 +321,7 @@ def _identifier_values(uniques: pd.Series) -> tuple[pd.Series, np.ndarray]:
         mask = np.zeros(len(uniques), dtype=bool)
         mask[rest[changed]] = True
         column = pc.replace_with_mask(column, pyarrow.array(mask), pyarrow.array(trimmed[changed], column.type))
-    return pd.Series(ArrowStringArray(column, dtype=_STR)), kind_of
+    return pd.Series(ArrowStringArray(column, dtype=TEXT_DTYPE)), kind_of
 
 
 def _parse_distinct(text: pd.Series, name: str, contract: Contract, refusals: _Refusals,

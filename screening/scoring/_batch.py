@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from screening.intake import Validation
 from screening.intake._chunks import ValidationTotals
+from screening.intake._read import TEXT_DTYPE
 from screening.scoring import _engine, _rank, _reasons
 from screening.scoring._page import HISTOGRAM_BINS
 
@@ -48,7 +49,6 @@ TIE_BREAK_HORIZONS = (22, 52)
 MERGE_ROWS = 262_144
 #: Rows per record batch of a run file (the smallest slice the merge reads).
 RUN_BATCH_ROWS = 8_192
-_STRING = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
@@ -261,7 +261,7 @@ def ranked_table(run: pa.Table, rank: np.ndarray, contact: np.ndarray | None, *,
 def ranked_frame(run: pa.Table, rank: np.ndarray, contact: np.ndarray | None, *, version: str) -> pd.DataFrame:
     """Ranked rows of a sorted run as the ranked list's DataFrame (text as Arrow strings, contact as boolean)."""
     table = ranked_table(run, rank, contact, version=version)
-    return table.to_pandas(types_mapper={pa.string(): _STRING, pa.bool_(): pd.BooleanDtype()}.get)
+    return table.to_pandas(types_mapper={pa.string(): TEXT_DTYPE, pa.bool_(): pd.BooleanDtype()}.get)
 
 
 # ------------------------------------------------------------------------------------- totals

@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow as pa
 
 from screening.intake import RawTable, Validation, validate_table
+from screening.intake._read import TEXT_DTYPE
 from screening.scoring import _batch, _engine, _rank, _reasons
 from screening.scoring._types import Reason, Score, ScoreResult
 
-_STRING = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 def cell_text(value: object) -> str | None:
@@ -60,7 +60,7 @@ def text_frame(forms: pd.DataFrame) -> pd.DataFrame:
                              index=values.index, dtype=object)
         else:
             text = pd.Series([cell_text(value) for value in values.tolist()], index=values.index, dtype=object)
-        columns[name] = pd.Series(text.to_numpy(dtype=object, na_value=None), dtype=_STRING)
+        columns[name] = pd.Series(text.to_numpy(dtype=object, na_value=None), dtype=TEXT_DTYPE)
     frame = pd.DataFrame(columns)
     frame.columns = pd.Index([str(name) for name in forms.columns], dtype=object)
     return frame
