@@ -43,8 +43,6 @@ from screening.scoring._page import HISTOGRAM_BINS
 #: Columns of the ranked list, in order (``jobcenter`` only when the forms have it).
 RANKED_COLUMNS = ("rank", "case_id", "jobcenter", "risk", "risk_8", "risk_22", "risk_52", "priority",
                   "contact_this_week", "reasons", "model_version")
-#: Horizons that order the forms after the 13-week risk (see ``_rank``).
-TIE_BREAK_HORIZONS = (22, 52)
 #: Rows of a run held in memory at a time while merging, over all runs together.
 MERGE_ROWS = 262_144
 #: Rows per record batch of a run file (the smallest slice the merge reads).
@@ -60,15 +58,6 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 def risk_names(horizons: tuple[int, ...]) -> list[str]:
     """Names of the risk columns, in the ranked list's order: ``risk`` (13 weeks), then the others."""
     return ["risk", *(f"risk_{h}" for h in horizons if h != _engine.MAIN_HORIZON)]
-
-
-def sort_keys(horizons: tuple[int, ...], per: str | None) -> list[tuple[str, str, str]]:
-    """Arrow sort keys of the working order (see ``_rank``)."""
-    keys = [("jobcenter", "ascending", "at_end")] if per == "jobcenter" else []
-    keys.append(("risk", "descending", "at_end"))
-    keys += [(f"risk_{h}", "descending", "at_end") for h in TIE_BREAK_HORIZONS if h in horizons]
-    keys.append(("case_id", "ascending", "at_end"))
-    return keys
 
 
 def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool) -> pa.Schema:
@@ -219,13 +208,11 @@ class Ranker:
             rank = np.arange(self.rows + 1, self.rows + n + 1, dtype=np.int64)
         else:
             groups = table.column("jobcenter").combine_chunks()
-            codes = pc.dictionary_encode(groups, null_encoding="encode").indices.to_numpy(zero_copy_only=False)
-            starts = np.r_[True, codes[1:] != codes[:-1]]
-            group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
-            rank = (np.arange(n) - group_start + 1).astype(np.int64)
+            rank, starts = _rank.group_ranks(groups)
             continues = groups[0].as_py() == self._last_group
-            if continues:
-                rank[group_start == 0] += self._last_rank
+            if continues:  # the first group goes on from the previous rows
+                first_group = np.cumsum(starts) == 1
+                rank[first_group] += self._last_rank
             self.groups += int(starts.sum()) - int(continues)
             self._last_group = groups[n - 1].as_py()
             self._last_rank = int(rank[-1])

@@ -224,13 +224,13 @@ def _write_merged(runs: list[Any], handle: Any, *, model: Any, per: str | None, 
     """Merge the sorted runs into the ranked list's CSV (header first); return the header's empty frame."""
     import numpy as np
 
-    from screening.scoring import _batch
+    from screening.scoring import _batch, _rank
     from screening.scoring._output import header_line, write_table_lines
 
     empty = _batch.sorted_chunk(model, _no_forms(), per=None, language=language, with_jobcenter=with_jobcenter)
     header = _batch.ranked_frame(empty, np.zeros(0, dtype=np.int64), None, version=model.version)
     handle.write(header_line([str(name) for name in header.columns]))
-    for merged in _batch.merge_runs(runs, _batch.sort_keys(model.horizons, per)):
+    for merged in _batch.merge_runs(runs, _rank.sort_keys(model.horizons, per)):
         rank = ranker(merged)
         contact = ranker.contacts(rank)
         if contact is not None:

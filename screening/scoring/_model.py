@@ -21,7 +21,6 @@ from screening.scoring import _batch, _engine, _rank, _reasons
 from screening.scoring._types import Reason, Score, ScoreResult
 
 
-
 def cell_text(value: object) -> str | None:
     """A value of a form as the text a file would hold (None when blank).
 

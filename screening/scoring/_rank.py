@@ -60,6 +60,35 @@ def priority_codes(risk_13: np.ndarray) -> np.ndarray:
     return np.where(units >= high, 0, np.where(units >= medium, 1, 2)).astype(np.int8)
 
 
+#: Horizons that order forms after the 13-week risk, in turn.
+TIE_BREAK_HORIZONS = (22, 52)
+
+
+def sort_keys(horizons: tuple[int, ...], per: str | None) -> list[tuple[str, str, str]]:
+    """Arrow sort keys of the working order, on the ranked list's column names.
+
+    Every sort of forms into working order uses these: within a chunk
+    (:func:`rank_order`) and when sorted chunks are merged (``_batch``).
+    """
+    keys = [("jobcenter", "ascending", "at_end")] if per == "jobcenter" else []
+    keys.append(("risk", "descending", "at_end"))
+    keys += [(f"risk_{h}", "descending", "at_end") for h in TIE_BREAK_HORIZONS if h in horizons]
+    keys.append(("case_id", "ascending", "at_end"))
+    return keys
+
+
+def group_ranks(sorted_groups: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Rank within each run of equal groups (nulls one group) of rows already in working order.
+
+    Returns the ranks and, for each row, whether it starts a new group.
+    """
+    n = len(sorted_groups)
+    codes = pc.dictionary_encode(sorted_groups, null_encoding="encode").indices.to_numpy(zero_copy_only=False)
+    starts = np.r_[True, codes[1:] != codes[:-1]] if n else np.zeros(0, dtype=bool)
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0)) if n else np.zeros(0, dtype=np.int64)
+    return (np.arange(n) - group_start + 1).astype(np.int64), starts
+
+
 def rank_order(
     risk_13: np.ndarray,
     risk_22: np.ndarray | None,
@@ -86,27 +115,18 @@ def rank_order(
     rank : ndarray of int64
         Rank (1 = first) of the form at each position of ``order``, restarting per group.
     """
-    columns = {}
-    keys = []
-    if groups is not None:
-        columns["group"] = groups
-        keys.append(("group", "ascending", "at_end"))
-    for name, values in (("r13", risk_13), ("r22", risk_22), ("r52", risk_52)):
+    columns: dict[str, object] = {} if groups is None else {"jobcenter": groups}
+    horizons = []
+    for horizon, values in ((13, risk_13), (22, risk_22), (52, risk_52)):
         if values is not None:
-            columns[name] = pa.array(risk_units(values))
-            keys.append((name, "descending", "at_end"))
+            columns["risk" if horizon == 13 else f"risk_{horizon}"] = pa.array(risk_units(values))
+            horizons.append(horizon)
     columns["case_id"] = case_ids
-    keys.append(("case_id", "ascending", "at_end"))
-    table = pa.table(columns)
-    order = pc.sort_indices(table, sort_keys=keys).to_numpy()
-    n = len(order)
-    if groups is None or n == 0:
-        return order, np.arange(1, n + 1, dtype=np.int64)
-    sorted_groups = groups.take(pa.array(order))
-    codes = pc.dictionary_encode(sorted_groups, null_encoding="encode").indices.to_numpy(zero_copy_only=False)
-    starts = np.r_[True, codes[1:] != codes[:-1]]
-    group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
-    return order, (np.arange(n) - group_start + 1).astype(np.int64)
+    keys = sort_keys(tuple(horizons), "jobcenter" if groups is not None else None)
+    order = pc.sort_indices(pa.table(columns), sort_keys=keys).to_numpy()
+    if groups is None or len(order) == 0:
+        return order, np.arange(1, len(order) + 1, dtype=np.int64)
+    return order, group_ranks(groups.take(pa.array(order)))[0]
 
 
 def contact_marks(rank: np.ndarray, capacity: int | None) -> np.ndarray | None:

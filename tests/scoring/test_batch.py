@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import screening.scoring._batch as batch
+from screening.scoring._rank import sort_keys
 
 HORIZONS = (8, 13, 22, 52)
 
@@ -33,7 +34,7 @@ def forms_table(rng: np.random.Generator, n: int, start: int) -> pa.Table:
        batch_rows=st.integers(1, 9), seed=st.integers(0, 2**16), on_disk=st.booleans())
 def test_merged_runs_are_the_whole_sorted_and_ranked(sizes, per, batch_rows, seed, on_disk, tmp_path_factory):
     rng = np.random.default_rng(seed)
-    keys = batch.sort_keys(HORIZONS, per)
+    keys = sort_keys(HORIZONS, per)
     tables, start = [], 0
     for size in sizes:
         table = forms_table(rng, size, start)
