@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from screening.intake._ids import RepeatedIds, fingerprints
@@ -41,16 +40,18 @@ from screening.intake._read import (
     FileError,
     Format,
     RawTable,
-    _arrow_to_text,
     _check_text,
     _header_and_separator,
     _read_xlsx,
     _records,
     _to_text_frame,
+    arrow_csv_options,
     blank_line_before_content,
     detect_format,
     library_message,
+    parquet_frame,
     read_head,
+    records_frame,
 )
 
 if TYPE_CHECKING:
@@ -166,6 +167,11 @@ class _DecodedStream(io.RawIOBase):
         elif b"\n\n" in text or b"\n\r\n" in text:
             self._blank_pending = True  # only blank space after it so far
         self._tail = text[-2:]
+
+    @property
+    def complete(self) -> bool:
+        """Whether every byte of the file has been read and handed on."""
+        return self._done and not len(self._out)
 
     def readable(self) -> bool:
         return True
@@ -284,17 +290,8 @@ class ChunkedTable:
 
         stream = self._stream()
         try:
-            reader = pacsv.open_csv(
-                stream,
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=ARROW_BLOCK_BYTES,
-                                               use_threads=True),
-                parse_options=pacsv.ParseOptions(delimiter=self.separator, newlines_in_values=True,
-                                                 invalid_row_handler=malformed_row),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.large_string() for name in names}, null_values=[""],
-                    strings_can_be_null=True, quoted_strings_can_be_null=True,
-                ),
-            )
+            reader = pacsv.open_csv(stream, **arrow_csv_options(names, self.separator, malformed_row,
+                                                                block_size=ARROW_BLOCK_BYTES, use_threads=True))
             rows = 0
             pending: list[pa.RecordBatch] = []
             pending_rows = 0
@@ -369,19 +366,14 @@ class ChunkedTable:
 
     def _line_chunk(self, records: list[list[str]], numbers: list[int],
                     malformed: list[tuple[int, int, int]]) -> RawTable:
-        columns = list(zip(*records)) if records else [()] * len(self.header)
-        table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
-        table = pa.table({name: pc.if_else(pc.equal(col, ""), None, col)
-                          for name, col in zip(table.column_names, table.columns)})
-        return RawTable(frame=_to_text_frame(table, self.header), row_numbers=np.asarray(numbers, dtype=np.int64),
+        return RawTable(frame=records_frame(records, self.header), row_numbers=np.asarray(numbers, dtype=np.int64),
                         malformed=list(malformed), dialect=self.dialect)
 
     def _finish(self, stream: io.BufferedReader) -> None:
         raw = stream.raw
-        complete = raw._done and not len(raw._out)  # type: ignore[attr-defined]
-        if complete:
-            self.dialect["encoding"] = raw.found  # type: ignore[attr-defined]
-            self.sha256 = raw.sha256.hexdigest()  # type: ignore[attr-defined]
+        if raw.complete:  # the whole file went through: its encoding and hash are final
+            self.dialect["encoding"] = raw.found
+            self.sha256 = raw.sha256.hexdigest()
         stream.close()
 
     # -------------------------------------------------------------- Parquet
@@ -409,11 +401,7 @@ class ChunkedTable:
             yield self._parquet_chunk(self._parquet.schema_arrow.empty_table(), 0)
 
     def _parquet_chunk(self, table: pa.Table, first: int) -> RawTable:
-        text = pa.table({f"c{i}": _arrow_to_text(col) for i, col in enumerate(table.columns)})
-        if text.num_columns:
-            text = pa.table({name: pc.if_else(pc.equal(pc.utf8_trim_whitespace(col), ""), None, col)
-                             for name, col in zip(text.column_names, text.columns)})
-        frame = _to_text_frame(text, self.header)
+        frame = parquet_frame(table, self.header)
         return RawTable(frame=frame, row_numbers=np.arange(first + 2, first + 2 + len(frame)), dialect=self.dialect)
 
     # ----------------------------------------------------------------- xlsx

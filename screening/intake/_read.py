@@ -24,7 +24,7 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -244,6 +244,20 @@ def _check_text(head: bytes) -> None:
         raise FileError("the file is binary, not a text table (CSV, .xlsx or Parquet expected)")
 
 
+def arrow_csv_options(names: list[str], separator: str, on_malformed: Callable[[pacsv.InvalidRow], str],
+                      **read: object) -> dict[str, object]:
+    """How Arrow reads a form file: every cell text (blank = missing), the header skipped, quoted line breaks kept."""
+    return {
+        "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1, **read),
+        "parse_options": pacsv.ParseOptions(delimiter=separator, newlines_in_values=True,
+                                            invalid_row_handler=on_malformed),
+        "convert_options": pacsv.ConvertOptions(
+            column_types={name: pa.large_string() for name in names},  # pandas' own: no copy to pandas
+            null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+        ),
+    }
+
+
 def _read_csv(path: Path, *, separator: str | None, encoding: str | None) -> RawTable:
     try:
         raw = path.read_bytes()
@@ -275,19 +289,7 @@ def _read_csv(path: Path, *, separator: str | None, encoding: str | None) -> Raw
         return "skip"
 
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(
-                delimiter=separator, newlines_in_values=True, invalid_row_handler=note_malformed
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.large_string() for name in names},  # pandas' own: no copy to pandas
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        table = pacsv.read_csv(io.BytesIO(data), **arrow_csv_options(names, separator, note_malformed))
     except (pa.ArrowInvalid, pa.ArrowException):
         table = None
     if table is None or malformed or blank_line_before_content(data):
@@ -380,11 +382,17 @@ def _read_csv_slowly(data: bytes, header: list[str], separator: str, dialect: di
         else:
             records.append(fields)
             numbers.append(row_number)
+    return RawTable(frame=records_frame(records, header), row_numbers=np.asarray(numbers, dtype=np.int64),
+                    malformed=malformed, dialect={**dialect, "reader": "python"})
+
+
+def records_frame(records: list[list[str]], header: list[str]) -> pd.DataFrame:
+    """Records split by the line-aware reader as a text frame (an empty cell is missing)."""
     columns = list(zip(*records)) if records else [()] * len(header)
     table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
-    table = pa.table({name: pc.if_else(pc.equal(col, ""), None, col) for name, col in zip(table.column_names, table.columns)})
-    frame = _to_text_frame(table, header)
-    return RawTable(frame=frame, row_numbers=np.asarray(numbers, dtype=np.int64), malformed=malformed, dialect={**dialect, "reader": "python"})
+    table = pa.table({name: pc.if_else(pc.equal(col, ""), None, col)
+                      for name, col in zip(table.column_names, table.columns)})
+    return _to_text_frame(table, header)
 
 
 def _to_text_frame(table: pa.Table, header: list[str]) -> pd.DataFrame:
@@ -421,11 +429,17 @@ def _read_parquet(path: Path) -> RawTable:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError, ValueError) as error:
         raise FileError(f"not a readable Parquet file: {library_message(error)}") from None
-    header = [str(name) for name in table.column_names]
-    text = pa.table({f"c{i}": _arrow_to_text(col) for i, col in enumerate(table.columns)})
-    text = pa.table({name: pc.if_else(pc.equal(pc.utf8_trim_whitespace(col), ""), None, col) for name, col in zip(text.column_names, text.columns)}) if text.num_columns else text
-    frame = _to_text_frame(text, header)
+    frame = parquet_frame(table, [str(name) for name in table.column_names])
     return RawTable(frame=frame, row_numbers=np.arange(2, len(frame) + 2), dialect={"format": "parquet"})
+
+
+def parquet_frame(table: pa.Table, header: list[str]) -> pd.DataFrame:
+    """Typed Parquet columns as the text a CSV would hold (blank or white space only = missing)."""
+    text = pa.table({f"c{i}": _arrow_to_text(col) for i, col in enumerate(table.columns)})
+    if text.num_columns:
+        text = pa.table({name: pc.if_else(pc.equal(pc.utf8_trim_whitespace(col), ""), None, col)
+                         for name, col in zip(text.column_names, text.columns)})
+    return _to_text_frame(text, header)
 
 
 def _excel_cell(value: object) -> str | None:
