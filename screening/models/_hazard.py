@@ -94,15 +94,20 @@ def _by_rows(forms: np.ndarray, columns: list[int], make) -> np.ndarray:
     return make(forms[first])[inverse]
 
 
-def _one_thread():
-    """A context manager limiting OpenMP to one thread (controller built once)."""
+def threadpool_controller():
+    """The process's one ``threadpoolctl.ThreadpoolController`` (finding the thread pools costs tens of ms)."""
     global _CONTROLLER
     with _CONTROLLER_LOCK:
         if _CONTROLLER is None:
             from threadpoolctl import ThreadpoolController
 
             _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="openmp")
+    return _CONTROLLER
+
+
+def _one_thread():
+    """A context manager limiting OpenMP to one thread."""
+    return threadpool_controller().limit(limits=1, user_api="openmp")
 
 
 class AdditiveHazard(BaseEstimator):

@@ -34,7 +34,7 @@ BOOSTED_CHUNK_FORMS = 4096
 BLAS_ONE_THREAD_FROM = 1024
 MAIN_HORIZON = 13
 _BLAS_LOCK = threading.Lock()
-_blas_state: dict[str, object] = {"users": 0, "limiter": None, "controller": None}
+_blas_state: dict[str, object] = {"users": 0, "limiter": None}
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,9 @@ def _blas_on_one_thread() -> Iterator[None]:
     """
     with _BLAS_LOCK:
         if _blas_state["users"] == 0:
-            if _blas_state["controller"] is None:
-                from threadpoolctl import ThreadpoolController
+            from screening.models._hazard import threadpool_controller
 
-                _blas_state["controller"] = ThreadpoolController()
-            _blas_state["limiter"] = _blas_state["controller"].limit(limits=1, user_api="blas")
+            _blas_state["limiter"] = threadpool_controller().limit(limits=1, user_api="blas")
         _blas_state["users"] += 1
     try:
         yield
