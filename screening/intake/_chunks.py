@@ -45,6 +45,7 @@ from screening.intake._read import (
     _read_xlsx,
     _records,
     _to_text_frame,
+    _utf8_from_mixed,
     arrow_csv_options,
     blank_line_before_content,
     detect_format,
@@ -66,6 +67,7 @@ READ_BYTES = 4 * 1024 * 1024
 #: Arrow's CSV block: larger than any record it must hold in one piece.
 ARROW_BLOCK_BYTES = 16 * 1024 * 1024
 _WHITESPACE = b" \t\r\n"
+_NON_ASCII = bytes(range(0x80, 0x100))
 T = TypeVar("T")
 
 
@@ -126,19 +128,19 @@ class _DecodedStream(io.RawIOBase):
                     raise FileError("the file starts like UTF-16 text but cannot be decoded as UTF-16") from None
                 raise FileError(f"cannot decode the file as {self._mode}: {error}") from None
         data = self._pending + raw
+        # A run of non-ASCII bytes is one character or a few Danish letters: it is decoded whole (as
+        # ``_read._utf8_from_mixed`` decodes a file), so the run at the end of a block waits for the next.
+        cut = len(data) if final else len(data.rstrip(_NON_ASCII))
+        data, self._pending = data[:cut], data[cut:]
         if self.found != "cp1252":
-            decoder = codecs.getincrementaldecoder("utf-8")("strict")
+            if data.isascii():
+                return data
             try:
-                decoder.decode(data, final)
+                data.decode("utf-8")
+                return data
             except UnicodeDecodeError:
-                self.found = "cp1252"  # from here on, as _decode does for the whole file
-                self._decoder_1252 = codecs.getincrementaldecoder("utf-8")("screening_cp1252")
-            else:
-                held = len(decoder.getstate()[0])
-                self._pending = data[len(data) - held:] if held else b""
-                return data[: len(data) - held] if held else data
-        self._pending = b""
-        return self._decoder_1252.decode(data, final).encode("utf-8")
+                self.found = "cp1252"  # from here on, as _read._decode does for the whole file
+        return _utf8_from_mixed(data)
 
     def _refill(self) -> bool:
         while not len(self._out):
