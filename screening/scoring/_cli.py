@@ -177,7 +177,7 @@ def run_score(args: argparse.Namespace) -> int:
             clock = time.perf_counter()
             page_head = _PageHead(args.per, version=model.version) if report is not None else None
             with temporary["output"].open("wb") as handle:
-                header = _write_merged(runs, handle, model=model, per=args.per, language=args.language,
+                header = _write_merged(runs, handle, model=model, per=args.per,
                                        with_jobcenter=with_jobcenter, ranker=ranker, totals=totals,
                                        page_head=page_head)
             del runs
@@ -219,7 +219,7 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_merged(runs: list[Any], handle: Any, *, model: Any, per: str | None, language: str, with_jobcenter: bool,
+def _write_merged(runs: list[Any], handle: Any, *, model: Any, per: str | None, with_jobcenter: bool,
                   ranker: Any, totals: Any, page_head: _PageHead | None) -> Any:
     """Merge the sorted runs into the ranked list's CSV (header first); return the header's empty frame."""
     import numpy as np
@@ -227,7 +227,7 @@ def _write_merged(runs: list[Any], handle: Any, *, model: Any, per: str | None, 
     from screening.scoring import _batch, _rank
     from screening.scoring._output import header_line, write_table_lines
 
-    empty = _batch.sorted_chunk(model, _no_forms(), per=None, language=language, with_jobcenter=with_jobcenter)
+    empty = _batch.chunk_schema(model.horizons, with_jobcenter).empty_table()  # what a chunk of no forms gives
     header = _batch.ranked_frame(empty, np.zeros(0, dtype=np.int64), None, version=model.version)
     handle.write(header_line([str(name) for name in header.columns]))
     for merged in _batch.merge_runs(runs, _rank.sort_keys(model.horizons, per)):
@@ -281,15 +281,6 @@ def _write_refused(refused: Any, handle: Any, *, header: bool) -> None:
     from screening._io import neutralise_formulas
 
     neutralise_formulas(refused.drop(columns="kind")).to_csv(handle, header=header, index=False, lineterminator="\n")
-
-
-def _no_forms() -> Any:
-    """An empty table of valid forms (the header of the ranked list is that of no forms)."""
-    import pandas as pd
-
-    from screening.intake import load_contract
-
-    return pd.DataFrame({name: pd.Series(dtype="str") for name in load_contract().columns})
 
 
 def _release_memory() -> None:
