@@ -108,12 +108,8 @@ print(json.dumps({
 
 
 def score_command() -> list[str]:
-    """``screening score`` once it is wired into the command, else the same function run directly."""
-    from screening import cli
-
-    if "score" in getattr(cli, "_COMMANDS", {}):
-        return [PYTHON, "-m", "screening", "score"]
-    return [PYTHON, "-m", "screening.scoring._cli"]
+    """``screening score``."""
+    return [PYTHON, "-m", "screening", "score"]
 
 
 def trained_model(family: str, rows: int, seed: int = 1) -> tuple[Path, Path]:

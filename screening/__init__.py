@@ -16,8 +16,7 @@ matplotlib.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from screening._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -30,21 +29,12 @@ _LAZY = {
     "RefusedFormError": "screening.scoring",
     "validate_file": "screening.intake",
     "FileError": "screening.intake",
-    "ModelFileError": "screening.registry._files",
+    "ModelFileError": "screening.registry",
+    "score_file": "screening.scoring",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'screening' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 
 __all__ = sorted(_LAZY)

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_OK = 0
 EXIT_DEFECT = 1
@@ -27,14 +28,30 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see 'screening {self.prog.split()[-1]} --help')")
 
 
+#: Languages of reasons, refusals and pages.
+LANGUAGES = ("da", "en")
+
+
 def _positive(value: str) -> int:
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
     if number < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return number
 
 
+def _at_least_one(value: str) -> int:
+    number = _positive(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def _build_parser() -> argparse.ArgumentParser:
+    from screening.intake import HORIZONS, MAIN_HORIZON
+
     parser = _Parser(prog="screening", description="Early screening of sick-listed workers at risk of long absence.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -56,15 +73,16 @@ def _build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--input", required=True, help="CSV, .xlsx or Parquet file")
     validate.add_argument("--rejects", help="write refused rows (row, case_id, column, value, reason) to this CSV")
     validate.add_argument("--training", action="store_true", help="also check the training outcome columns")
-    validate.add_argument("--language", choices=["da", "en"], default="da", help="language of reasons (default da)")
-    validate.add_argument("--chunk-rows", dest="chunk_rows", type=_positive, default=None,
+    validate.add_argument("--language", choices=list(LANGUAGES), default="da", help="language of reasons (default da)")
+    validate.add_argument("--chunk-rows", dest="chunk_rows", type=_at_least_one, default=None,
                           help="forms read at a time (default 1,000,000): sets the memory used, never the outcome")
     _add_dialect_options(validate)
 
     train = commands.add_parser("train", help="train, evaluate and save a risk model; track it in MLflow")
     train.add_argument("--data", required=True, help="training forms with absence_weeks and spell_ended")
     train.add_argument("--model-dir", required=True, help="where to write the model directory")
-    train.add_argument("--horizon", type=int, default=13, choices=[8, 13, 22, 52], help="headline horizon (default 13)")
+    train.add_argument("--horizon", type=int, default=MAIN_HORIZON, choices=list(HORIZONS),
+                       help=f"headline horizon (default {MAIN_HORIZON})")
     train.add_argument("--family", choices=["auto", "additive", "boosted"], default="auto",
                        help="model family; auto picks by censored log score on the newest forms")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -73,15 +91,30 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--promote", action="store_true", help="make this version champion even if there is one")
     train.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
 
-    from screening.scoring import add_score_arguments
-
     score = commands.add_parser("score", help="rank the week's forms with reasons; refused rows, page, audit line")
-    add_score_arguments(score)
+    score.add_argument("--model", required=True,
+                       help="model directory, or an MLflow URI such as models:/screening@champion")
+    score.add_argument("--input", required=True, help="the week's forms: CSV, .xlsx or Parquet")
+    score.add_argument("--output", required=True, help="the ranked list to write (CSV)")
+    score.add_argument("--rejects", help="refused rows to write (CSV; default: OUTPUT_refused.csv beside the output)")
+    score.add_argument("--report", help="also write the weekly page (self-contained HTML) to this file")
+    score.add_argument("--capacity", type=_positive,
+                       help="mark the first K forms (per jobcenter with --per) for contact this week")
+    score.add_argument("--per", choices=["jobcenter"], help="rank within each jobcenter")
+    score.add_argument("--language", choices=list(LANGUAGES), default="da",
+                       help="language of reasons, refusals and the page (default da)")
+    score.add_argument("--audit-log", dest="audit_log",
+                       help="append the run's audit line here (default: $SCREENING_AUDIT_LOG, else "
+                            "screening-audit.jsonl beside the output)")
+    _add_dialect_options(score)
+    score.add_argument("--chunk-rows", dest="chunk_rows", type=_at_least_one, default=None,
+                       help="forms read and scored at a time (default 250,000): sets the memory used, "
+                            "never the output")
 
     evaluate = commands.add_parser("evaluate", help="measure a model on forms with known outcomes")
     evaluate.add_argument("--model", required=True, help="model directory or MLflow URI (models:/NAME@champion)")
     evaluate.add_argument("--data", required=True, help="forms with absence_weeks and spell_ended")
-    evaluate.add_argument("--horizon", type=int, default=13, choices=[8, 13, 22, 52])
+    evaluate.add_argument("--horizon", type=int, default=MAIN_HORIZON, choices=list(HORIZONS))
     evaluate.add_argument("--capacity", type=_positive, default=10, help="calls per week per jobcenter")
     evaluate.add_argument("--truth", help="simulated true risks (from 'simulate --truth') to compare with")
     evaluate.add_argument("--output", help="folder for the evaluation tables and plots")
@@ -122,7 +155,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     import contextlib
 
     from screening._io import atomic_path, neutralise_formulas
-    from screening.intake._chunks import VALIDATE_CHUNK_ROWS, ChunkedTable, ValidationTotals, validate_in_chunks
+    from screening.intake import VALIDATE_CHUNK_ROWS, ChunkedTable, ValidationTotals, validate_in_chunks
 
     started = time.perf_counter()
     table = ChunkedTable(args.input, chunk_rows=args.chunk_rows or VALIDATE_CHUNK_ROWS, file_format=args.file_format,
@@ -215,23 +248,68 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     for key, value in result.metrics.items():
         print(f"  {key:<24} {value:.4f}" if isinstance(value, float) else f"  {key:<24} {value}")
     if args.output:
-        from screening.registry._train import _figures
+        from screening.registry import evaluation_figures
 
         folder = Path(args.output)
         folder.mkdir(parents=True, exist_ok=True)
         result.comparison.to_csv(folder / "comparison.csv")
         result.subgroups.to_csv(folder / "subgroups.csv")
         result.reliability.to_csv(folder / "reliability.csv")
-        for name, content in _figures(result).items():
+        for name, content in evaluation_figures(result).items():
             (folder / Path(name).name).write_bytes(content)
         print(f"tables and plots written to {folder}")
     return EXIT_OK
 
 
 def _run_score(args: argparse.Namespace) -> int:
-    from screening.scoring import run_score
+    from screening.scoring import score_file
 
-    return run_score(args)
+    try:
+        done = score_file(args.input, model=args.model, output=args.output, rejects=args.rejects, report=args.report,
+                          capacity=args.capacity, per=args.per, language=args.language, audit_log=args.audit_log,
+                          file_format=args.file_format, separator=args.separator, encoding=args.encoding,
+                          chunk_rows=args.chunk_rows)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    print(format_score_summary(done.summary, dialect=done.dialect, written=done.written, seconds=done.seconds))
+    return EXIT_OK
+
+
+def format_score_summary(summary: dict[str, Any], *, dialect: dict[str, str], written: dict[str, Path | None],
+                         seconds: float) -> str:
+    """The short summary the command prints (counts, names and the model: no personal data)."""
+    read_as = ", ".join(f"{key} {value!r}" for key, value in dialect.items())
+    lines = [
+        f"read:      {summary['rows_read']:,} forms ({read_as})",
+        f"scored:    {summary['scored']:,}",
+        f"refused:   {summary['refused']:,}",
+    ]
+    for reason, count in sorted(summary["refused_by_reason"].items(), key=lambda item: (-item[1], item[0])):
+        column, kind = reason.split(":", 1)
+        lines.append(f"  {count:>9,}  {column}: {kind}")
+    if summary.get("blank_rows"):
+        lines.append(f"blank rows skipped: {summary['blank_rows']:,}")
+    if summary.get("ignored_columns"):
+        lines.append(f"ignored columns: {', '.join(summary['ignored_columns'])}")
+    counts = summary["priority_counts"]
+    lines.append("priority:  " + " · ".join(f"{name} {counts[name]:,}" for name in ("high", "medium", "low")))
+    if summary.get("capacity") is not None:
+        per = " per jobcenter" if summary.get("per") == "jobcenter" else ""
+        lines.append(f"contact:   {summary['contacts']:,} marked for contact this week "
+                     f"(capacity {summary['capacity']:,}{per})")
+    warnings = summary.get("drift_warnings") or []
+    if warnings:
+        lines.append(f"drift:     PSI above 0.25 for {', '.join(warnings)}: this week's forms differ from the "
+                     "training data")
+    family = summary.get("model_family")
+    lines.append(f"model:     {summary['model_version']} ({family + ', ' if family else ''}"
+                 f"sha256 {str(summary['model_checksum'])[:12]})")
+    for kind, path in written.items():
+        if path is not None:
+            lines.append(f"{kind + ':':<10} {path}")
+    steps = [f"{step.replace('_', ' ')} {value:.1f}" for step, value in (summary.get("seconds_by_step") or {}).items()]
+    lines.append(f"time:      {seconds:.2f} s" + (f" ({', '.join(steps)})" if steps else ""))
+    return "\n".join(lines)
 
 
 _COMMANDS = {"simulate": _run_simulate, "validate": _run_validate, "train": _run_train, "evaluate": _run_evaluate,
@@ -241,7 +319,7 @@ _COMMANDS = {"simulate": _run_simulate, "validate": _run_validate, "train": _run
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from screening.intake import FileError
-    from screening.registry._files import ModelFileError
+    from screening.registry import ModelFileError
 
     try:
         args = _build_parser().parse_args(argv)
@@ -255,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a defect of ours: say so in one line unless debugging
         if os.environ.get("SCREENING_DEBUG"):
             raise
-        from screening.intake._read import library_message  # no CPR-shaped number, even from a defect
+        from screening.intake import library_message  # no CPR-shaped number, even from a defect
 
         print(f"screening: internal error ({type(error).__name__}): {library_message(error)}. "
               "Run again with SCREENING_DEBUG=1 for details and report it.", file=sys.stderr)

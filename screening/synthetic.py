@@ -224,7 +224,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from screening.intake import load_contract
+from screening.intake import HORIZONS, load_contract
 
 __all__ = [
     "FORM_COLUMNS",
@@ -238,7 +238,6 @@ __all__ = [
     "write_forms",
 ]
 
-HORIZONS: tuple[int, ...] = (8, 13, 22, 52)
 
 #: Contract columns of a form and the training outcome columns, read from the schema.
 FORM_COLUMNS: tuple[str, ...] = tuple(load_contract().columns)

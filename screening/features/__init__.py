@@ -4,9 +4,46 @@
 stay NaN); :class:`AdditiveBasis` expands those into the grouped spline and
 indicator design of the interpretable model. Both follow scikit-learn's estimator
 contract.
+
+Drift of the inputs: ``drift_reference`` freezes the training forms' bins (stored
+with a model), ``population_stability`` compares a week's forms with them (PSI per
+input, a warning above :data:`PSI_WARNING`); ``drift_counts`` and
+``stability_of_counts`` do the same chunk by chunk. ``answer_codes`` is the fast
+look-up of each answer's position in a list of answers.
+
+Importing this package is cheap: each name's module is imported on first use, so
+scoring, which needs the drift and answer look-ups, does not import scikit-learn
+before a model is loaded.
 """
 
-from screening.features._basis import AdditiveBasis
-from screening.features._encoder import AUDIT_ATTRIBUTES, FormEncoder
+from __future__ import annotations
 
-__all__ = ["AUDIT_ATTRIBUTES", "AdditiveBasis", "FormEncoder"]
+from screening._lazy import lazy_names
+
+_LAZY = {
+    "AUDIT_ATTRIBUTES": "screening.features._encoder",
+    "FormEncoder": "screening.features._encoder",
+    "AdditiveBasis": "screening.features._basis",
+    "answer_codes": "screening.features._columns",
+    "PSI_WARNING": "screening.features._drift",
+    "drift_counts": "screening.features._drift",
+    "drift_reference": "screening.features._drift",
+    "population_stability": "screening.features._drift",
+    "stability_of_counts": "screening.features._drift",
+}
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
+
+
+__all__ = [
+    "AUDIT_ATTRIBUTES",
+    "PSI_WARNING",
+    "AdditiveBasis",
+    "FormEncoder",
+    "answer_codes",
+    "drift_counts",
+    "drift_reference",
+    "population_stability",
+    "stability_of_counts",
+]

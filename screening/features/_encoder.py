@@ -33,8 +33,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from screening.intake import load_contract
-from screening.intake._icd10 import normalise_codes
+from screening.intake import load_contract, normalise_codes
 
 #: Attributes kept for fairness audits. They are not model inputs by default:
 #: ``sex`` because ranking people for help by their sex needs a justification the

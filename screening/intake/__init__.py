@@ -1,13 +1,32 @@
-"""Reading and validating intake forms: ``read_table`` → ``validate_table``, or both with ``validate_file``."""
+"""Reading and validating intake forms: the contract, one reader, one validator in two shapes.
+
+- The contract: :func:`load_contract` (the only column list), :data:`HORIZONS`, :data:`MAIN_HORIZON`.
+- One reader: :class:`ChunkedTable` reads CSV (any Danish dialect), ``.xlsx`` or
+  Parquet a chunk of forms at a time; :func:`read_table` is its one-chunk case;
+  :func:`forms_table` takes a table already in memory.
+- One validator: :func:`validate_table` judges a table (:func:`validate_in_chunks`
+  a file of any size, as the whole file would be judged); :class:`FormValidator`
+  judges one form the same way, fast.
+- Privacy: :func:`redact`, :func:`mask_cpr` and :func:`library_message` keep
+  CPR-shaped numbers out of everything shown.
+"""
 
 from __future__ import annotations
 
 import os
 
-from screening.intake._contract import Contract, Field, load_contract
-from screening.intake._messages import Language
-from screening.intake._read import FileError, Format, RawTable, read_table
-from screening.intake._validate import Validation, validate_table
+from screening.intake._cells import cell_text, forms_table, text_frame
+from screening.intake._contract import HORIZONS, MAIN_HORIZON, Contract, Field, load_contract
+from screening.intake._decode import Format
+from screening.intake._form import FormValidator, RefusedFormError, ValidForm
+from screening.intake._icd10 import normalise_codes
+from screening.intake._ids import RepeatedIds
+from screening.intake._messages import Language, reason_text
+from screening.intake._passes import FirstPass, ValidationTotals, first_pass, validate_in_chunks, validated_ahead
+from screening.intake._privacy import CPR_MASK, CPR_PATTERN, library_message, mask_cpr, redact
+from screening.intake._read import DEFAULT_CHUNK_ROWS, VALIDATE_CHUNK_ROWS, ChunkedTable, read_table
+from screening.intake._table import TEXT_DTYPE, FileError, RawTable
+from screening.intake._validate import REFUSED_COLUMNS, Validation, validate_table
 
 
 def validate_file(
@@ -46,13 +65,41 @@ def validate_file(
 
 
 __all__ = [
+    "CPR_MASK",
+    "CPR_PATTERN",
+    "DEFAULT_CHUNK_ROWS",
+    "HORIZONS",
+    "MAIN_HORIZON",
+    "REFUSED_COLUMNS",
+    "TEXT_DTYPE",
+    "VALIDATE_CHUNK_ROWS",
+    "ChunkedTable",
     "Contract",
     "Field",
     "FileError",
+    "FirstPass",
+    "FormValidator",
+    "Format",
+    "Language",
     "RawTable",
+    "RefusedFormError",
+    "RepeatedIds",
+    "ValidForm",
     "Validation",
+    "ValidationTotals",
+    "cell_text",
+    "first_pass",
+    "forms_table",
+    "library_message",
     "load_contract",
+    "mask_cpr",
+    "normalise_codes",
     "read_table",
+    "reason_text",
+    "redact",
+    "text_frame",
     "validate_file",
+    "validate_in_chunks",
     "validate_table",
+    "validated_ahead",
 ]

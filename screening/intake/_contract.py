@@ -18,6 +18,12 @@ import pandera.pandas as pa
 INTAKE_SCHEMA_FILE = "intake_form.v1.yaml"
 TRAINING_SCHEMA_FILE = "training.v1.yaml"
 
+#: Weeks from the first sick day at which the contract asks for a risk (``risk_8`` .. ``risk_52``):
+#: week 8 is the Danish visitation point, 13 the headline, 22 the reassessment.
+HORIZONS: tuple[int, ...] = (8, 13, 22, 52)
+#: The headline horizon: the ranked list's ``risk`` column, the priority bands and the reasons.
+MAIN_HORIZON = 13
+
 
 @dataclass(frozen=True)
 class Field:

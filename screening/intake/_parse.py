@@ -20,13 +20,8 @@ from screening.intake._contract import Contract, Field
 
 Parsed = tuple[pd.Series, np.ndarray]
 
-#: A value shaped like a Danish CPR number: DDMMYY-SSSS or ten digits in a row.
-CPR_PATTERN = r"(?<!\d)\d{6}-?\d{4}(?!\d)"
-#: The same test without look-arounds, so that Arrow's RE2 engine runs it (ten times faster).
-CPR_SEARCH_PATTERN = r"(?:^|\D)\d{6}-?\d{4}(?:\D|$)"
-_CPR = re.compile(CPR_PATTERN)
-CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 MAX_CELL_CHARACTERS = 200
+#: Date spellings read, in the order they are tried (ISO first, then the Danish day-first ones).
 DATE_FORMATS = (
     (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"), "%Y-%m-%d"),
     (re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$"), "%d-%m-%Y"),
@@ -35,43 +30,6 @@ DATE_FORMATS = (
 )
 EARLIEST_DATE = pd.Timestamp("2000-01-01")
 LATEST_DATE = pd.Timestamp("2100-12-31")
-
-
-def redact(values: pd.Series, *, width: int = 60) -> pd.Series:
-    """Values made safe to show: CPR-shaped numbers masked, control characters replaced, long text cut.
-
-    Parameters
-    ----------
-    values : pandas.Series of str
-    width : int, default 60
-        Longest text kept; longer values end in an ellipsis.
-    """
-    text = values.astype("str")
-    masked = _may_hold_cpr(text)
-    if masked.all():
-        text = text.str.replace(CPR_PATTERN, "******-****", regex=True)
-    elif masked.any():  # Python's regex engine (the pattern looks around) only where a number may be
-        text = text.copy()
-        text[masked] = text[masked].str.replace(CPR_PATTERN, "******-****", regex=True).to_numpy()
-    text = text.str.replace(CONTROL_PATTERN, "\ufffd", regex=True)
-    long = text.str.len() > width
-    if long.any():
-        text = text.where(~long, text.str.slice(0, width - 1) + "…")
-    return text
-
-
-def _may_hold_cpr(text: pd.Series) -> np.ndarray:
-    """Where ``CPR_PATTERN`` may match: any non-ASCII text (Python's ``\\d`` is any digit), else RE2's test without look-arounds."""
-    if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
-        return np.ones(len(text), dtype=bool)
-    column = text.array.__arrow_array__()
-    found = pc.or_kleene(pc.invert(pc.string_is_ascii(column)), pc.match_substring_regex(column, r"\d{6}-?\d{4}"))
-    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
-
-
-def has_cpr(text: str) -> bool:
-    """Whether a text holds a CPR-shaped number."""
-    return bool(_CPR.search(text))
 
 
 def string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +43,7 @@ def string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 #: Text that may fail a generic check: a character other than printable ASCII (space,
 #: control characters, any non-ASCII letter) or a run of digits shaped like a CPR number.
-#: A superset of what ``CONTROL_PATTERN``, trimming and ``CPR_SEARCH_PATTERN`` can find.
+#: A superset of what ``_privacy.CONTROL_PATTERN``, trimming and ``_privacy.CPR_SEARCH_PATTERN`` can find.
 SUSPECT_PATTERN = r"[^!-~]|\d{6}-?\d{4}"
 
 

@@ -1,133 +1,352 @@
-"""Reading the tables jobcenters really export: CSV in any of its Danish dialects, .xlsx, Parquet.
+"""The one reader of the tables jobcenters really export: CSV in any of its Danish dialects, .xlsx, Parquet.
 
-Every reader returns the same thing: a :class:`RawTable` whose cells are all text
-(missing = NA), so that one parsing path (``_parse``) serves every format and the
-same form gives the same risk whatever file it came in.
+:class:`ChunkedTable` reads a file ``chunk_rows`` forms at a time; reading a whole
+file (:func:`read_table`) is its one-chunk case. Every chunk is a
+:class:`~screening.intake.RawTable` whose cells are all text (missing = NA), so
+that one parsing path serves every format and the same form gives the same risk
+whatever file it came in. How bytes become text, and how the dialect is
+detected, is :mod:`._decode`; how typed values become text, :mod:`._cells`.
 
-The dialect is detected, not asked for:
-
-- format from the file's first bytes (Parquet ``PAR1``, .xlsx is a zip), else the suffix;
-- encoding: UTF-8 (with or without BOM); bytes that are not UTF-8 are read as
-  Windows-1252, as Danish Excel saves them, one run of bytes at a time, so a file
-  mixing both still reads every Danish letter right;
-- field separator from the header line (``;``, ``,``, tab or ``|``);
-- decimal mark per value when numbers are parsed (``3,5`` and ``3.5`` are both 3.5).
+- CSV is decoded on the way in and parsed by Arrow's streaming CSV reader, so
+  memory depends on the chunk size, not on the file. A file with a record Arrow
+  cannot split, or with an empty line before more content (Arrow would skip it
+  and number the rows after it one short), is read by the line-aware reader
+  (:mod:`._records`) instead, line by line.
+- Parquet is read a batch at a time; typed columns become the text a CSV holds.
+- An ``.xlsx`` sheet (at most 1,048,576 rows) is read whole and handed out in chunks.
 """
 
 from __future__ import annotations
 
-import codecs
-import collections
-import csv
-import datetime as dt
-import io
 import os
-import re
-from dataclasses import dataclass, field
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TypeVar
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-Format = Literal["csv", "xlsx", "parquet"]
-SEPARATORS = (";", ",", "\t", "|")
-SNIFF_BYTES = 64 * 1024
-_UTF8_BOM = b"\xef\xbb\xbf"
-#: A byte other than blank space or a byte-order mark's: the file is not empty.
-_ANYTHING = re.compile(rb"[^ \t\r\n\xef\xbb\xbf]")
+from screening.intake._cells import excel_cell, parquet_frame, to_text_frame
+from screening.intake._decode import (
+    SNIFF_BYTES,
+    Format,
+    check_text,
+    decoding_mode,
+    detect_format,
+    has_content,
+    header_and_separator,
+    open_decoded,
+    read_head,
+)
+from screening.intake._privacy import library_message
+from screening.intake._records import BLANK_LINE, records, records_frame
+from screening.intake._table import FileError, RawTable
+
+#: Forms per chunk when scoring, unless asked otherwise (a form costs ~1 KB while it is scored).
+DEFAULT_CHUNK_ROWS = 250_000
+#: Forms per chunk when only validating (~0.5 KB a form): a million-form week is read once.
+VALIDATE_CHUNK_ROWS = 1_000_000
+#: Arrow's CSV block: larger than any record it must hold in one piece.
+ARROW_BLOCK_BYTES = 16 * 1024 * 1024
+T = TypeVar("T")
 
 
-#: The dtype of every cell of a :class:`RawTable` (text, missing = NaN), and of text columns downstream.
-TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+class _Restart(Exception):
+    """Arrow could not read the file as CSV: it must be read again with the line-aware reader."""
 
 
-class FileError(Exception):
-    """A problem with the file as a whole: the run stops (exit code 2) and nothing is scored."""
+def arrow_csv_options(names: list[str], separator: str, on_malformed: Callable[[pacsv.InvalidRow], str],
+                      **read: object) -> dict[str, object]:
+    """How Arrow reads a form file: every cell text (blank = missing), the header skipped, quoted line breaks kept."""
+    return {
+        "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1, **read),
+        "parse_options": pacsv.ParseOptions(delimiter=separator, newlines_in_values=True,
+                                            invalid_row_handler=on_malformed),
+        "convert_options": pacsv.ConvertOptions(
+            column_types={name: pa.large_string() for name in names},  # pandas' own: no copy to pandas
+            null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+        ),
+    }
 
 
-_CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+def _read_xlsx(path: Path) -> RawTable:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        if not workbook.sheet_names:
+            raise FileError("the workbook has no sheets")
+        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except FileError:
+        raise
+    except Exception as error:  # calamine raises its own error types for broken workbooks
+        raise FileError(f"not a readable .xlsx workbook: {library_message(error)}") from None
+    if not rows or not any(cell not in (None, "") for cell in rows[0]):
+        raise FileError("the first sheet is empty: expected a header row with column names")
+    header = [str(excel_cell(cell) or "") for cell in rows[0]]
+    width = len(header)
+    cells_of_forms, numbers = [], []
+    for number, row in enumerate(rows[1:], start=2):
+        cells = [excel_cell(cell) for cell in row[:width]] + [None] * (width - len(row))
+        if any(cell is not None for cell in cells):
+            cells_of_forms.append(cells)
+            numbers.append(number)
+    columns = list(zip(*cells_of_forms)) if cells_of_forms else [()] * width
+    table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+    return RawTable(frame=to_text_frame(table, header), row_numbers=np.asarray(numbers, dtype=np.int64),
+                    dialect={"format": "xlsx", "sheet": workbook.sheet_names[0]})
 
 
-def library_message(error: BaseException) -> str:
-    """A library's error about a file, fit to show: its first line, at most 200 characters, no CPR-shaped number.
+class ChunkedTable:
+    """A table file read ``chunk_rows`` forms at a time (all of them at once when ``chunk_rows`` is None).
 
-    Such messages can quote bytes of the file (a Parquet footer's size, a cell).
-    """
-    lines = str(error).splitlines() or [type(error).__name__]
-    return _CPR_SHAPED.sub("******-****", lines[0])[:200]
+    Iterating gives :class:`~screening.intake.RawTable` chunks in file order, each
+    with its rows' numbers in the whole file; iterating again reads the file again.
+    Use :meth:`map_chunks` for a first pass over the whole file: it also settles
+    which CSV reader the file needs and the dialect.
 
-
-@dataclass
-class RawTable:
-    """A table as read, before any parsing.
+    Parameters
+    ----------
+    path : str or path-like
+    chunk_rows : int or None, default DEFAULT_CHUNK_ROWS
+        Records per chunk (the last may be shorter); None reads the file as one chunk.
+    file_format : {"csv", "xlsx", "parquet"}, optional
+        Override the detected format.
+    separator : str, optional
+        Override the detected CSV field separator.
+    encoding : str, optional
+        Override the detected CSV encoding (for example ``"cp1252"``).
 
     Attributes
     ----------
-    frame : pandas.DataFrame
-        One row per record, all cells text (``str`` dtype), missing cells NA.
-        Columns carry the file's own header names.
-    row_numbers : numpy.ndarray
-        For each row of ``frame``, its row in the file as a spreadsheet shows it
-        (the header is row 1, the first form row 2).
-    malformed : list of tuple
-        Records that could not be split into the header's fields:
-        ``(row_number, fields_found, fields_expected)``; ``fields_found`` is
-        ``UNBALANCED_QUOTE`` (-1) when a quote opened on the row never closes.
+    header : list of str
+        The file's column names.
     dialect : dict
-        What was detected: format, encoding, separator.
+        Format, encoding and separator; the encoding is final after a full pass.
+    sha256 : str or None
+        SHA-256 of the file's bytes, known after a full pass over a CSV file.
+
+    Raises
+    ------
+    FileError
+        On construction, or while iterating, for a problem with the file as a whole:
+        missing, unreadable, empty, or not a table.
     """
 
-    frame: pd.DataFrame
-    row_numbers: np.ndarray
-    malformed: list[tuple[int, int, int]] = field(default_factory=list)
-    dialect: dict[str, str] = field(default_factory=dict)
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        chunk_rows: int | None = DEFAULT_CHUNK_ROWS,
+        file_format: Format | None = None,
+        separator: str | None = None,
+        encoding: str | None = None,
+    ) -> None:
+        if chunk_rows is not None and chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be 1 or more, got {chunk_rows}")
+        self.path = Path(path)
+        self.chunk_rows = int(chunk_rows) if chunk_rows is not None else None
+        self._limit = self.chunk_rows or sys.maxsize
+        self.sha256: str | None = None
+        head = read_head(self.path)
+        self.format: Format = file_format or detect_format(self.path, head)
+        self._slow = False
+        self._xlsx: RawTable | None = None
+        if self.format == "csv":
+            self._open_csv(head, separator, encoding)
+        elif self.format == "parquet":
+            self._open_parquet()
+        else:
+            self._xlsx = _read_xlsx(self.path)
+            self.header = [str(name) for name in self._xlsx.frame.columns]
+            self.dialect = dict(self._xlsx.dialect)
+
+    # ------------------------------------------------------------------ CSV
+    def _open_csv(self, head: bytes, separator: str | None, encoding: str | None) -> None:
+        if not has_content(self.path, head):
+            raise FileError("the file is empty")
+        self._mode = decoding_mode(head, encoding)
+        with open_decoded(self.path, self._mode) as stream:
+            decoded_head = stream.read(SNIFF_BYTES)
+            found = stream.raw.found
+        check_text(decoded_head)
+        self.header, self.separator = header_and_separator(decoded_head.decode("utf-8", "replace"), separator)
+        self.dialect = {"format": "csv", "encoding": found, "separator": self.separator}
+
+    def _arrow_chunks(self) -> Iterator[RawTable]:
+        names = [f"c{i}" for i in range(len(self.header))]
+
+        def malformed_row(row: pacsv.InvalidRow) -> str:
+            return "error"  # Arrow then stops with ArrowInvalid, and the line-aware reader takes over
+
+        stream = open_decoded(self.path, self._mode)
+        try:
+            reader = pacsv.open_csv(stream, **arrow_csv_options(names, self.separator, malformed_row,
+                                                                block_size=ARROW_BLOCK_BYTES, use_threads=True))
+
+            def batches() -> Iterator[pa.RecordBatch]:
+                while True:
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        break
+                    if stream.raw.blank_line:  # type: ignore[attr-defined]
+                        raise _Restart
+                    yield batch
+                if stream.raw.blank_line:  # type: ignore[attr-defined]
+                    raise _Restart
+
+            empty = pa.schema([pa.field(name, pa.large_string()) for name in names]).empty_table()
+            for first, table in self._in_chunks(batches(), empty):
+                yield self._numbered(to_text_frame(table, self.header), first)
+        except (pa.ArrowInvalid, pa.ArrowException) as error:
+            if isinstance(error.__cause__, FileError):
+                raise error.__cause__ from None
+            raise _Restart from None
+        finally:
+            self._finish(stream)
+
+    def _in_chunks(self, batches: Iterator[pa.RecordBatch], empty: pa.Table) -> Iterator[tuple[int, pa.Table]]:
+        """Record batches regrouped into tables of exactly ``chunk_rows`` rows (the last may be shorter), each with
+        the number of rows before it; one empty table for a file without rows."""
+        rows = 0
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+        for batch in batches:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            while pending_rows >= self._limit:
+                table = pa.Table.from_batches(pending).combine_chunks()
+                yield rows, table.slice(0, self._limit)
+                rows += self._limit
+                rest = table.slice(self._limit)
+                pending, pending_rows = rest.to_batches(), rest.num_rows
+        if pending_rows or rows == 0:
+            yield rows, (pa.Table.from_batches(pending).combine_chunks() if pending else empty)
+
+    def _numbered(self, frame, first: int) -> RawTable:  # noqa: ANN001 (a text frame)
+        """A chunk whose forms are the file's rows ``first + 2 ..`` (the header is row 1)."""
+        return RawTable(frame=frame, row_numbers=np.arange(first + 2, first + 2 + len(frame)), dialect=self.dialect)
+
+    def _lines(self, stream) -> Iterator[str]:  # noqa: ANN001 (a decoded stream)
+        first = True
+        for line in stream:
+            text = line.decode("utf-8")
+            text = text[:-1] if text.endswith("\n") else text
+            text = text[:-1] if text.endswith("\r") else text
+            if first:
+                first = False  # the header
+                continue
+            yield text
+
+    def _line_chunks(self) -> Iterator[RawTable]:
+        width = len(self.header)
+        stream = open_decoded(self.path, self._mode)
+        try:
+            fields_of_forms: list[list[str]] = []
+            numbers: list[int] = []
+            malformed: list[tuple[int, int, int]] = []
+            row_number = 1
+            emitted = False
+            for fields, found in records(self._lines(stream), self.separator, width):
+                row_number += 1
+                if found == BLANK_LINE:
+                    continue
+                if fields is None:
+                    malformed.append((row_number, found, width))
+                else:
+                    fields_of_forms.append(fields)
+                    numbers.append(row_number)
+                if len(fields_of_forms) + len(malformed) >= self._limit:
+                    yield self._line_chunk(fields_of_forms, numbers, malformed)
+                    fields_of_forms, numbers, malformed, emitted = [], [], [], True
+            if fields_of_forms or malformed or not emitted:
+                yield self._line_chunk(fields_of_forms, numbers, malformed)
+        finally:
+            self._finish(stream)
+
+    def _line_chunk(self, fields_of_forms: list[list[str]], numbers: list[int],
+                    malformed: list[tuple[int, int, int]]) -> RawTable:
+        return RawTable(frame=records_frame(fields_of_forms, self.header),
+                        row_numbers=np.asarray(numbers, dtype=np.int64), malformed=list(malformed),
+                        dialect=self.dialect)
+
+    def _finish(self, stream) -> None:  # noqa: ANN001 (a decoded stream)
+        raw = stream.raw
+        if raw.complete:  # the whole file went through: its encoding and hash are final
+            self.dialect["encoding"] = raw.found
+            self.sha256 = raw.sha256.hexdigest()
+        stream.close()
+
+    # -------------------------------------------------------------- Parquet
+    def _open_parquet(self) -> None:
+        import pyarrow.parquet as pq
+
+        try:
+            self._parquet = pq.ParquetFile(self.path)
+            schema = self._parquet.schema_arrow
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise FileError(f"not a readable Parquet file: {library_message(error)}") from None
+        self.header = [str(name) for name in schema.names]
+        self.dialect = {"format": "parquet"}
+
+    def _parquet_chunks(self) -> Iterator[RawTable]:
+        try:
+            batches = self._parquet.iter_batches(batch_size=min(self._limit, 1 << 20))
+            for first, table in self._in_chunks(batches, self._parquet.schema_arrow.empty_table()):
+                yield self._numbered(parquet_frame(table, self.header), first)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise FileError(f"not a readable Parquet file: {library_message(error)}") from None
+
+    # ----------------------------------------------------------------- xlsx
+    def _xlsx_chunks(self) -> Iterator[RawTable]:
+        whole = self._xlsx
+        n = len(whole.frame)
+        if self.chunk_rows is None:
+            yield whole
+            return
+        for start in range(0, max(n, 1), self.chunk_rows):
+            stop = min(start + self.chunk_rows, n)
+            yield RawTable(frame=whole.frame.iloc[start:stop].reset_index(drop=True),
+                           row_numbers=whole.row_numbers[start:stop], dialect=self.dialect)
+
+    # ---------------------------------------------------------------- passes
+    def __iter__(self) -> Iterator[RawTable]:
+        if self.format == "parquet":
+            return self._parquet_chunks()
+        if self.format == "xlsx":
+            return self._xlsx_chunks()
+        return self._line_chunks() if self._slow else self._same_reader(self._arrow_chunks())
+
+    def _same_reader(self, chunks: Iterator[RawTable]) -> Iterator[RawTable]:
+        try:
+            yield from chunks
+        except _Restart:  # a later pass found what the first did not: the file was changed in between
+            raise FileError(f"{self.path.name} changed while it was being read; run again") from None
+
+    def map_chunks(self, function: Callable[[int, RawTable], T]) -> list[T]:
+        """Call ``function(number, chunk)`` on every chunk, in order (numbered from 0); return the results.
+
+        This is the first pass over a file: if Arrow meets a record it cannot split,
+        the file is read again from the start with the line-aware reader (and
+        later passes use it too), so ``function`` may see chunk 0 again; the
+        results cover every record once.
+        """
+        if self.format != "csv" or self._slow:
+            return [function(number, chunk) for number, chunk in enumerate(self)]
+        try:
+            return [function(number, chunk) for number, chunk in enumerate(self._arrow_chunks())]
+        except _Restart:
+            self._slow = True
+            self.dialect["reader"] = "python"
+            return [function(number, chunk) for number, chunk in enumerate(self._line_chunks())]
 
     @property
-    def rows_read(self) -> int:
-        """Records read, well-formed or not (blank lines are not records)."""
-        return len(self.frame) + len(self.malformed)
-
-
-def _cp1252_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
-    # Windows-1252 leaves five bytes undefined; latin-1 gives them a (control) character,
-    # which validation then refuses, instead of failing the whole file.
-    chunk = error.object[error.start : error.end]
-    return chunk.decode("cp1252", errors="ignore") or chunk.decode("latin-1"), error.end
-
-
-codecs.register_error("screening_cp1252", _cp1252_fallback)
-
-
-def read_head(path: Path) -> bytes:
-    """The first :data:`SNIFF_BYTES` of a file, or a :class:`FileError` saying why it cannot be read."""
-    try:
-        with path.open("rb") as handle:
-            return handle.read(SNIFF_BYTES)
-    except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileError(f"{path}: is a folder, not a file") from None
-    except OSError as error:
-        raise FileError(f"{path}: cannot be read ({error.strerror})") from None
-
-
-def detect_format(path: Path, head: bytes) -> Format:
-    """Tell the format from the first bytes, else from the suffix."""
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    suffix = path.suffix.casefold()
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix in (".xlsx", ".xlsm"):
-        return "xlsx"
-    return "csv"
+    def reader(self) -> str:
+        """Which CSV reader the file needs: ``"arrow"`` or ``"python"`` (line-aware)."""
+        return "python" if self._slow else "arrow"
 
 
 def read_table(
@@ -137,7 +356,7 @@ def read_table(
     separator: str | None = None,
     encoding: str | None = None,
 ) -> RawTable:
-    """Read a jobcenter export into text cells, detecting its dialect.
+    """Read a whole jobcenter export into text cells, detecting its dialect: :class:`ChunkedTable`'s one chunk.
 
     Parameters
     ----------
@@ -159,326 +378,6 @@ def read_table(
     FileError
         The file is missing, unreadable, empty, or not a table.
     """
-    path = Path(path)
-    head = read_head(path)
-    file_format = file_format or detect_format(path, head)
-    if file_format == "parquet":
-        return _read_parquet(path)
-    if file_format == "xlsx":
-        return _read_xlsx(path)
-    return _read_csv(path, separator=separator, encoding=encoding)
-
-
-# --- CSV ------------------------------------------------------------------------------------
-
-
-def _decode(data: bytes, encoding: str | None) -> tuple[bytes, str]:
-    """Return UTF-8 bytes (no BOM) and the encoding found."""
-    if encoding:
-        try:
-            return data.decode(encoding).encode("utf-8"), encoding
-        except (LookupError, UnicodeDecodeError) as error:
-            raise FileError(f"cannot decode the file as {encoding}: {error}") from None
-    found = "utf-8"
-    if data.startswith(_UTF8_BOM):
-        data, found = data[len(_UTF8_BOM) :], "utf-8-sig"
-    if data.isascii():  # UTF-8 already, found without decoding the whole file
-        return data, found
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Not (only) UTF-8: Danish Excel's Windows-1252, possibly mixed with UTF-8 lines.
-        return _utf8_from_mixed(data), "cp1252"
-    return data, found
-
-
-def _non_ascii_positions(data: bytes) -> np.ndarray:
-    """Positions of the bytes from 0x80 up, looked for eight bytes at a time (they are few)."""
-    octets = np.frombuffer(data, dtype=np.uint8)
-    whole = len(octets) // 8 * 8
-    words = np.flatnonzero(octets[:whole].view(np.uint64) & np.uint64(0x8080808080808080))
-    candidates = (words[:, None] * 8 + np.arange(8)).ravel()
-    return np.concatenate([candidates[octets[candidates] >= 0x80], whole + np.flatnonzero(octets[whole:] >= 0x80)])
-
-
-def _utf8_from_mixed(data: bytes) -> bytes:
-    """``data.decode("utf-8", errors="screening_cp1252").encode("utf-8")``, decoding only the non-ASCII bytes.
-
-    An ASCII byte ends any UTF-8 sequence, so each run of non-ASCII bytes decodes on
-    its own, the same way wherever it stands; the few distinct runs (Danish letters)
-    are decoded once each and the ASCII between them is copied as it is.
-    """
-    high = _non_ascii_positions(data)
-    if not len(high):
-        return data
-    breaks = np.flatnonzero(np.diff(high) != 1) + 1
-    starts, ends = high[np.r_[0, breaks]].tolist(), (high[np.r_[breaks - 1, len(high) - 1]] + 1).tolist()
-    decoded: dict[bytes, bytes] = {}
-    pieces, copied = [], 0
-    for start, end in zip(starts, ends):
-        run = data[start:end]
-        if run not in decoded:
-            decoded[run] = run.decode("utf-8", errors="screening_cp1252").encode("utf-8")
-        pieces += (data[copied:start], decoded[run])
-        copied = end
-    pieces.append(data[copied:])
-    return b"".join(pieces)
-
-
-def _header_and_separator(text_head: str, separator: str | None) -> tuple[list[str], str]:
-    first_line = text_head.split("\n", 1)[0].rstrip("\r")
-    if not first_line.strip():
-        raise FileError("the first line is blank: expected a header row with column names")
-    if separator is None:
-        counts = {sep: first_line.count(sep) for sep in SEPARATORS}
-        separator = max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
-    try:
-        header = next(csv.reader([first_line], delimiter=separator))
-    except (csv.Error, StopIteration):
-        raise FileError("the header row cannot be read as CSV") from None
-    return header, separator
-
-
-def _check_text(head: bytes) -> None:
-    if b"\x00" in head:
-        raise FileError("the file is binary, not a text table (CSV, .xlsx or Parquet expected)")
-
-
-def arrow_csv_options(names: list[str], separator: str, on_malformed: Callable[[pacsv.InvalidRow], str],
-                      **read: object) -> dict[str, object]:
-    """How Arrow reads a form file: every cell text (blank = missing), the header skipped, quoted line breaks kept."""
-    return {
-        "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1, **read),
-        "parse_options": pacsv.ParseOptions(delimiter=separator, newlines_in_values=True,
-                                            invalid_row_handler=on_malformed),
-        "convert_options": pacsv.ConvertOptions(
-            column_types={name: pa.large_string() for name in names},  # pandas' own: no copy to pandas
-            null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
-        ),
-    }
-
-
-def _read_csv(path: Path, *, separator: str | None, encoding: str | None) -> RawTable:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise FileError(f"{path}: cannot be read ({error.strerror})") from None
-    if not _ANYTHING.search(raw):  # what bytes.strip would leave, without copying the file
-        raise FileError("the file is empty")
-    if encoding is None and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        # Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab-separated.
-        try:
-            raw, encoding = raw.decode("utf-16").encode("utf-8"), "utf-16"
-        except UnicodeDecodeError:
-            raise FileError("the file starts like UTF-16 text but cannot be decoded as UTF-16") from None
-        found_encoding = "utf-16"
-        data = raw
-    else:
-        if encoding is None:
-            _check_text(raw[:SNIFF_BYTES])  # before decoding: garbage is refused without the cost
-        data, found_encoding = _decode(raw, encoding)
-    _check_text(data[:SNIFF_BYTES])
-    del raw
-    header, separator = _header_and_separator(data[:SNIFF_BYTES].decode("utf-8", "replace"), separator)
-    dialect = {"format": "csv", "encoding": found_encoding, "separator": separator}
-    names = [f"c{i}" for i in range(len(header))]
-    malformed: list[tuple[int, int, int]] = []
-
-    def note_malformed(row: pacsv.InvalidRow) -> str:
-        malformed.append((row.number or -1, row.actual_columns, row.expected_columns))
-        return "skip"
-
-    try:
-        table = pacsv.read_csv(io.BytesIO(data), **arrow_csv_options(names, separator, note_malformed))
-    except (pa.ArrowInvalid, pa.ArrowException):
-        table = None
-    if table is None or malformed or blank_line_before_content(data):
-        # Rare, broken files: the standard library's reader numbers every record exactly.
-        return _read_csv_slowly(data, header, separator, dialect)
-    frame = _to_text_frame(table, header)
-    return RawTable(frame=frame, row_numbers=np.arange(2, len(frame) + 2), dialect=dialect)
-
-
-#: ``fields_found`` of a malformed record whose quote never closes.
-UNBALANCED_QUOTE = -1
-#: ``fields_found`` of a blank line: no record, but a row of the file as a spreadsheet shows it.
-BLANK_LINE = -2
-_EMPTY_LINE = re.compile(rb"\n\r?\n")
-_CONTENT = re.compile(rb"\S")
-
-
-def blank_line_before_content(data: bytes, start: int = 0) -> bool:
-    """Whether an empty line comes before more content: Arrow would skip it and number later rows one short."""
-    found = _EMPTY_LINE.search(data, start)
-    return found is not None and _CONTENT.search(data, found.end()) is not None
-
-
-#: How many physical lines a quoted value may span before an open quote is judged unbalanced.
-MAX_LINES_PER_RECORD = 50
-
-
-def _split_record(text: str, separator: str) -> list[list[str]]:
-    try:
-        return [record for record in csv.reader(io.StringIO(text, newline=""), delimiter=separator) if record]
-    except csv.Error:
-        return []
-
-
-def _records(lines: Iterable[str], separator: str, width: int) -> Iterator[tuple[list[str] | None, int]]:
-    """Yield ``(fields or None, fields_found)`` per record, resilient to unbalanced quotes.
-
-    A line whose quotes are balanced is one record. A line with an open quote is
-    joined with the following lines until the quotes balance (a value spanning
-    lines); if that does not give exactly one record of the header's width within
-    ``MAX_LINES_PER_RECORD`` lines, the line alone is malformed and reading goes on
-    at the next line, so one stray quote never swallows the forms after it.
-    ``lines`` may be any iterable (a file is read line by line, never whole).
-    """
-    source = iter(lines)
-    ahead: collections.deque[str] = collections.deque()
-
-    def next_line() -> str | None:
-        if ahead:
-            return ahead.popleft()
-        return next(source, None)
-
-    while (line := next_line()) is not None:
-        if not line.strip():  # not a record, but a row in a spreadsheet: it counts for the rows after it
-            yield None, BLANK_LINE
-            continue
-        if line.count('"') % 2 == 0:
-            fields = _split_record(line, separator)
-            found = fields[0] if len(fields) == 1 else None
-            yield (found if found is not None and len(found) == width else None), (len(found) if found else 0)
-            continue
-        while len(ahead) < MAX_LINES_PER_RECORD and (more := next(source, None)) is not None:
-            ahead.append(more)
-        joined = line
-        for used, extra in enumerate(ahead, start=1):
-            joined += "\n" + extra
-            if joined.count('"') % 2 == 0:
-                fields = _split_record(joined, separator)
-                if len(fields) == 1 and len(fields[0]) == width:
-                    for _ in range(used):
-                        ahead.popleft()
-                    yield fields[0], width
-                    break
-                yield None, UNBALANCED_QUOTE
-                break
-        else:
-            yield None, UNBALANCED_QUOTE
-
-
-def _read_csv_slowly(data: bytes, header: list[str], separator: str, dialect: dict[str, str]) -> RawTable:
-    lines = [line[:-1] if line.endswith("\r") else line for line in data.decode("utf-8").split("\n")]
-    records, numbers, malformed = [], [], []
-    row_number = 1
-    for fields, found in _records(lines[1:], separator, len(header)):
-        row_number += 1
-        if found == BLANK_LINE:
-            continue
-        if fields is None:
-            malformed.append((row_number, found, len(header)))
-        else:
-            records.append(fields)
-            numbers.append(row_number)
-    return RawTable(frame=records_frame(records, header), row_numbers=np.asarray(numbers, dtype=np.int64),
-                    malformed=malformed, dialect={**dialect, "reader": "python"})
-
-
-def records_frame(records: list[list[str]], header: list[str]) -> pd.DataFrame:
-    """Records split by the line-aware reader as a text frame (an empty cell is missing)."""
-    columns = list(zip(*records)) if records else [()] * len(header)
-    table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
-    table = pa.table({name: pc.if_else(pc.equal(col, ""), None, col)
-                      for name, col in zip(table.column_names, table.columns)})
-    return _to_text_frame(table, header)
-
-
-def _to_text_frame(table: pa.Table, header: list[str]) -> pd.DataFrame:
-    """A pandas frame of ``str`` columns named as in the file, keeping positions for blank names."""
-    frame = table.to_pandas(types_mapper={pa.string(): TEXT_DTYPE, pa.large_string(): TEXT_DTYPE}.get)
-    frame.columns = pd.Index(header, dtype=object)
-    return frame
-
-
-# --- Parquet and Excel ---------------------------------------------------------------------
-
-
-def _arrow_to_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    kind = column.type
-    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        return pc.strftime(column, format="%Y-%m-%d")
-    if pa.types.is_dictionary(kind):
-        column = column.cast(kind.value_type)
-    if pa.types.is_floating(kind):
-        # 45.0 is "45", as a person typed it; other values keep their shortest form.
-        return pc.cast(column, pa.string())
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return column.cast(pa.string())
-    try:
-        return pc.cast(column, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise FileError(f"a column of type {kind} cannot be read as form values") from None
-
-
-def _read_parquet(path: Path) -> RawTable:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError, ValueError) as error:
-        raise FileError(f"not a readable Parquet file: {library_message(error)}") from None
-    frame = parquet_frame(table, [str(name) for name in table.column_names])
-    return RawTable(frame=frame, row_numbers=np.arange(2, len(frame) + 2), dialect={"format": "parquet"})
-
-
-def parquet_frame(table: pa.Table, header: list[str]) -> pd.DataFrame:
-    """Typed Parquet columns as the text a CSV would hold (blank or white space only = missing)."""
-    text = pa.table({f"c{i}": _arrow_to_text(col) for i, col in enumerate(table.columns)})
-    if text.num_columns:
-        text = pa.table({name: pc.if_else(pc.equal(pc.utf8_trim_whitespace(col), ""), None, col)
-                         for name, col in zip(text.column_names, text.columns)})
-    return _to_text_frame(text, header)
-
-
-def _excel_cell(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, (dt.date, dt.time, dt.timedelta)):
-        return value.isoformat() if not isinstance(value, dt.timedelta) else str(value)
-    return str(value)
-
-
-def _read_xlsx(path: Path) -> RawTable:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        if not workbook.sheet_names:
-            raise FileError("the workbook has no sheets")
-        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except FileError:
-        raise
-    except Exception as error:  # calamine raises its own error types for broken workbooks
-        raise FileError(f"not a readable .xlsx workbook: {library_message(error)}") from None
-    if not rows or not any(cell not in (None, "") for cell in rows[0]):
-        raise FileError("the first sheet is empty: expected a header row with column names")
-    header = [str(_excel_cell(cell) or "") for cell in rows[0]]
-    width = len(header)
-    records, numbers = [], []
-    for number, row in enumerate(rows[1:], start=2):
-        cells = [_excel_cell(cell) for cell in row[:width]] + [None] * (width - len(row))
-        if any(cell is not None for cell in cells):
-            records.append(cells)
-            numbers.append(number)
-    columns = list(zip(*records)) if records else [()] * width
-    table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
-    frame = _to_text_frame(table, header)
-    return RawTable(frame=frame, row_numbers=np.asarray(numbers, dtype=np.int64), dialect={"format": "xlsx", "sheet": workbook.sheet_names[0]})
+    table = ChunkedTable(path, chunk_rows=None, file_format=file_format, separator=separator, encoding=encoding)
+    (whole,) = table.map_chunks(lambda number, chunk: chunk)
+    return whole

@@ -10,7 +10,9 @@ The order of work:
    required values, unique ``case_id``), all at once and lazily.
 
 Because every cell that failed to parse is set aside before step 4, pandera only
-sees typed values, so the coercion trap in NOTES.md cannot hide a row.
+sees typed values. (When pandera coerces a column itself and some cells fail, its
+range checks on that column fail as a whole-table error and miss the out-of-range
+rows; parsing first means that can never hide a row.)
 """
 
 from __future__ import annotations
@@ -30,16 +32,9 @@ from pandas.arrays import ArrowStringArray
 from screening.intake._ids import RepeatedIds
 from screening.intake._contract import Contract, Field, load_contract
 from screening.intake._messages import Language, reason_text
-from screening.intake._parse import (
-    CONTROL_PATTERN,
-    CPR_SEARCH_PATTERN,
-    MAX_CELL_CHARACTERS,
-    PARSERS,
-    duplicated_text,
-    plain_text,
-    redact,
-)
-from screening.intake._read import TEXT_DTYPE, FileError, RawTable
+from screening.intake._parse import MAX_CELL_CHARACTERS, PARSERS, duplicated_text, plain_text
+from screening.intake._privacy import CONTROL_PATTERN, CPR_SEARCH_PATTERN, redact
+from screening.intake._table import TEXT_DTYPE, FileError, RawTable
 
 #: Largest gap in weeks allowed between a given ``sick_weeks`` and the one the dates give.
 WEEKS_TOLERANCE = 1.0
@@ -553,7 +548,7 @@ class _InPlace:
 def comparable_case_ids(raw: RawTable, *, training: bool = False) -> pd.Series:
     """Each form's ``case_id`` as validation compares ids for uniqueness (NA where the id is refused or blank).
 
-    A file read in chunks (``intake._chunks.ChunkedTable``) is checked for
+    A file read in chunks (:class:`~screening.intake.ChunkedTable`) is checked for
     ids repeated across chunks by collecting these over the whole file first and
     passing the repeated ones to :func:`validate_table` as ``duplicate_case_ids``;
     the outcome is then the same as validating the file in one piece.

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from screening.features import AdditiveBasis
 
 #: Batches up to this many rows are predicted on one thread: OpenMP start-up costs
-#: more than it saves on small batches (NOTES.md: 30 ms → 3 ms for one form).
+#: more than it saves on small batches (measured on a 2-core machine: 30 ms → 3 ms for one form).
 SINGLE_THREAD_ROWS = 50_000
 #: Above this many forms, a form input's spline is built once per distinct value.
 _DISTINCT_FROM = 256

@@ -41,6 +41,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from screening.features import FormEncoder
+from screening.intake import HORIZONS
 from screening.models._calibration import HazardCalibrator
 from screening.models._hazard import AdditiveHazard, BoostedHazard
 from screening.models._person_period import (
@@ -55,7 +56,6 @@ from screening.models._person_period import (
 
 Family = Literal["additive", "boosted", "auto"]
 FAMILIES: tuple[str, ...] = ("additive", "boosted")
-HORIZONS: tuple[int, ...] = (8, 13, 22, 52)
 OUTCOME_COLUMNS: tuple[str, str] = ("absence_weeks", "spell_ended")
 #: An ended spell recorded up to this many weeks shorter than ``sick_weeks`` (both
 #: are rounded) is read as a return at entry; a larger gap is a contradiction and
@@ -609,12 +609,137 @@ class RiskModel(BaseEstimator):
         periods, _, log_rate = self._log_rates(X, entry, max(horizons))
         return np.exp(-cumulative_hazards(periods, np.exp(log_rate), len(entry), horizons))
 
+    # ------------------------------------------------- encoded inputs (public)
+    def input_frame(self, forms: pd.DataFrame) -> pd.DataFrame:
+        """Forms with exactly the columns the encoder was fitted on.
+
+        Columns the encoder does not know (``case_id``, ...) are dropped and any it
+        was fitted on but the forms lack (the outcome columns of a model fitted on
+        training forms) are added as blanks, so valid forms as they arrive can be
+        encoded. Forms are returned as they are by an encoder that did not record
+        its columns.
+
+        Parameters
+        ----------
+        forms : pandas.DataFrame
+            Validated forms.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index aligned with ``forms``.
+        """
+        names = getattr(self.encoder_, "feature_names_in_", None)
+        if names is None:
+            return forms
+        return forms.reindex(columns=list(names))
+
+    def encode(self, forms: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Encode forms once for the ``*_encoded`` methods and :meth:`risks_and_contributions`.
+
+        Parameters
+        ----------
+        forms : pandas.DataFrame
+            Validated forms; outcome columns may be absent and other columns are
+            ignored (see :meth:`input_frame`).
+
+        Returns
+        -------
+        X : ndarray of shape (n_forms, n_encoded)
+            The encoded forms.
+        entry : ndarray of shape (n_forms,)
+            Weeks absent at entry (``sick_weeks``), float64.
+        """
+        check_is_fitted(self)
+        X = self.encoder_.transform(self.input_frame(forms))
+        entry = forms["sick_weeks"].to_numpy(dtype=np.float64)
+        return X, entry
+
+    def risks_encoded(
+        self, X: np.ndarray, entry: np.ndarray, *, horizons: Sequence[float] | None = None,
+    ) -> np.ndarray:
+        """Risks of encoded forms, as :meth:`predict` gives them.
+
+        Parameters
+        ----------
+        X, entry : ndarray
+            From :meth:`encode`.
+        horizons : sequence of float, optional
+            Weeks from the first sick day; ``horizons_`` when not given.
+
+        Returns
+        -------
+        ndarray of shape (n_forms, n_horizons)
+            In the order of ``horizons``.
+        """
+        return self._risks(X, entry, self.horizons_ if horizons is None else horizons)
+
+    def contributions_encoded(self, X: np.ndarray, entry: np.ndarray, *, horizon: float) -> np.ndarray:
+        """Contributions of encoded forms at one horizon, as :meth:`contributions` gives them.
+
+        Parameters
+        ----------
+        X, entry : ndarray
+            From :meth:`encode`.
+        horizon : float
+            Weeks from the first sick day.
+
+        Returns
+        -------
+        ndarray of shape (n_forms, n_groups)
+            Columns ``contribution_groups_``; zeros where ``entry >= horizon``.
+        """
+        if self.family_ == "additive":
+            values = self._additive_contributions(X, entry, float(horizon))
+        else:
+            values = self._shapley_contributions(X, entry, float(horizon))
+        values[entry >= horizon] = 0.0
+        return values
+
+    def risks_and_contributions(
+        self, X: np.ndarray, entry: np.ndarray, *, explain_at: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Risks at every horizon and contributions at each form's own horizon.
+
+        The numbers of :meth:`risks_encoded` and of :meth:`contributions_encoded`
+        at each form's ``explain_at``, for less work: the additive family gets both
+        from one pass (the form-side terms and each form's hazard per period are
+        built once); the boosted family is explained once per distinct horizon.
+
+        Parameters
+        ----------
+        X, entry : ndarray
+            From :meth:`encode`.
+        explain_at : ndarray of shape (n_forms,)
+            The horizon each form is explained at; NaN for a form not to explain.
+
+        Returns
+        -------
+        risks : ndarray of shape (n_forms, n_horizons)
+            In the order of ``horizons_``.
+        contributions : ndarray of shape (n_forms, n_groups)
+            Columns ``contribution_groups_``; zeros for a form not explained or
+            already absent ``explain_at`` weeks or more.
+        """
+        explain_at = np.asarray(explain_at, dtype=np.float64)
+        if self.family_ == "additive":  # one pass: each form's hazard per period gives risks and reasons
+            return self._additive_scores(X, entry, self.horizons_, explain_at)
+        risks = self._risks(X, entry, self.horizons_)
+        contributions = np.zeros((len(X), len(self.contribution_groups_)))
+        for horizon in np.unique(explain_at[~np.isnan(explain_at)]):
+            rows = np.flatnonzero(explain_at == horizon)
+            if len(rows) == len(X):
+                contributions[:] = self.contributions_encoded(X, entry, horizon=horizon)
+            else:
+                contributions[rows] = self.contributions_encoded(X[rows], entry[rows], horizon=horizon)
+        return risks, contributions
+
     def predict(self, forms: pd.DataFrame) -> np.ndarray:
         """Risks as an array of shape (n_forms, n_horizons), horizons in ``horizons_`` order."""
         check_is_fitted(self)
         X = self.encoder_.transform(_inputs(forms))
         entry = forms["sick_weeks"].to_numpy(dtype=np.float64)
-        return self._risks(X, entry, self.horizons_)
+        return self.risks_encoded(X, entry)
 
     def predict_risk(self, forms: pd.DataFrame) -> pd.DataFrame:
         """Risk of an absence longer than each horizon, given the weeks absent so far.
@@ -675,11 +800,7 @@ class RiskModel(BaseEstimator):
         check_is_fitted(self)
         X = self.encoder_.transform(_inputs(forms))
         entry = forms["sick_weeks"].to_numpy(dtype=np.float64)
-        if self.family_ == "additive":
-            values = self._additive_contributions(X, entry, float(horizon))
-        else:
-            values = self._shapley_contributions(X, entry, float(horizon))
-        values[entry >= horizon] = 0.0
+        values = self.contributions_encoded(X, entry, horizon=horizon)
         return pd.DataFrame(values, index=forms.index, columns=self.contribution_groups_)
 
     def _additive_contributions(self, X: np.ndarray, entry: np.ndarray, horizon: float) -> np.ndarray:

@@ -15,7 +15,7 @@ from screening.registry._files import (
     load_model_dir,
     save_model_dir,
 )
-from screening.registry._train import TrainingRun, train_model
+from screening.registry._train import TrainingRun, evaluation_figures, train_model
 
 
 def resolve_model_uri(uri: str):  # noqa: ANN201 - thin lazy wrapper, see _tracking
@@ -45,6 +45,7 @@ __all__ = [
     "ModelFileError",
     "ModelVersionWarning",
     "TrainingRun",
+    "evaluation_figures",
     "load_model_dir",
     "promote",
     "resolve_model_uri",

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from screening.intake import HORIZONS, MAIN_HORIZON
+
 
 def _table(frame: pd.DataFrame, *, digits: int = 3) -> str:
     shown = frame.copy()
@@ -65,7 +67,8 @@ def model_card(
         "benefits, to sanction, or to judge anyone's credibility. Every ranked person can still be called.",
         "",
         "## Outcome and horizon",
-        "Absence longer than *h* weeks from the first sick day (h = 8, 13, 22, 52; 13 is the default), "
+        f"Absence longer than *h* weeks from the first sick day (h = {', '.join(map(str, HORIZONS))}; "
+        f"{MAIN_HORIZON} is the default), "
         "**given the weeks already absent when the form arrived** (`sick_weeks`). One hazard model gives every "
         "horizon, so a longer horizon never has a higher risk. A form already past a horizon has risk 1 there.",
         "",

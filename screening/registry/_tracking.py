@@ -3,8 +3,8 @@
 The store is SQLite under ``mlruns/`` in the working directory (``mlruns/mlflow.db``,
 artifacts in ``mlruns/artifacts``) unless ``MLFLOW_TRACKING_URI`` says otherwise:
 since MLflow 3.7 the default would be a ``mlflow.db`` wherever the command runs, and
-the old file store refuses to start (NOTES.md). MLflow is imported only here, only
-when tracking is asked for.
+the old file store refuses to start unless told to. MLflow is imported only here,
+only when tracking is asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from typing import Any
 EXPERIMENT = "screening"
 CHAMPION = "champion"
 PYFUNC_ARTIFACT = "model_dir"
+#: The code MLflow runs to build the logged model ("models from code"): the scoring stage's pyfunc. It is
+#: a file MLflow copies into the model, named here by its path: the registry never imports scoring.
+PYFUNC_CODE = Path(__file__).resolve().parents[1] / "scoring" / "pyfunc_entry.py"
 
 
 def tracking_uri(store: str | os.PathLike[str] | None = None) -> str:
@@ -61,14 +64,14 @@ def pyfunc_signature(*, example: Any) -> Any:
     from mlflow.models import ModelSignature
     from mlflow.types.schema import ColSpec, Schema
 
-    from screening.intake import load_contract
+    from screening.intake import HORIZONS, load_contract
 
     contract = load_contract()
     required = set(contract.required_columns)
     inputs = Schema([ColSpec("string", name, required=name in required) for name in contract.columns])
     outputs = Schema(
         [ColSpec("string", "case_id"), ColSpec("string", "status")]
-        + [ColSpec("double", f"risk_{h}") for h in (8, 13, 22, 52)]
+        + [ColSpec("double", f"risk_{h}") for h in HORIZONS]
         + [ColSpec("string", "refusal")]
     )
     return ModelSignature(inputs=inputs, outputs=outputs)
@@ -95,7 +98,6 @@ def log_training_run(
         ``registered_version`` and ``aliases``.
     """
     mlflow = _mlflow()
-    entry = Path(__file__).with_name("pyfunc_entry.py")
     with mlflow.start_run(experiment_id=experiment_id(), run_name=run_name) as run:
         mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
         mlflow.log_metrics({key: float(value) for key, value in metrics.items() if value == value})
@@ -107,7 +109,7 @@ def log_training_run(
                 mlflow.log_artifact(str(path), artifact_path=name)
         info = mlflow.pyfunc.log_model(
             name="model",
-            python_model=str(entry),  # models from code: nothing of ours is pickled
+            python_model=str(PYFUNC_CODE),  # models from code: nothing of ours is pickled
             artifacts={PYFUNC_ARTIFACT: str(model_dir)},
             signature=pyfunc_signature(example=input_example),
             input_example=input_example,

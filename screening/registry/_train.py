@@ -24,7 +24,6 @@ from screening.registry._files import save_model_dir
 
 #: Share of the newest forms held out to evaluate the trained model.
 TEST_FRACTION = 0.2
-AUDIT_ATTRIBUTES = ("sex", "jobcenter")
 
 
 @dataclass
@@ -74,7 +73,19 @@ def split_by_date(forms: pd.DataFrame, *, test_fraction: float, seed: int) -> tu
     return forms.iloc[~is_test], forms.iloc[is_test]
 
 
-def _figures(evaluation: Any) -> dict[str, bytes]:
+def evaluation_figures(evaluation: Any) -> dict[str, bytes]:
+    """The evaluation's plots as PNG bytes, by their path in a model directory.
+
+    Parameters
+    ----------
+    evaluation : screening.models.Evaluation
+        Held-out evaluation (``evaluate(...)``).
+
+    Returns
+    -------
+    dict of str to bytes
+        ``plots/reliability.png`` and ``plots/decision_curve.png``.
+    """
     # A bare Figure, not pyplot: no backend is switched, so notebooks keep showing their plots.
     from matplotlib.figure import Figure
 
@@ -152,10 +163,10 @@ def train_model(
     -------
     TrainingRun
     """
+    from screening.features import AUDIT_ATTRIBUTES, drift_reference
     from screening.intake import validate_file
     from screening.models import evaluate, fit_plain_peers, fit_risk_model
     from screening.registry._card import model_card
-    from screening.scoring import drift_reference
 
     started = time.perf_counter()
     validation = validate_file(data, training=True, language="en")
@@ -197,7 +208,7 @@ def train_model(
         "evaluation": {"metrics": evaluation.metrics, "notes": evaluation.notes},
         "drift_reference": drift_reference(train),
     }
-    figures = _figures(evaluation)
+    figures = evaluation_figures(evaluation)
     plots = {"Calibration (reliability)": "plots/reliability.png", "Decision curve": "plots/decision_curve.png"}
     card = model_card(metadata=metadata, evaluation=evaluation, data=data_facts, plots=plots)
     tables = {

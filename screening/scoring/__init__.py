@@ -14,36 +14,29 @@ MLflow or matplotlib (an MLflow URI imports MLflow when it is resolved).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from screening._lazy import lazy_names
 
-from screening.scoring._types import Reason, RefusedFormError, Score, ScoreResult
+from screening.scoring._types import Reason, Score, ScoreResult
 
 _LAZY = {
     "load_model": "screening.scoring._model",
     "ScreeningModel": "screening.scoring._model",
-    "drift_reference": "screening.scoring._drift",
-    "population_stability": "screening.scoring._drift",
-    "PSI_WARNING": "screening.scoring._drift",
+    # Drift lives in the features stage (training needs it too); kept here for compatibility.
+    "drift_reference": "screening.features",
+    "population_stability": "screening.features",
+    "PSI_WARNING": "screening.features",
     "PRIORITY_THRESHOLDS": "screening.scoring._rank",
     "render_page": "screening.scoring._page",
     "write_ranked": "screening.scoring._output",
-    "add_score_arguments": "screening.scoring._cli",
-    "run_score": "screening.scoring._cli",
+    "RefusedFormError": "screening.intake",
+    "score_chunk": "screening.scoring._batch",
+    "ScoredChunk": "screening.scoring._batch",
+    "score_file": "screening.scoring._file",
+    "FileScore": "screening.scoring._file",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'screening.scoring' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 
 __all__ = [
@@ -53,12 +46,14 @@ __all__ = [
     "RefusedFormError",
     "Score",
     "ScoreResult",
+    "ScoredChunk",
+    "FileScore",
     "ScreeningModel",
-    "add_score_arguments",
     "drift_reference",
     "load_model",
     "population_stability",
     "render_page",
-    "run_score",
+    "score_chunk",
+    "score_file",
     "write_ranked",
 ]

@@ -1,10 +1,13 @@
 """The weekly batch at any size: forms scored a chunk at a time, ranked by merging sorted chunks.
 
-One path serves a table in memory (:meth:`ScreeningModel.score`, one chunk) and a
-file of any size (``screening score``, :func:`score_file`):
+One path serves a table in memory (:meth:`ScreeningModel.score`, one chunk), a
+file of any size (``screening score``, :func:`~screening.scoring.score_file`), the
+MLflow pyfunc and a Spark partition:
 
-1. each chunk of valid forms is scored and sorted in working order
-   (:func:`sorted_chunk`; the order of :mod:`screening.scoring._rank`);
+1. :func:`score_chunk` validates a chunk of raw forms (or takes its validation,
+   done ahead in a thread), scores the valid ones and sorts them in working
+   order (:func:`sorted_chunk`; the order of :mod:`screening.scoring._rank`):
+   this is the one primitive every entry point runs;
 2. sorted chunks ("runs") of a big file wait on disk as Arrow IPC files;
 3. :func:`merge_runs` merges them a slice at a time: it takes from every run
    the rows up to the smallest of the runs' last buffered keys, which are
@@ -34,9 +37,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from screening.intake import Validation
-from screening.intake._chunks import ValidationTotals
-from screening.intake._read import TEXT_DTYPE
+from screening.intake import (
+    MAIN_HORIZON,
+    TEXT_DTYPE,
+    RawTable,
+    RepeatedIds,
+    Validation,
+    ValidationTotals,
+    validate_table,
+)
 from screening.scoring import _engine, _rank, _reasons
 from screening.scoring._page import HISTOGRAM_BINS
 
@@ -57,7 +66,7 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 
 def risk_names(horizons: tuple[int, ...]) -> list[str]:
     """Names of the risk columns, in the ranked list's order: ``risk`` (13 weeks), then the others."""
-    return ["risk", *(f"risk_{h}" for h in horizons if h != _engine.MAIN_HORIZON)]
+    return ["risk", *(f"risk_{h}" for h in horizons if h != MAIN_HORIZON)]
 
 
 def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool) -> pa.Schema:
@@ -71,36 +80,121 @@ def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool) -> pa.Schema:
 
 
 def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: str,
-                 with_jobcenter: bool) -> pa.Table:
-    """Score valid forms and return them in working order, with risks (4 decimals), priority and reasons."""
+                 with_jobcenter: bool) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """Score valid forms and put them in working order, with risks (4 decimals), priority and reasons.
+
+    Returns the sorted table (:func:`chunk_schema`), the positions of the forms in
+    ``valid`` in that order, and their exact risks (shape (n, horizons), in that order).
+    """
     horizons = model.horizons
     if len(valid) == 0:
-        return chunk_schema(horizons, with_jobcenter).empty_table()
+        return chunk_schema(horizons, with_jobcenter).empty_table(), np.zeros(0, np.int64), np.zeros((0, len(horizons)))
     scored = _engine.score_forms(model.estimator, valid)
     risks = {h: np.rint(scored.risks[:, k] * _rank.RISK_SCALE) / _rank.RISK_SCALE
              for k, h in enumerate(scored.horizons)}
     case_ids = _arrow_text(valid["case_id"])
     groups = _arrow_text(valid["jobcenter"]) if per == "jobcenter" else None
-    order, _ = _rank.rank_order(risks[13], risks.get(22), risks.get(52), case_ids, groups=groups)
-    priority = pa.array(list(_rank.PRIORITIES), pa.string()).take(pa.array(_rank.priority_codes(risks[13])))
+    later = [risks.get(h) for h in _rank.TIE_BREAK_HORIZONS]
+    order, _ = _rank.rank_order(risks[MAIN_HORIZON], *later, case_ids, groups=groups)
+    priority = pa.array(list(_rank.PRIORITIES), pa.string()).take(pa.array(_rank.priority_codes(risks[MAIN_HORIZON])))
     # Reasons are assembled in working order, so the long text column is built once, in place.
-    already = (scored.reason_horizon != _engine.MAIN_HORIZON)[order]
+    already = (scored.reason_horizon != MAIN_HORIZON)[order]
     codes, phrases = _reasons.phrase_table(scored.groups, valid, language)
     selection = _reasons.select(scored.contributions[order], groups=scored.groups, already_absent=already)
     reasons = _reasons.reasons_text(selection, codes[order], phrases, already_absent=already,
-                                    horizon=_engine.MAIN_HORIZON, language=language)
+                                    horizon=MAIN_HORIZON, language=language)
     del codes, selection
     take = pa.array(order)
     columns: dict[str, Any] = {"case_id": case_ids.take(take)}
     if with_jobcenter:
         columns["jobcenter"] = _arrow_text(valid["jobcenter"]).take(take)
-    columns["risk"] = pa.array(risks[_engine.MAIN_HORIZON][order])
+    columns["risk"] = pa.array(risks[MAIN_HORIZON][order])
     for horizon in horizons:
-        if horizon != _engine.MAIN_HORIZON:
+        if horizon != MAIN_HORIZON:
             columns[f"risk_{horizon}"] = pa.array(risks[horizon][order])
     columns["priority"] = priority.take(take)
     columns["reasons"] = reasons.combine_chunks()
-    return pa.table(columns, schema=chunk_schema(horizons, with_jobcenter))
+    return pa.table(columns, schema=chunk_schema(horizons, with_jobcenter)), order, scored.risks[order]
+
+
+@dataclass
+class ScoredChunk:
+    """A chunk of forms validated, scored and put in working order (what :func:`score_chunk` gives).
+
+    Attributes
+    ----------
+    validation : Validation
+        The chunk's validation: its valid forms (indexed by row number) and refused rows.
+    run : pyarrow.Table
+        The valid forms in working order: ``case_id``, ``jobcenter`` (with a
+        jobcenter column), ``risk`` (13 weeks) and the other risks with 4 decimals,
+        ``priority`` and ``reasons`` (:func:`chunk_schema`).
+    rows : numpy.ndarray
+        The row number of each form of ``run`` (its row in the file or table, header = 1).
+    risks : numpy.ndarray
+        Exact risks of each form of ``run``, shape (n, len(horizons)), in the model's horizon order.
+    """
+
+    validation: Validation
+    run: pa.Table
+    rows: np.ndarray
+    risks: np.ndarray
+
+
+def has_jobcenter(header: list[object]) -> bool:
+    """Whether a table's header has a ``jobcenter`` column (as validation matches names)."""
+    return any(str(name).strip().casefold() == "jobcenter" for name in header)
+
+
+def score_chunk(
+    model: Any,
+    chunk: RawTable | Validation,
+    *,
+    per: str | None = None,
+    language: str = "da",
+    duplicates: RepeatedIds | None = None,
+    with_jobcenter: bool | None = None,
+) -> ScoredChunk:
+    """Validate a chunk of raw forms, score the valid ones and sort them in working order.
+
+    The one primitive of every entry point: :meth:`ScreeningModel.score`, the
+    ``score`` command (:func:`~screening.scoring.score_file`), the MLflow pyfunc
+    and a Spark partition each run their chunks through it, so they refuse, mask
+    and score alike.
+
+    Parameters
+    ----------
+    model : ScreeningModel
+    chunk : RawTable or Validation
+        Forms as read (validated here), or the validation of such a chunk (done
+        ahead, for example in another thread, with the same options).
+    per : {"jobcenter"}, optional
+        Sort within jobcenters.
+    language : {"da", "en"}, default "da"
+        Language of reasons and refusals.
+    duplicates : RepeatedIds, optional
+        Ids repeated anywhere in the file the chunk is part of (every copy is refused);
+        without it, ids are compared within the chunk.
+    with_jobcenter : bool, optional
+        Whether the forms have a jobcenter column (the ranked list then has one);
+        by default, from the chunk's header.
+
+    Returns
+    -------
+    ScoredChunk
+    """
+    if isinstance(chunk, RawTable):
+        if with_jobcenter is None:
+            with_jobcenter = has_jobcenter(list(chunk.frame.columns))
+        validation = validate_table(chunk, language=language, duplicate_case_ids=duplicates)
+    elif with_jobcenter is None:  # a validation's forms carry every contract column, present in the file or not
+        raise ValueError("score_chunk: say with_jobcenter= for a chunk validated ahead")
+    else:
+        validation = chunk
+    run, order, risks = sorted_chunk(model, validation.valid, per=per, language=language,
+                                     with_jobcenter=with_jobcenter)
+    rows = validation.valid.index.to_numpy(dtype=np.int64)[order]
+    return ScoredChunk(validation=validation, run=run, rows=rows, risks=risks)
 
 
 # ------------------------------------------------------------------------------------ merging
@@ -196,6 +290,7 @@ class Ranker:
         self.capacity = capacity
         self.rows = 0
         self.groups = 0
+        self.marked = 0
         self._last_group: object = _NO_GROUP
         self._last_rank = 0
 
@@ -220,8 +315,19 @@ class Ranker:
         return rank
 
     def contacts(self, rank: np.ndarray) -> np.ndarray | None:
-        """Whether each ranked row is marked for contact (None without a capacity)."""
-        return _rank.contact_marks(rank, self.capacity)
+        """Whether each ranked row is marked for contact (None without a capacity); counted in ``marked``."""
+        marks = _rank.contact_marks(rank, self.capacity)
+        if marks is not None:
+            self.marked += int(marks.sum())
+        return marks
+
+
+def ranked_slices(runs: list[pa.Table | Path], ranker: Ranker, *, horizons: tuple[int, ...]
+                  ) -> Iterator[tuple[pa.Table, np.ndarray, np.ndarray | None]]:
+    """The forms of all runs in working order, a slice at a time, with their ranks and contact marks."""
+    for merged in merge_runs(runs, _rank.sort_keys(horizons, ranker.per)):
+        rank = ranker(merged)
+        yield merged, rank, ranker.contacts(rank)
 
 
 _NO_GROUP = object()
@@ -265,7 +371,7 @@ class Totals:
     contacts: int = 0
 
     def add_validation(self, validation: Validation) -> None:
-        from screening.scoring._drift import drift_counts
+        from screening.features import drift_counts
 
         self.forms.add(validation)
         if self.reference.get("inputs"):
@@ -279,7 +385,7 @@ class Totals:
         self.risk_counts += np.histogram(risk, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0]
 
     def drift(self) -> pd.DataFrame | None:
-        from screening.scoring._drift import stability_of_counts
+        from screening.features import stability_of_counts
 
         if not self.reference.get("inputs"):
             return None

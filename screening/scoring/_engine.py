@@ -1,15 +1,15 @@
 """The one place scoring talks to the fitted :class:`~screening.models.RiskModel`.
 
-Forms are encoded once and then predicted and explained from the encoded inputs,
-in chunks of :data:`CHUNK_FORMS` forms, which bounds memory whatever the batch
-size. For the additive family one pass per chunk gives both the risks at every
-horizon and the contributions at each form's reason horizon (the form-side terms
-and each form's hazard per period are built once). The model's public methods
-(``predict_risk``, ``contributions``) each encode the forms again; calling the
-encoded-input steps behind them saves that, which is most of the cost of scoring
-a single form.
-``tests/scoring/test_engine.py`` proves the results equal the public methods'
-exactly, so a change of the model's internals fails there, not silently here.
+Forms are encoded once (``RiskModel.encode``) and then predicted and explained
+from the encoded inputs (``RiskModel.risks_and_contributions``), in chunks of
+:data:`CHUNK_FORMS` forms, which bounds memory whatever the batch size. For the
+additive family one pass per chunk gives both the risks at every horizon and the
+contributions at each form's reason horizon. The model's frame-level methods
+(``predict_risk``, ``contributions``) each encode the forms again; working from
+the encoded inputs saves that, which is most of the cost of scoring a single form.
+Only public names of the models stage are used here;
+``tests/scoring/test_engine.py`` proves the results equal ``predict_risk`` and
+``contributions`` exactly.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from screening.intake import MAIN_HORIZON
+
 #: Threads scoring chunks at once (this machine has 2 cores; more only adds memory).
 WORKERS = min(2, os.cpu_count() or 1)
 #: Forms predicted and explained at a time by the additive family (~40 MB of arrays per chunk).
@@ -32,7 +34,6 @@ CHUNK_FORMS = 32768
 BOOSTED_CHUNK_FORMS = 4096
 #: From this many forms on, BLAS runs on one thread while they are scored (see :func:`_blas_on_one_thread`).
 BLAS_ONE_THREAD_FROM = 1024
-MAIN_HORIZON = 13
 _BLAS_LOCK = threading.Lock()
 _blas_state: dict[str, object] = {"users": 0, "limiter": None}
 
@@ -68,23 +69,13 @@ def horizons_of(estimator: object) -> tuple[int, ...]:
 
 
 def model_frame(estimator: object, forms: pd.DataFrame) -> pd.DataFrame:
-    """Valid forms with exactly the columns the model's encoder was fitted on.
-
-    Models are fitted on training forms, which also carry the outcome columns;
-    the encoder does not use them but checks that the columns match, so they are
-    added here as blanks.
-    """
-    names = getattr(estimator.encoder_, "feature_names_in_", None)
-    if names is None:
-        return forms
-    return forms.reindex(columns=list(names))
+    """Valid forms with exactly the columns the model's encoder was fitted on (``RiskModel.input_frame``)."""
+    return estimator.input_frame(forms)
 
 
 def encode(estimator: object, forms: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Encoded model inputs and the weeks absent at entry of each form."""
-    X = estimator.encoder_.transform(model_frame(estimator, forms))
-    entry = forms["sick_weeks"].to_numpy(dtype=np.float64)
-    return X, entry
+    """Encoded model inputs and the weeks absent at entry of each form (``RiskModel.encode``)."""
+    return estimator.encode(forms)
 
 
 def reason_horizons(entry: np.ndarray, horizons: tuple[int, ...], main: int = MAIN_HORIZON) -> np.ndarray:
@@ -94,30 +85,6 @@ def reason_horizons(entry: np.ndarray, horizons: tuple[int, ...], main: int = MA
     for horizon in later[::-1]:
         out[entry < horizon] = horizon
     return out
-
-
-def _contributions(estimator: object, X: np.ndarray, entry: np.ndarray, horizon: float) -> np.ndarray:
-    if estimator.family_ == "additive":
-        values = estimator._additive_contributions(X, entry, float(horizon))
-    else:
-        values = estimator._shapley_contributions(X, entry, float(horizon))
-    values[entry >= horizon] = 0.0
-    return values
-
-
-def _score_chunk(estimator: object, X: np.ndarray, entry: np.ndarray, reason_horizon: np.ndarray,
-                 n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    if estimator.family_ == "additive":  # one pass: each form's hazard per period gives risks and reasons
-        return estimator._additive_scores(X, entry, estimator.horizons_, reason_horizon)
-    risks = estimator._risks(X, entry, estimator.horizons_)
-    contributions = np.zeros((len(X), n_groups))
-    for horizon in np.unique(reason_horizon[~np.isnan(reason_horizon)]):
-        rows = np.flatnonzero(reason_horizon == horizon)
-        if len(rows) == len(X):
-            contributions[:] = _contributions(estimator, X, entry, horizon)
-        else:
-            contributions[rows] = _contributions(estimator, X[rows], entry[rows], horizon)
-    return risks, contributions
 
 
 @contextmanager
@@ -131,7 +98,7 @@ def _blas_on_one_thread() -> Iterator[None]:
     """
     with _BLAS_LOCK:
         if _blas_state["users"] == 0:
-            from screening.models._hazard import threadpool_controller
+            from screening.models import threadpool_controller
 
             _blas_state["limiter"] = threadpool_controller().limit(limits=1, user_api="blas")
         _blas_state["users"] += 1
@@ -165,8 +132,8 @@ def score_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> Scored
     chunks = [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
     def work(chunk: slice) -> None:
-        risks[chunk], contributions[chunk] = _score_chunk(estimator, X[chunk], entry[chunk], reason_horizon[chunk],
-                                                          len(groups))
+        risks[chunk], contributions[chunk] = estimator.risks_and_contributions(X[chunk], entry[chunk],
+                                                                               explain_at=reason_horizon[chunk])
 
     with _blas_on_one_thread() if additive and n >= BLAS_ONE_THREAD_FROM else nullcontext():
         # The boosted family predicts with OpenMP threads of its own (and limits them per call, process-wide).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import time
@@ -11,58 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from screening.intake import RawTable, Validation, validate_table
-from screening.intake._read import TEXT_DTYPE
-from screening.scoring import _batch, _engine, _rank, _reasons
-from screening.scoring._types import Reason, Score, ScoreResult
-
-
-def cell_text(value: object) -> str | None:
-    """A value of a form as the text a file would hold (None when blank).
-
-    Numbers keep their value (``45`` and ``45.0`` both read as 45), yes/no become
-    ``true``/``false``, dates their ISO day; text is passed on as it is.
-    """
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return None if np.isnan(value) else repr(float(value))
-    if isinstance(value, (dt.datetime, pd.Timestamp)):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def text_frame(forms: pd.DataFrame) -> pd.DataFrame:
-    """Forms of any dtypes as text cells (``str`` columns, blanks NA), as a file reader returns them."""
-    columns = {}
-    for name in forms.columns:
-        values = forms[name]
-        if values.dtype == "str":
-            text = values
-        elif pd.api.types.is_datetime64_any_dtype(values.dtype):
-            text = values.dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-            # Arrow writes 45.0 as "45" and 3.5 as "3.5", blanks as nulls, a million values at once
-            text = pd.Series(pa.array(values, from_pandas=True).cast(pa.string()).to_numpy(zero_copy_only=False),
-                             index=values.index, dtype=object)
-        else:
-            text = pd.Series([cell_text(value) for value in values.tolist()], index=values.index, dtype=object)
-        columns[name] = pd.Series(text.to_numpy(dtype=object, na_value=None), dtype=TEXT_DTYPE)
-    frame = pd.DataFrame(columns)
-    frame.columns = pd.Index([str(name) for name in forms.columns], dtype=object)
-    return frame
+from screening.intake import MAIN_HORIZON, Language, RawTable, forms_table
+from screening import registry
+from screening.scoring import _batch, _engine, _rank
+from screening.scoring._types import Score, ScoreResult
 
 
 def check_options(*, capacity: int | None, per: str | None) -> None:
@@ -105,8 +58,8 @@ class ScreeningModel:
         self.path = Path(loaded.path)
         self.checksum = str(loaded.checksum)
         self.horizons = _engine.horizons_of(self.estimator)
-        if _engine.MAIN_HORIZON not in self.horizons:
-            raise ValueError(f"model {self.version} predicts {self.horizons} weeks; the {_engine.MAIN_HORIZON}-week "
+        if MAIN_HORIZON not in self.horizons:
+            raise ValueError(f"model {self.version} predicts {self.horizons} weeks; the {MAIN_HORIZON}-week "
                              "horizon is needed")
         self._single = None
 
@@ -141,7 +94,7 @@ class ScreeningModel:
         *,
         capacity: int | None = None,
         per: str | None = None,
-        language: str = "da",
+        language: Language = "da",
     ) -> ScoreResult:
         """Validate and score a table of forms, ranked for the consultant.
 
@@ -170,46 +123,44 @@ class ScreeningModel:
         screening.intake.FileError
             The table lacks a required column or names one twice.
         """
-        started = time.perf_counter()
-        raw = RawTable(frame=text_frame(forms), row_numbers=np.arange(2, len(forms) + 2, dtype=np.int64))
-        validation = validate_table(raw, language=language)
-        with_jobcenter = any(str(name).strip().casefold() == "jobcenter" for name in forms.columns)
-        return self.score_validation(validation, capacity=capacity, per=per, language=language,
-                                     with_jobcenter=with_jobcenter, started=started)
+        return self.score_table(forms_table(forms), capacity=capacity, per=per, language=language)
 
-    def score_validation(
+    def score_table(
         self,
-        validation: Validation,
+        table: RawTable,
         *,
         capacity: int | None = None,
         per: str | None = None,
-        language: str = "da",
-        with_jobcenter: bool = True,
-        started: float | None = None,
+        language: Language = "da",
     ) -> ScoreResult:
-        """Score the valid forms of a :class:`~screening.intake.Validation` (see :meth:`score`)."""
-        started = time.perf_counter() if started is None else started
+        """Validate and score a table as read (:func:`screening.intake.read_table`); see :meth:`score`.
+
+        The batch's own path for a table of one chunk: :func:`_batch.score_chunk`,
+        then the ranking of the merge.
+        """
+        started = time.perf_counter()
         check_options(capacity=capacity, per=per)
-        steps: dict[str, float] = {}
         clock = time.perf_counter()
-        chunk = _batch.sorted_chunk(self, validation.valid, per=per, language=language, with_jobcenter=with_jobcenter)
-        steps["model_ranking_and_reasons"] = time.perf_counter() - clock
+        scored = _batch.score_chunk(self, table, per=per, language=language)
+        seconds_by_step = {"validation_model_ranking_and_reasons": time.perf_counter() - clock}
         totals = _batch.Totals(reference=self.metadata.get("drift_reference") or {})
-        totals.add_validation(validation)
-        totals.add_scored(chunk)
+        totals.add_validation(scored.validation)
+        totals.add_scored(scored.run)
         ranker = _batch.Ranker(per, capacity)
-        rank = ranker(chunk)
-        contact = ranker.contacts(rank)
-        totals.contacts = int(contact.sum()) if contact is not None else 0
-        ranked = _batch.ranked_frame(chunk, rank, contact, version=self.version)
+        parts = [_batch.ranked_frame(rows, rank, contact, version=self.version)
+                 for rows, rank, contact in _batch.ranked_slices([scored.run], ranker, horizons=self.horizons)]
+        ranked = (pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts
+                  else _batch.ranked_frame(scored.run, scored.rows[:0], ranker.contacts(scored.rows[:0]),
+                                           version=self.version))
+        totals.contacts = ranker.marked
         drift = totals.drift()
         summary = totals.summary(self, drift, capacity=capacity, per=per, language=language,
                                  seconds=time.perf_counter() - started)
-        summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
-        return ScoreResult(ranked=ranked, refused=validation.refused, summary=summary, drift=drift)
+        summary["seconds_by_step"] = {step: round(value, 2) for step, value in seconds_by_step.items()}
+        return ScoreResult(ranked=ranked, refused=scored.validation.refused, summary=summary, drift=drift)
 
     # ------------------------------------------------------------ single form
-    def score_one(self, form: Mapping[str, Any], *, language: str = "da") -> Score:
+    def score_one(self, form: Mapping[str, Any], *, language: Language = "da") -> Score:
         """Score one form, as a case system does when a form arrives.
 
         Parameters
@@ -230,34 +181,7 @@ class ScreeningModel:
         """
         if self._single is None:
             self.prepare_single_forms()
-        valid = self._single.typed(form, language=language)
-        if isinstance(valid, pd.DataFrame):  # the full validator had the last word (see _single)
-            return self._score_frame_one(valid, language)
-        return self._single.score(valid, version=self.version, language=language)
-
-    def _score_frame_one(self, valid: pd.DataFrame, language: str) -> Score:
-        scored = _engine.score_forms(self.estimator, valid)
-        return score_from_arrays(
-            scored.risks[0], scored.horizons, scored.contributions[0], scored.groups,
-            reason_horizon=float(scored.reason_horizon[0]), forms=valid, case_id=str(valid["case_id"].iloc[0]),
-            version=self.version, language=language,
-        )
-
-
-def score_from_arrays(
-    risks: np.ndarray, horizons: tuple[int, ...], effects: np.ndarray, groups: list[str], *,
-    reason_horizon: float, forms: pd.DataFrame | None, case_id: str, version: str, language: str,
-    phrases: list[tuple[str, str, str, float]] | None = None,
-) -> Score:
-    """A :class:`Score` from one form's risks and contributions."""
-    rounded = {h: float(np.rint(risks[k] * _rank.RISK_SCALE) / _rank.RISK_SCALE) for k, h in enumerate(horizons)}
-    risk = rounded[_engine.MAIN_HORIZON]
-    priority = _rank.PRIORITIES[int(_rank.priority_codes(np.array([risk]))[0])]
-    if phrases is None:
-        phrases = _reasons.reasons_of_one(effects, groups, forms, already_absent=reason_horizon != _engine.MAIN_HORIZON,
-                                          horizon=_engine.MAIN_HORIZON, language=language)
-    reasons = tuple(Reason(direction=d, group=g, text=t, effect=e) for d, g, t, e in phrases)
-    return Score(case_id=case_id, risk=risk, risks=rounded, priority=priority, reasons=reasons, model_version=version)
+        return self._single.score_form(form, version=self.version, language=language)
 
 
 def load_model(path_or_uri: str | os.PathLike[str], *, single_forms: bool = True) -> ScreeningModel:
@@ -286,17 +210,13 @@ def load_model(path_or_uri: str | os.PathLike[str], *, single_forms: bool = True
     LookupError
         The URI names no model.
     """
-    from screening.registry._files import load_model_dir
-
     text = os.fspath(path_or_uri)
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):/", text)  # two letters at least: C:/ is a path
     if scheme and scheme.group(1).casefold() == "file":
         text = urllib.parse.unquote(urllib.parse.urlparse(text).path)
     elif scheme:
-        from screening.registry import resolve_model_uri
-
-        text = os.fspath(resolve_model_uri(text))
-    model = ScreeningModel(load_model_dir(text))
+        text = os.fspath(registry.resolve_model_uri(text))
+    model = ScreeningModel(registry.load_model_dir(text))
     if single_forms:
         model.prepare_single_forms()
     return model

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from screening._io import FORMULA_STARTS, atomic_path, write_csv
+from screening._io import FORMULA_STARTS, atomic_path
 from screening.scoring._rank import RISK_DECIMALS, risk_units
 
 _FORMULA_PATTERN = "^[" + "".join(re.escape(start) for start in FORMULA_STARTS) + "]"
@@ -158,8 +158,3 @@ def write_ranked(ranked: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write the ranked list atomically (see the module docstring for the format)."""
     with atomic_path(path) as temporary, temporary.open("wb") as handle:
         write_ranked_to(ranked, handle)
-
-
-def write_refused(refused: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write refused rows as the validate command does: ``row, case_id, column, value, reason``."""
-    write_csv(refused.drop(columns=[name for name in ("kind",) if name in refused.columns]), path)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from screening._io import FORMULA_STARTS
-from screening.scoring._drift import PSI_WARNING
+from screening.features import PSI_WARNING
 from screening.scoring._rank import PRIORITY_THRESHOLDS
 
 MAX_ROWS = 5000

@@ -37,8 +37,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from screening.features import answer_codes
 from screening.intake import load_contract
-from screening.scoring._columns import answer_codes
 
 Language = str
 LANGUAGES: tuple[str, str] = ("da", "en")

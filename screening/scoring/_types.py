@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -101,25 +100,3 @@ class ScoreResult:
     refused: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     drift: pd.DataFrame | None = None
-
-
-class RefusedFormError(ValueError):
-    """A form that does not meet the intake-form contract; it was not scored.
-
-    Attributes
-    ----------
-    reasons : list of dict
-        One entry per reason: ``column``, ``value`` (redacted), ``reason`` (text in
-        the language asked for) and ``kind`` (a stable code, see
-        ``screening.intake._messages.REASONS``).
-    case_id : str
-        The form's ``case_id`` as given (redacted), or ``""``.
-    """
-
-    def __init__(self, reasons: list[Mapping[str, Any]], case_id: str = "") -> None:
-        self.reasons = [dict(reason) for reason in reasons]
-        self.case_id = case_id
-        described = "; ".join(
-            f"{reason.get('column') or '(form)'}: {reason.get('reason')}" for reason in self.reasons
-        )
-        super().__init__(f"form {case_id or '(no case_id)'} refused: {described}")

@@ -263,3 +263,33 @@ def test_split_log_hazard_adds_up_and_forgets_what_it_remembered_when_refitted()
     check()
     hazard.fit(X, rng.poisson(0.6, 2000).astype(float) * (X[:, 1] == 1), exposure=np.ones(2000))
     check()
+
+
+@pytest.mark.parametrize("family", ["additive", "boosted"])
+def test_the_encoded_input_methods_give_what_predict_risk_and_contributions_give(family, request, test_cohort):
+    """``encode`` once, then ``risks_encoded`` / ``contributions_encoded`` / ``risks_and_contributions``:
+    the numbers of the frame-level methods, for forms with or without outcome and extra columns."""
+    model = request.getfixturevalue(f"{family}_model")
+    forms = test_cohort[0].iloc[: 300 if family == "additive" else 40]
+    arriving = forms.drop(columns=["absence_weeks", "spell_ended"]).assign(case_id="x")
+    X, entry = model.encode(arriving)
+    again, _ = model.encode(forms)
+    np.testing.assert_array_equal(X, again)
+    np.testing.assert_array_equal(entry, forms["sick_weeks"].to_numpy(dtype=np.float64))
+
+    risks = model.predict_risk(forms).to_numpy()
+    np.testing.assert_array_equal(model.risks_encoded(X, entry), risks)
+    # Fewer horizons: other products (BLAS sums in blocks), the same numbers up to the last bits.
+    np.testing.assert_allclose(model.risks_encoded(X, entry, horizons=[13.0, 52.0]), risks[:, [1, 3]],
+                               rtol=1e-13, atol=1e-15)
+    by_horizon = {h: model.contributions(forms, horizon=h).to_numpy() for h in (13.0, 22.0, 52.0)}
+    for h, expected in by_horizon.items():
+        np.testing.assert_array_equal(model.contributions_encoded(X, entry, horizon=h), expected)
+
+    explain_at = np.random.default_rng(1).choice([13.0, 22.0, 52.0, np.nan], size=len(X))
+    both_risks, both = model.risks_and_contributions(X, entry, explain_at=explain_at)
+    np.testing.assert_allclose(both_risks, risks, rtol=1e-12, atol=1e-15)
+    for h, expected in by_horizon.items():
+        rows = explain_at == h
+        np.testing.assert_allclose(both[rows], expected[rows], rtol=1e-10, atol=1e-12)
+    assert (both[np.isnan(explain_at)] == 0).all()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from screening.intake import validate_table
-from screening.intake._read import RawTable
+from screening.intake import RawTable
 from screening.synthetic import simulate_cohort
 
 

@@ -1,4 +1,4 @@
-"""Training runs tracked in MLflow, the registry alias, and the pyfunc giving the same risks."""
+"""Training runs tracked in MLflow, the registry alias and the self-contained model directory."""
 
 from __future__ import annotations
 
@@ -88,39 +88,3 @@ def test_the_model_directory_is_self_contained(trained):
     assert loaded.metadata["training_summary"]["censored"] > 0
 
 
-def test_pyfunc_gives_the_same_risks_as_the_library(trained, week):
-    import mlflow
-
-    from screening.intake import validate_file
-    from screening.registry import load_model_dir, resolve_model_uri
-
-    forms, path = week
-    pyfunc = mlflow.pyfunc.load_model("models:/risk@champion")
-    out = pyfunc.predict(forms)
-    assert len(out) == len(forms) and out["case_id"].tolist() == forms["case_id"].tolist()
-    direct = validate_file(path)
-    risks = load_model_dir(resolve_model_uri("models:/risk@champion")).estimator.predict_risk(direct.valid)
-    scored = out[out["status"] == "scored"]
-    assert len(scored) == len(direct.valid)
-    np.testing.assert_allclose(scored["risk_13"].to_numpy(), risks["risk_13"].to_numpy(), rtol=1e-12)
-    refused = out[out["status"] == "refused"]
-    assert len(refused) == direct.refused_rows and (refused["refusal"] != "").all()
-    assert refused["risk_13"].isna().all()
-
-
-def test_mlflow_models_predict_cli_works_unchanged(trained, week, tmp_path, store):
-    forms, _ = week
-    source = tmp_path / "input.json"
-    payload = {"dataframe_split": {"columns": list(forms.columns),
-                                   "data": forms.astype(object).where(forms.notna(), None).head(5).values.tolist()}}
-    source.write_text(json.dumps(payload))
-    output = tmp_path / "out.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "mlflow", "models", "predict", "-m", "models:/risk@champion", "-i", str(source),
-         "-t", "json", "-o", str(output), "--env-manager", "local"],
-        capture_output=True, text=True, env={**__import__("os").environ, "MLFLOW_TRACKING_URI": store},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    predictions = pd.DataFrame(json.loads(output.read_text())["predictions"])
-    assert predictions["case_id"].tolist() == forms["case_id"].head(5).tolist()
-    assert {"risk_8", "risk_13", "risk_22", "risk_52", "status"} <= set(predictions.columns)

@@ -16,20 +16,10 @@ from tests.scoring.conftest import MODEL_VERSION
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run `screening score ...` through the command line (or, until it is wired in, the same parser and handling)."""
+    """Run `screening score ...` through the command line."""
     from screening import cli
-    from screening.scoring import add_score_arguments, run_score
 
-    if "score" in getattr(cli, "_COMMANDS", {}):
-        code = cli.main(["score", *argv])
-    else:
-        parser = cli._Parser(prog="screening score")
-        add_score_arguments(parser)
-        try:
-            code = run_score(parser.parse_args(list(argv)))
-        except (cli.UserError, FileError) as error:
-            print(f"screening: error: {error}", file=sys.stderr)
-            code = 2
+    code = cli.main(["score", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 

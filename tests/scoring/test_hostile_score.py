@@ -1,4 +1,4 @@
-"""Every hostile file of ``tests/test_hostile.py`` through ``screening score``, read in small chunks.
+"""Every hostile file of ``tests/intake/test_hostile.py`` through ``screening score``, read in small chunks.
 
 The same promises as for ``validate``: the documented exit code, no traceback, every form
 scored or refused, no CPR number in full anywhere, no written cell that starts a formula;
@@ -16,7 +16,7 @@ import pytest
 
 from screening.cli import main
 from screening.scoring import load_model
-from tests.test_hostile import CASES, CPR_DIGITS, assert_no_formula_cells, everything_written
+from tests.intake.test_hostile import CASES, CPR_DIGITS, assert_no_formula_cells, everything_written
 
 INJECTED = re.compile(r"<(?!/?(?:html|head|meta|title|style|body|header|h1|h2|p|section|table|thead|tbody|tr|th|"
                       r"td|span|br|label|select|option|svg|rect|line|text|footer|a|script)\b)[a-zA-Z]")

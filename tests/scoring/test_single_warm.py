@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from screening.scoring import _single
+from screening.intake import RefusedFormError, _form
 from screening.scoring._single import SingleFormScorer
 from tests.conftest import form
 from tests.scoring.test_single import batch
@@ -34,17 +34,17 @@ def test_first_forms_after_building_parse_and_import_nothing(scorer, monkeypatch
     def no_checking(*args, **kwargs):
         raise AssertionError("a value was checked with pandera while scoring a form")
 
-    monkeypatch.setattr(_single, "_parse_column", no_parsing)
-    monkeypatch.setattr(scorer, "_check_many", no_checking)
+    monkeypatch.setattr(_form, "_parse_column", no_parsing)
+    monkeypatch.setattr(scorer.validator, "_check_many", no_checking)
     modules = set(sys.modules)
     memo = scorer.estimator.hazard_.memo()
     tables = {key for key in memo if key[0] in ("periods", "periods warmed", "reference")}
     for code in CODES:
         for spelling in spellings(code):
             for weeks in ("4", "15", "30"):  # explained at 13, 22 and 52 weeks
-                values = scorer.typed(form(diagnosis_code=spelling, sick_weeks=weeks, sick_leave_start=None))
-                assert isinstance(values, dict), f"{spelling!r} went to the full validator"
-                scorer.score(values, version="test", language="da")
+                valid = scorer.validator.validate(form(diagnosis_code=spelling, sick_weeks=weeks, sick_leave_start=None))
+                assert valid.fast, f"{spelling!r} went to the full validator"
+                scorer.score(valid.values, version="test", language="da")
     assert set(sys.modules) == modules
     assert {key for key in memo if key[0] in ("periods", "periods warmed", "reference")} == tables
 
@@ -60,7 +60,7 @@ def test_padded_cells_are_read_as_the_batch_reads_them(model, name, spelling):
     expected = batch(model, values)
     try:
         score = model.score_one(values)
-    except _single.RefusedFormError as refused:
+    except RefusedFormError as refused:
         assert isinstance(expected, list) and expected
         assert sorted((reason["column"], reason["kind"]) for reason in refused.reasons) == expected
         return
@@ -73,7 +73,7 @@ def test_padded_cells_are_read_as_the_batch_reads_them(model, name, spelling):
 def test_the_warm_scorer_gives_the_numbers_of_a_cold_one(model, scorer):
     """Answers remembered in bulk encode as the model's encoder encodes each form alone."""
     for code in CODES:
-        values = scorer.typed(form(diagnosis_code=code))
+        values = scorer.validator.validate(form(diagnosis_code=code)).values
         warm = scorer.encode(values)
         cold = scorer._encode_cold(values)
         np.testing.assert_array_equal(warm, cold)

@@ -2,6 +2,6 @@
 
 import mlflow
 
-from screening.registry._pyfunc import ScreeningPyfunc
+from screening.scoring._pyfunc import ScreeningPyfunc
 
 mlflow.models.set_model(ScreeningPyfunc())

@@ -9,7 +9,7 @@ import pytest
 
 from screening.intake import load_contract
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "intake-form.md"
 SHARED_PAGE = ROOT.parent / "shared" / "intake-form.md"
 

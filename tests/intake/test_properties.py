@@ -155,7 +155,8 @@ def test_duplicated_text_is_pandas_duplicated(cells, keep, start):
 def test_plain_text_passes_every_generic_check_unchanged(cells, block):
     import pyarrow as pa
 
-    from screening.intake._parse import CONTROL_PATTERN, CPR_SEARCH_PATTERN, MAX_CELL_CHARACTERS, plain_text
+    from screening.intake._parse import MAX_CELL_CHARACTERS, plain_text
+    from screening.intake._privacy import CONTROL_PATTERN, CPR_SEARCH_PATTERN
 
     plain = plain_text(pa.array(cells, pa.large_string()), block=block)
     text = pd.Series(cells, dtype="str")
@@ -172,7 +173,7 @@ def test_plain_text_passes_every_generic_check_unchanged(cells, block):
 def test_redaction_masks_what_pythons_regex_finds(cells):
     import re
 
-    from screening.intake._parse import CONTROL_PATTERN, CPR_PATTERN, redact
+    from screening.intake._privacy import CONTROL_PATTERN, CPR_PATTERN, redact
 
     shown = redact(pd.Series(cells, dtype="str"))
     for cell, safe in zip(cells, shown):

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from screening.intake import load_contract
-from screening.scoring._columns import answer_codes
+from screening.features._columns import answer_codes
 
 PSI_WARNING = 0.25
 PSI_MODERATE = 0.10

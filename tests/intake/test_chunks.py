@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import screening.intake._chunks as chunks_module
+import screening.intake._decode as decode_module
 from screening.intake import FileError, read_table
-from screening.intake._chunks import ChunkedTable
+from screening.intake import ChunkedTable
 from screening.synthetic import simulate_cohort, write_forms
 from tests.conftest import HEADER, form, write_csv_text
-from tests.test_hostile import CASES
+from tests.intake.test_hostile import CASES
 
 SETTINGS = settings(max_examples=max(150, settings.default.max_examples), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -77,7 +77,7 @@ def test_simulated_forms_read_the_same_in_chunks(suffix, dialect, tmp_path):
 
 def test_a_character_cut_by_a_block_boundary_decodes_whole(tmp_path, monkeypatch):
     # Tiny blocks put block boundaries inside UTF-8 and Windows-1252 letters alike.
-    monkeypatch.setattr(chunks_module, "READ_BYTES", 7)
+    monkeypatch.setattr(decode_module, "READ_BYTES", 7)
     rows = [form(case_id=f"K-{i}", jobcenter="Høje-Taastrup Æblegård") for i in range(40)]
     utf8, mixed = tmp_path / "utf8.csv", tmp_path / "mixed.csv"
     write_csv_text(utf8, rows, sep=";", encoding="utf-8")

@@ -1,0 +1,144 @@
+"""Validating a file of any size: two passes over its chunks, judged as the whole file would be.
+
+The first pass (:func:`first_pass`) checks the header and finds the ``case_id``
+values repeated anywhere in the file, kept as 16-byte fingerprints
+(:mod:`._ids`); the second validates each chunk with that list
+(:func:`validated_ahead`), the next chunk read and validated in a thread while
+the current one is used. A file of one chunk is read once.
+:class:`ValidationTotals` adds up what the chunks' validations say of the file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from screening.intake._ids import RepeatedIds, fingerprints
+from screening.intake._messages import Language
+from screening.intake._read import ChunkedTable
+from screening.intake._table import FileError, RawTable
+from screening.intake._validate import Validation, comparable_case_ids, validate_table
+
+
+@dataclass
+class FirstPass:
+    """What the first read of a file found.
+
+    Attributes
+    ----------
+    chunk : RawTable or None
+        The file's only chunk, kept so that a file of one chunk is read once.
+    duplicates : RepeatedIds or None
+        With more than one chunk: the ids repeated anywhere in the file.
+    sha256 : str or None
+        SHA-256 of the file's bytes (CSV), to notice a file changed before the second pass.
+    """
+
+    chunk: RawTable | None
+    duplicates: RepeatedIds | None
+    sha256: str | None
+
+
+def first_pass(table: ChunkedTable, *, training: bool = False) -> FirstPass:
+    """Read the file once: check its header and find ``case_id`` values repeated anywhere in it.
+
+    Ids are kept as 16-byte fingerprints (``_ids``), not as text, so that this
+    pass stays small for any number of forms.
+
+    Raises
+    ------
+    FileError
+        A problem with the file or its header.
+    """
+    def visit(number: int, chunk: RawTable) -> RawTable | np.ndarray:
+        # The first chunk is kept whole (a file of one chunk is not read twice); the others give their ids.
+        return chunk if number == 0 else fingerprints(comparable_case_ids(chunk, training=training))
+
+    results = table.map_chunks(visit)
+    if len(results) == 1:
+        return FirstPass(chunk=results[0], duplicates=None, sha256=table.sha256)
+    results[0] = fingerprints(comparable_case_ids(results[0], training=training))
+    return FirstPass(chunk=None, duplicates=RepeatedIds.of(results), sha256=table.sha256)
+
+
+def validated_ahead(chunks: Iterable[RawTable], *, duplicates: RepeatedIds | None, training: bool = False,
+                    language: Language = "da") -> Iterator[Validation]:
+    """Validations of the chunks in order, the next read and validated in a thread while this one is used.
+
+    Reading (Arrow) and scoring (NumPy) release the GIL for most of their work, so
+    on two cores they overlap; one chunk more is held in memory.
+    """
+    source = iter(chunks)
+
+    def next_validation() -> Validation | None:
+        chunk = next(source, None)
+        if chunk is None:
+            return None
+        return validate_table(chunk, training=training, language=language, duplicate_case_ids=duplicates)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-read") as pool:
+        ahead = pool.submit(next_validation)
+        while (validation := ahead.result()) is not None:
+            ahead = pool.submit(next_validation)
+            yield validation
+            del validation
+
+
+def validate_in_chunks(table: ChunkedTable, *, training: bool = False, language: Language = "da"
+                       ) -> Iterator[Validation]:
+    """Both passes over a file: each chunk's :class:`Validation`, as validating the whole file would judge it.
+
+    Raises
+    ------
+    FileError
+        A problem with the file, or it changed between the passes.
+    """
+    first = first_pass(table, training=training)
+    chunks: Iterable[RawTable] = [first.chunk] if first.chunk is not None else table
+    first.chunk = None
+    yield from validated_ahead(chunks, duplicates=first.duplicates, training=training, language=language)
+    if first.duplicates is not None and table.sha256 != first.sha256:
+        raise FileError(f"{table.path.name} changed while it was being read; run again")
+
+
+@dataclass
+class ValidationTotals:
+    """A file's validation summed over its chunks: what :class:`Validation` says of a whole file, without the forms.
+
+    Attributes
+    ----------
+    rows_read, valid_rows, refused_rows, blank_rows : int
+    ignored_columns : list of str
+    dialect : dict
+    notes : collections.Counter
+    """
+
+    rows_read: int = 0
+    valid_rows: int = 0
+    refused_rows: int = 0
+    blank_rows: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    dialect: dict[str, str] = field(default_factory=dict)
+    notes: Counter = field(default_factory=Counter)
+    _by_reason: Counter = field(default_factory=Counter)
+
+    def add(self, validation: Validation) -> None:
+        """Count one chunk's validation in."""
+        first = self.rows_read == 0 and not self.dialect
+        self.rows_read += int(validation.rows_read)
+        self.valid_rows += len(validation.valid)
+        self.refused_rows += int(validation.refused_rows)
+        self.blank_rows += int(validation.blank_rows)
+        self._by_reason.update(validation.refused_by_reason())
+        self.notes.update(validation.notes)
+        if first:
+            self.ignored_columns = list(validation.ignored_columns)
+            self.dialect = dict(validation.dialect)
+
+    def refused_by_reason(self) -> dict[tuple[str, str], int]:
+        """Forms refused per (column, reason kind), over the whole file."""
+        return dict(self._by_reason)

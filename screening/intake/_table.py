@@ -1,0 +1,46 @@
+"""What every reader returns: a :class:`RawTable` of text cells, and the one error that stops a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: The dtype of every cell of a :class:`RawTable` (text, missing = NaN), and of text columns downstream.
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+class FileError(Exception):
+    """A problem with the file as a whole: the run stops (exit code 2) and nothing is scored."""
+
+
+@dataclass
+class RawTable:
+    """A table as read, before any parsing.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per record, all cells text (``str`` dtype), missing cells NA.
+        Columns carry the file's own header names.
+    row_numbers : numpy.ndarray
+        For each row of ``frame``, its row in the file as a spreadsheet shows it
+        (the header is row 1, the first form row 2).
+    malformed : list of tuple
+        Records that could not be split into the header's fields:
+        ``(row_number, fields_found, fields_expected)``; ``fields_found`` is
+        ``UNBALANCED_QUOTE`` (-1) when a quote opened on the row never closes.
+    dialect : dict
+        What was detected: format, encoding, separator.
+    """
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    malformed: list[tuple[int, int, int]] = field(default_factory=list)
+    dialect: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rows_read(self) -> int:
+        """Records read, well-formed or not (blank lines are not records)."""
+        return len(self.frame) + len(self.malformed)

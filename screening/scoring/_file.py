@@ -1,0 +1,315 @@
+"""The weekly batch over a file of any size: the ranked list, refused rows, the page and an audit line.
+
+:func:`score_file` is what ``screening score`` runs. The file is read a chunk of
+forms at a time in two passes (:func:`screening.intake.first_pass`, then
+:func:`screening.intake.validated_ahead`): the first checks the header and finds
+ids repeated anywhere in the file, the second validates each chunk (in a thread,
+one chunk ahead) and hands it to :func:`~screening.scoring.score_chunk`, the one
+primitive of every entry point. Each scored chunk waits as a sorted run; the runs
+are then merged into the ranked list (:mod:`._batch`). A file of one chunk is
+read once.
+
+Nothing is written until everything has been computed, and then every file is
+moved into place together, so a failed run leaves no output behind (nor an audit
+line). A problem with a file as a whole (the input, the model, an output that
+cannot be written) raises :class:`~screening.intake.FileError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from screening._io import atomic_path, file_sha256, neutralise_formulas
+from screening.intake import (
+    DEFAULT_CHUNK_ROWS,
+    ChunkedTable,
+    FileError,
+    Format,
+    Language,
+    first_pass,
+    validated_ahead,
+)
+from screening.registry import ModelFileError
+from screening.scoring import _batch, _page
+from screening.scoring._audit import append_audit, audit_path, audit_record
+from screening.scoring._model import ScreeningModel, check_options, load_model
+from screening.scoring._output import header_line, write_table_lines
+
+
+@dataclass
+class FileScore:
+    """What :func:`score_file` did.
+
+    Attributes
+    ----------
+    summary : dict
+        Counts and facts of the run, no personal data (as :attr:`ScoreResult.summary`).
+    dialect : dict
+        How the input was read (format, encoding, separator).
+    written : dict of str to Path or None
+        ``output``, ``rejects``, ``page`` and ``audit``: the files written (None: not asked for).
+    seconds : float
+        Time taken.
+    """
+
+    summary: dict[str, Any]
+    dialect: dict[str, str]
+    written: dict[str, Path | None] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def default_rejects(output: Path) -> Path:
+    """Where refused rows go unless told: ``<output stem>_refused.csv`` beside the output."""
+    return output.with_name(f"{output.stem}_refused.csv")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _check_paths(input_path: Path, outputs: dict[str, Path | None]) -> None:
+    named = {kind: path for kind, path in outputs.items() if path is not None}
+    for kind, path in named.items():
+        if _same_file(path, input_path):
+            raise FileError(f"--{kind} {path} is the input file; choose another name")
+        if path.is_dir():
+            raise FileError(f"--{kind} {path} is a folder; give a file name")
+    paths = list(named.items())
+    for i, (kind, path) in enumerate(paths):
+        for other_kind, other in paths[i + 1 :]:
+            if _same_file(path, other):
+                raise FileError(f"--{kind} and --{other_kind} name the same file ({path})")
+
+
+def _load(model: str | os.PathLike[str] | ScreeningModel) -> ScreeningModel:
+    if isinstance(model, ScreeningModel):
+        return model
+    try:
+        return load_model(model, single_forms=False)
+    except (ModelFileError, LookupError, ValueError) as error:
+        raise FileError(f"model {os.fspath(model)}: {error}") from None
+
+
+def score_file(
+    input_path: str | os.PathLike[str],
+    *,
+    model: str | os.PathLike[str] | ScreeningModel,
+    output: str | os.PathLike[str],
+    rejects: str | os.PathLike[str] | None = None,
+    report: str | os.PathLike[str] | None = None,
+    capacity: int | None = None,
+    per: str | None = None,
+    language: Language = "da",
+    audit_log: str | os.PathLike[str] | None = None,
+    file_format: Format | None = None,
+    separator: str | None = None,
+    encoding: str | None = None,
+    chunk_rows: int | None = None,
+) -> FileScore:
+    """Score the week's file: a ranked list (CSV), refused rows, optionally the page, and an audit line.
+
+    Parameters
+    ----------
+    input_path : str or path-like
+        The week's forms: CSV (any Danish dialect), ``.xlsx`` or Parquet.
+    model : str, path-like or ScreeningModel
+        A model directory or MLflow URI (loaded while the file is first read), or a loaded model.
+    output : str or path-like
+        The ranked list to write.
+    rejects : str or path-like, optional
+        Refused rows to write; by default ``<output stem>_refused.csv`` beside the output.
+    report : str or path-like, optional
+        Also write the weekly page (self-contained HTML) here.
+    capacity : int, optional
+        Mark the first ``capacity`` forms (per jobcenter with ``per``) for contact this week.
+    per : {"jobcenter"}, optional
+        Rank within each jobcenter.
+    language : {"da", "en"}, default "da"
+        Language of reasons, refusals and the page.
+    audit_log : str or path-like, optional
+        Append the run's audit line here (default: ``$SCREENING_AUDIT_LOG``, else
+        ``screening-audit.jsonl`` beside the output).
+    file_format, separator, encoding : optional
+        Override what is detected in the input.
+    chunk_rows : int, optional
+        Forms read and scored at a time (default 250,000): sets the memory used, never the output.
+
+    Returns
+    -------
+    FileScore
+
+    Raises
+    ------
+    screening.intake.FileError
+        A problem with a file as a whole; nothing is written.
+    ValueError
+        An option the batch does not know.
+    """
+    check_options(capacity=capacity, per=per)
+    started = time.perf_counter()
+    input_path, output = Path(input_path), Path(output)
+    rejects = Path(rejects) if rejects else default_rejects(output)
+    report = Path(report) if report else None
+    _check_paths(input_path, {"output": output, "rejects": rejects, "report": report})
+    steps: dict[str, float] = {}
+    clock = time.perf_counter()
+    # The model loads (mostly importing scikit-learn) while the file is first read (mostly Arrow, off the GIL).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-model") as pool:
+        loading = pool.submit(_load, model)
+        try:
+            table = ChunkedTable(input_path, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS, file_format=file_format,
+                                 separator=separator, encoding=encoding)
+            first = first_pass(table)
+        finally:
+            loaded = loading.result()  # a model error is reported first, as before the file was read
+    steps["load_and_first_read"] = time.perf_counter() - clock
+    with_jobcenter = _batch.has_jobcenter(table.header)
+    if per == "jobcenter" and not with_jobcenter:
+        raise FileError("--per jobcenter: the file has no jobcenter column")
+    dialect = dict(table.dialect)
+    totals = _batch.Totals(reference=loaded.metadata.get("drift_reference") or {})
+    refused_head: list[pd.DataFrame] = []
+    refused_lines = 0
+    ranker = _batch.Ranker(per, capacity)
+    log = audit_path(output, audit_log)
+    try:
+        with contextlib.ExitStack() as stack:  # every file or none: each moves into place as the stack closes
+            temporary = {"output": stack.enter_context(atomic_path(output)),
+                         "rejects": stack.enter_context(atomic_path(rejects))}
+            if report is not None:
+                temporary["report"] = stack.enter_context(atomic_path(report))
+            # Sorted runs wait beside the output (its disk, not a memory-backed /tmp); removed first on exit.
+            work = Path(stack.enter_context(_batch.scratch_folder(temporary["output"].parent)))
+            runs: list[pa.Table | Path] = []
+            clock = time.perf_counter()
+            chunks = [first.chunk] if first.chunk is not None else table
+            first.chunk = None
+            with temporary["rejects"].open("w", encoding="utf-8", newline="") as rejects_handle:
+                validations = validated_ahead(chunks, language=language, duplicates=first.duplicates)
+                for number, validation in enumerate(validations):
+                    scored = _batch.score_chunk(loaded, validation, per=per, language=language,
+                                                with_jobcenter=with_jobcenter)
+                    del validation
+                    totals.add_validation(scored.validation)
+                    refused = scored.validation.refused
+                    _write_refused(refused, rejects_handle, header=number == 0)
+                    if refused_lines < _page.MAX_REFUSED:
+                        refused_head.append(refused.head(_page.MAX_REFUSED - refused_lines))
+                    refused_lines += len(refused)
+                    totals.add_scored(scored.run)
+                    runs.append(scored.run if first.duplicates is None else _batch.write_run(scored.run, work, number))
+                    del scored, refused
+                    pa.default_memory_pool().release_unused()  # the peak of a big run stays low
+            if first.duplicates is not None and table.sha256 != first.sha256:
+                raise FileError(f"{input_path.name} changed while it was being read; run again")
+            steps["validate_and_score"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            page_head = _PageHead(per, version=loaded.version) if report is not None else None
+            with temporary["output"].open("wb") as handle:
+                header = _write_merged(runs, handle, model=loaded, with_jobcenter=with_jobcenter, ranker=ranker,
+                                       page_head=page_head)
+            del runs
+            totals.contacts = ranker.marked
+            steps["merge_and_write"] = time.perf_counter() - clock
+            drift = totals.drift()
+            summary = totals.summary(loaded, drift, capacity=capacity, per=per, language=language,
+                                     seconds=time.perf_counter() - started)
+            summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
+            if report is not None:
+                card = loaded.card_path
+                content = _page.PageContent(
+                    summary=summary, drift=drift,
+                    ranked_head=page_head.frame() if page_head.parts else header,
+                    ranked_rows=totals.scored, groups=ranker.groups,
+                    refused_head=pd.concat(refused_head, ignore_index=True), refused_lines=refused_lines,
+                    refused_forms=totals.forms.refused_rows, risk_counts=totals.risk_counts,
+                )
+                page = _page.render_page(content, language=language,
+                                   card_href=_relative_href(card, report) if card is not None else None,
+                                   input_name=input_path.name, output_name=output.name, rejects_name=rejects.name)
+                temporary["report"].write_text(page, encoding="utf-8")
+            source = "loaded" if isinstance(model, ScreeningModel) else (
+                "uri" if ":/" in os.fspath(model) and not Path(model).exists() else "directory")
+            options = {"capacity": capacity, "per": per, "language": language, "format": file_format,
+                       "separator": separator, "encoding": encoding, "model_source": source}
+            record = audit_record(
+                summary, input_path=input_path, input_sha256=table.sha256 or file_sha256(input_path),
+                dialect=dialect, options=options, files={"output": output, "rejects": rejects, "report": report},
+                seconds=time.perf_counter() - started,
+            )
+            append_audit(log, record)
+    except OSError as error:
+        raise FileError(f"cannot write {getattr(error, 'filename', None) or 'an output file'}: "
+                        f"{error.strerror or error}") from None
+    return FileScore(summary=summary, dialect=dialect,
+                     written={"output": output, "rejects": rejects, "page": report, "audit": log},
+                     seconds=time.perf_counter() - started)
+
+
+def _write_merged(runs: list[pa.Table | Path], handle: BinaryIO, *, model: ScreeningModel, with_jobcenter: bool,
+                  ranker: _batch.Ranker, page_head: _PageHead | None) -> pd.DataFrame:
+    """Merge the sorted runs into the ranked list's CSV (header first); return the header's empty frame."""
+    empty = _batch.chunk_schema(model.horizons, with_jobcenter).empty_table()  # what a chunk of no forms gives
+    header = _batch.ranked_frame(empty, np.zeros(0, dtype=np.int64), None, version=model.version)
+    handle.write(header_line([str(name) for name in header.columns]))
+    for merged, rank, contact in _batch.ranked_slices(runs, ranker, horizons=model.horizons):
+        write_table_lines(_batch.ranked_table(merged, rank, contact, version=model.version), handle)
+        if page_head is not None:
+            page_head.add(merged, rank, contact, groups=ranker.groups)
+    return header
+
+
+class _PageHead:
+    """The first ranked rows, as many as the weekly page may show (all of them only for a small week)."""
+
+    def __init__(self, per: str | None, *, version: str) -> None:
+        self.per = per
+        self.version = version
+        self.rows = 0
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, merged: pa.Table, rank: np.ndarray, contact: np.ndarray | None, *, groups: int) -> None:
+        """Keep what the page may show of the next merged rows (``groups``: jobcenters seen so far)."""
+        before, self.rows = self.rows, self.rows + merged.num_rows
+        limit = _page.rows_shown_per_group(self.rows, groups, self.per)
+        if limit is None:
+            keep = np.arange(merged.num_rows) < _page.MAX_ROWS - before
+        else:  # more jobcenters seen: fewer rows of each fit on the page
+            self.parts = [part[part["rank"] <= limit] for part in self.parts]
+            keep = rank <= limit
+        if keep.any():
+            rows = np.flatnonzero(keep)
+            self.parts.append(_batch.ranked_frame(merged.take(pa.array(rows)), rank[rows],
+                                                  None if contact is None else contact[rows], version=self.version))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.concat(self.parts, ignore_index=True)
+
+
+def _write_refused(refused: pd.DataFrame, handle: TextIO, *, header: bool) -> None:
+    """Append a chunk's refused rows to the rejects file (formulas neutralised, as ``validate`` writes them)."""
+    neutralise_formulas(refused.drop(columns="kind")).to_csv(handle, header=header, index=False, lineterminator="\n")
+
+
+def _relative_href(target: Path, page: Path) -> str:
+    """A link from the page to a local file: relative when possible, else a ``file:`` URL."""
+    from urllib.parse import quote
+
+    try:
+        relative = os.path.relpath(target.resolve(), page.resolve().parent)
+        return quote(relative.replace(os.sep, "/"))
+    except ValueError:  # another drive (Windows)
+        return target.resolve().as_uri()
