@@ -30,11 +30,11 @@ def simulated_csv(rows: int, *, seed: int = 1, training: bool = False, dialect: 
     return path
 
 
-def measure(command: list[str]) -> dict[str, float]:
+def measure(command: list[str], *, env: dict[str, str] | None = None) -> dict[str, float]:
     """Wall time and peak memory of a command, via GNU time when present."""
     timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
     started = time.perf_counter()
-    done = subprocess.run(timer + command, capture_output=True, text=True)
+    done = subprocess.run(timer + command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"benchmark command failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")

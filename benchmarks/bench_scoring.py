@@ -87,10 +87,16 @@ def timed(rows):
 first = timed(records)      # from the first call after load_model: caches fill as forms come
 warm = timed(records)       # the same forms again: every cache warm
 scorer = model._single
-typed = [scorer.typed(values) for values in records[:1000]]
+typed = []
+for values in records[:1000]:
+    try:
+        typed.append(scorer.validator.validate(values))
+    except RefusedFormError:
+        pass
 model_times = []
-for values in typed:
-    if isinstance(values, dict):
+for valid in typed:
+    if valid.fast:
+        values = valid.values
         X = scorer.encode(values)[None, :]
         start = time.perf_counter()
         _engine.score_encoded(model.estimator, X, np.array([float(values["sick_weeks"])]))
@@ -121,17 +127,17 @@ def trained_model(family: str, rows: int, seed: int = 1) -> tuple[Path, Path]:
     import numpy as np
     import skops.io as sio
 
-    from screening.intake import RawTable, validate_table
+    from screening.features import drift_reference
+    from screening.intake import HORIZONS, RawTable, validate_table
     from screening.models import fit_plain_peers, fit_risk_model
-    from screening.registry._files import save_model_dir
-    from screening.scoring import drift_reference
+    from screening.registry import save_model_dir
     from screening.synthetic import simulate_cohort
 
     forms = simulate_cohort(rows, seed=seed, training=True).forms
     valid = validate_table(RawTable(forms, np.arange(2, rows + 2)), training=True).valid
     model = fit_risk_model(valid, family=family, seed=0)
     save_model_dir(model, model_dir, metadata={
-        "version": f"bench-{family}-{rows}", "horizons": [8, 13, 22, 52], "family": model.family_,
+        "version": f"bench-{family}-{rows}", "horizons": list(HORIZONS), "family": model.family_,
         "drift_reference": drift_reference(valid)})
     sio.dump(fit_plain_peers(valid, horizon=13, seed=0)["logistic"], peer)
     return model_dir, peer

@@ -28,10 +28,6 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see 'screening {self.prog.split()[-1]} --help')")
 
 
-#: Languages of reasons, refusals and pages.
-LANGUAGES = ("da", "en")
-
-
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -50,7 +46,7 @@ def _at_least_one(value: str) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from screening.intake import HORIZONS, MAIN_HORIZON
+    from screening.intake import HORIZONS, LANGUAGES, MAIN_HORIZON
 
     parser = _Parser(prog="screening", description="Early screening of sick-listed workers at risk of long absence.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

@@ -21,7 +21,7 @@ from screening.intake._decode import Format
 from screening.intake._form import FormValidator, RefusedFormError, ValidForm
 from screening.intake._icd10 import normalise_codes
 from screening.intake._ids import RepeatedIds
-from screening.intake._messages import Language, reason_text
+from screening.intake._messages import LANGUAGES, Language, reason_text
 from screening.intake._passes import FirstPass, ValidationTotals, first_pass, validate_in_chunks, validated_ahead
 from screening.intake._privacy import CPR_MASK, CPR_PATTERN, library_message, mask_cpr, redact
 from screening.intake._read import DEFAULT_CHUNK_ROWS, VALIDATE_CHUNK_ROWS, ChunkedTable, read_table
@@ -69,6 +69,7 @@ __all__ = [
     "CPR_PATTERN",
     "DEFAULT_CHUNK_ROWS",
     "HORIZONS",
+    "LANGUAGES",
     "MAIN_HORIZON",
     "REFUSED_COLUMNS",
     "TEXT_DTYPE",

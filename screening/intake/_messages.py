@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Language = Literal["da", "en"]
+#: The languages of every text a person reads (reasons, refusals, pages): Danish first, the default.
+LANGUAGES: tuple[str, ...] = get_args(Language)
 
 #: Reason kind -> (Danish, English). Placeholders are filled from the refusal's parameters.
 REASONS: dict[str, tuple[str, str]] = {

@@ -362,12 +362,8 @@ def read_table(
     ----------
     path : str or path-like
         The file to read.
-    file_format : {"csv", "xlsx", "parquet"}, optional
-        Override the detected format.
-    separator : str, optional
-        Override the detected CSV field separator.
-    encoding : str, optional
-        Override the detected CSV encoding (for example ``"cp1252"``).
+    file_format, separator, encoding : optional
+        Override what is detected, as for :class:`ChunkedTable`.
 
     Returns
     -------

@@ -38,10 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from screening.features import answer_codes
-from screening.intake import load_contract
+from screening.intake import LANGUAGES, Language, load_contract
 
-Language = str
-LANGUAGES: tuple[str, str] = ("da", "en")
 #: Smallest contribution (``-log`` cumulative hazard) that is named as a reason.
 MIN_EFFECT = 0.05
 #: Reasons of each direction, at most.
