@@ -7,6 +7,7 @@ For case systems::
     model = screening.load_model("models/current")          # or "models:/screening-risk@champion"
     result = model.score(forms_frame, capacity=10)           # .ranked, .refused, .summary
     one = model.score_one({"case_id": "A1", "age": "45", "physical_load": "4", "sick_weeks": "3", ...})
+    done = screening.score_file("week.csv", model=model, output="ranked.csv", capacity=10)   # the `score` command
 
 ``score_one`` raises :class:`RefusedFormError` (with ``.reasons``) for a form the
 contract refuses. Importing this package is cheap: nothing heavy (pandas, the model,

@@ -1,11 +1,13 @@
-"""Scoring: from valid forms to a ranked list with reasons, for the weekly batch and for case systems.
+"""Scoring: from forms to a ranked list with reasons, for the weekly batch, case systems and MLflow.
 
 ``load_model(path_or_uri)`` gives a :class:`ScreeningModel`; its ``score(forms)``
 validates and ranks a table of forms (:class:`ScoreResult`), its
-``score_one(form)`` scores one form in a few milliseconds (:class:`Score`, or
-:class:`RefusedFormError` with the reasons). ``drift_reference`` freezes the
-training data's bins for the model's metadata and ``population_stability``
-compares a week's forms with them.
+``score_one(form)`` scores one form in about a millisecond (:class:`Score`, or
+:class:`RefusedFormError` with the reasons). ``score_file`` is the ``score``
+command as a function: a file of any size, the ranked list, refused rows, the
+page and an audit line. All of them, and the MLflow pyfunc, run one primitive,
+``score_chunk``: a chunk of raw forms validated, scored and sorted in working
+order.
 
 Importing this package is cheap: the modules that need pandas, the intake
 contract or the model are imported on first use, and none of them imports

@@ -10,7 +10,6 @@ import pandas as pd
 
 from screening.features import PSI_WARNING, drift_reference, population_stability
 from screening.features._drift import drift_inputs, psi
-from tests.scoring.conftest import training_forms  # noqa: F401 - the shared session fixture
 
 
 def test_reference_is_json_and_covers_every_answer_of_the_contract(training_forms):

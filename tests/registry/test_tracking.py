@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from screening.synthetic import simulate_cohort, write_forms

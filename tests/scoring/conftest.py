@@ -25,8 +25,8 @@ def training_forms() -> pd.DataFrame:
 
 
 def save_test_model(directory: Path, model, training: pd.DataFrame, *, version: str) -> Path:
-    from screening.registry._files import save_model_dir
-    from screening.scoring import drift_reference
+    from screening.features import drift_reference
+    from screening.registry import save_model_dir
 
     metadata = {"version": version, "horizons": [8, 13, 22, 52], "family": model.family_,
                 "drift_reference": drift_reference(training)}

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from screening.intake import FileError
 from screening.synthetic import simulate_cohort, write_forms
 from tests.conftest import HEADER, form, write_csv_text
 from tests.scoring.conftest import MODEL_VERSION

@@ -21,7 +21,6 @@ import pandas as pd
 import pytest
 
 from screening.synthetic import simulate_cohort, write_forms
-from tests.conftest import form
 
 CPR = "010190-1234"
 HORIZONS = (8, 13, 22, 52)

@@ -66,7 +66,7 @@ def test_scoring_twice_gives_the_same_bytes(model, week):
 
 
 def test_the_file_is_the_same_whatever_the_chunk_size(week_result, monkeypatch):
-    from screening.scoring import _output, _reasons
+    from screening.scoring import _output
 
     whole = ranked_bytes(week_result.ranked)
     assert whole == csv_bytes(ranked_columns(week_result.ranked))
