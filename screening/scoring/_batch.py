@@ -50,8 +50,8 @@ from screening.scoring import _engine, _rank, _reasons
 from screening.scoring._page import HISTOGRAM_BINS
 
 #: Columns of the ranked list, in order (``jobcenter`` only when the forms have it).
-RANKED_COLUMNS = ("rank", "case_id", "jobcenter", "risk", "risk_8", "risk_22", "risk_52", "priority",
-                  "contact_this_week", "reasons", "model_version")
+RANKED_COLUMNS = ("rank", "case_id", "jobcenter", "queue", "horizon", "risk", "risk_8", "risk_22", "risk_52",
+                  "priority", "contact_this_week", "reasons", "model_version")
 #: Rows of a run held in memory at a time while merging, over all runs together.
 MERGE_ROWS = 262_144
 #: Rows per record batch of a run file (the smallest slice the merge reads).
@@ -65,7 +65,8 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 
 
 def risk_names(horizons: tuple[int, ...]) -> list[str]:
-    """Names of the risk columns, in the ranked list's order: ``risk`` (13 weeks), then the others."""
+    """Names of the risk columns, in the ranked list's order: ``risk`` (at the form's queue horizon), then the
+    risks at the other horizons (13 weeks is ``risk`` in the early queue, and 1 in the late one)."""
     return ["risk", *(f"risk_{h}" for h in horizons if h != MAIN_HORIZON)]
 
 
@@ -74,6 +75,7 @@ def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool) -> pa.Schema:
     fields = [pa.field("case_id", pa.string())]
     if with_jobcenter:
         fields.append(pa.field("jobcenter", pa.string()))
+    fields += [pa.field("queue", pa.string()), pa.field("horizon", pa.int64())]
     fields += [pa.field(name, pa.float64()) for name in risk_names(horizons)]
     fields += [pa.field("priority", pa.string()), pa.field("reasons", pa.string())]
     return pa.schema(fields)
@@ -81,7 +83,8 @@ def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool) -> pa.Schema:
 
 def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: str,
                  with_jobcenter: bool) -> tuple[pa.Table, np.ndarray, np.ndarray]:
-    """Score valid forms and put them in working order, with risks (4 decimals), priority and reasons.
+    """Score valid forms and put them in working order (two queues, see ``_rank``), with risks (4 decimals),
+    priority and reasons.
 
     Returns the sorted table (:func:`chunk_schema`), the positions of the forms in
     ``valid`` in that order, and their exact risks (shape (n, horizons), in that order).
@@ -92,27 +95,38 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
     scored = _engine.score_forms(model.estimator, valid)
     risks = {h: np.rint(scored.risks[:, k] * _rank.RISK_SCALE) / _rank.RISK_SCALE
              for k, h in enumerate(scored.horizons)}
+    queue = _rank.queue_codes(valid["sick_weeks"].to_numpy(dtype=np.float64), MAIN_HORIZON)
+    # Each form is ranked by its risk at the first horizon it has not reached: its reason horizon.
+    horizon = scored.reason_horizon
+    queue_risk = np.full(len(valid), np.nan)
+    for h in horizons:
+        queue_risk[horizon == h] = risks[h][horizon == h]
     case_ids = _arrow_text(valid["case_id"])
     groups = _arrow_text(valid["jobcenter"]) if per == "jobcenter" else None
     later = [risks.get(h) for h in _rank.TIE_BREAK_HORIZONS]
-    order, _ = _rank.rank_order(risks[MAIN_HORIZON], *later, case_ids, groups=groups)
-    priority = pa.array(list(_rank.PRIORITIES), pa.string()).take(pa.array(_rank.priority_codes(risks[MAIN_HORIZON])))
+    order, _ = _rank.rank_order(queue, queue_risk, *later, case_ids, groups=groups)
+    codes_of_priority = _rank.priority_codes(queue_risk[order])
+    priority = pa.array(list(_rank.PRIORITIES), pa.string()).take(
+        pa.array(codes_of_priority.astype(np.int64), mask=codes_of_priority < 0))
     # Reasons are assembled in working order, so the long text column is built once, in place.
-    already = (scored.reason_horizon != MAIN_HORIZON)[order]
+    late = (queue == 1)[order]
     codes, phrases = _reasons.phrase_table(scored.groups, valid, language)
-    selection = _reasons.select(scored.contributions[order], groups=scored.groups, already_absent=already)
-    reasons = _reasons.reasons_text(selection, codes[order], phrases, already_absent=already,
-                                    horizon=MAIN_HORIZON, language=language)
+    selection = _reasons.select(scored.contributions[order], groups=scored.groups, already_absent=late)
+    reasons = _reasons.reasons_text(selection, codes[order], phrases, language=language)
     del codes, selection
     take = pa.array(order)
     columns: dict[str, Any] = {"case_id": case_ids.take(take)}
     if with_jobcenter:
         columns["jobcenter"] = _arrow_text(valid["jobcenter"]).take(take)
-    columns["risk"] = pa.array(risks[MAIN_HORIZON][order])
-    for horizon in horizons:
-        if horizon != MAIN_HORIZON:
-            columns[f"risk_{horizon}"] = pa.array(risks[horizon][order])
-    columns["priority"] = priority.take(take)
+    columns["queue"] = pa.array(np.asarray(_rank.QUEUES, dtype=object)[queue[order]], pa.string())
+    ordered_horizon = horizon[order]
+    columns["horizon"] = pa.array(np.nan_to_num(ordered_horizon).astype(np.int64), mask=np.isnan(ordered_horizon))
+    ordered_risk = queue_risk[order]
+    columns["risk"] = pa.array(ordered_risk, mask=np.isnan(ordered_risk))
+    for h in horizons:
+        if h != MAIN_HORIZON:
+            columns[f"risk_{h}"] = pa.array(risks[h][order])
+    columns["priority"] = priority
     columns["reasons"] = reasons.combine_chunks()
     return pa.table(columns, schema=chunk_schema(horizons, with_jobcenter)), order, scored.risks[order]
 
@@ -230,13 +244,13 @@ class _Run:
 
     def key(self, row: int) -> tuple:
         """The sort key of a buffered row as a Python tuple (nulls last, descending negated)."""
-        values = []
+        values: list[object] = []
         for name, descending in zip(self._names, self._descending):
             value = self.buffer.column(name)[row].as_py()
-            if name == "jobcenter":
-                values += [value is None, value or ""]
+            if value is None:  # nulls last, whatever the direction
+                values += [True, 0]
             else:
-                values.append(-value if descending else value)
+                values += [False, -value if descending else value]
         return tuple(values)
 
     def take_upto(self, frontier: tuple) -> pa.Table:
@@ -291,32 +305,39 @@ class Ranker:
         self.rows = 0
         self.groups = 0
         self.marked = 0
-        self._last_group: object = _NO_GROUP
+        self._last_group: tuple = (_NO_GROUP,)
         self._last_rank = 0
 
+    def _group_columns(self, table: pa.Table) -> list[pa.Array]:
+        names = ["jobcenter", "queue"] if self.per == "jobcenter" else ["queue"]
+        return [table.column(name).combine_chunks() for name in names]
+
     def __call__(self, table: pa.Table) -> np.ndarray:
-        """Ranks of the rows of ``table``, the next rows in working order."""
+        """Ranks of the rows of ``table``, the next rows in working order (restarting per queue and jobcenter)."""
         n = table.num_rows
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        if self.per is None:
-            rank = np.arange(self.rows + 1, self.rows + n + 1, dtype=np.int64)
-        else:
-            groups = table.column("jobcenter").combine_chunks()
-            rank, starts = _rank.group_ranks(groups)
-            continues = groups[0].as_py() == self._last_group
-            if continues:  # the first group goes on from the previous rows
-                first_group = np.cumsum(starts) == 1
-                rank[first_group] += self._last_rank
-            self.groups += int(starts.sum()) - int(continues)
-            self._last_group = groups[n - 1].as_py()
-            self._last_rank = int(rank[-1])
+        columns = self._group_columns(table)
+        rank, starts = _rank.group_ranks(*columns)
+        first = tuple(column[0].as_py() for column in columns)
+        continues = first == self._last_group
+        if continues:  # the first group goes on from the previous rows
+            rank[np.cumsum(starts) == 1] += self._last_rank
+        if self.per == "jobcenter":  # jobcenters seen so far (the page shows fewer rows of each as they grow)
+            _, new_jobcenters = _rank.group_ranks(columns[0])
+            self.groups += int(new_jobcenters.sum()) - int(first[0] == self._last_group[0])
+        self._last_group = tuple(column[n - 1].as_py() for column in columns)
+        self._last_rank = int(rank[-1])
         self.rows += n
         return rank
 
-    def contacts(self, rank: np.ndarray) -> np.ndarray | None:
-        """Whether each ranked row is marked for contact (None without a capacity); counted in ``marked``."""
-        marks = _rank.contact_marks(rank, self.capacity)
+    def contacts(self, table: pa.Table, rank: np.ndarray) -> np.ndarray | None:
+        """Whether each ranked row is marked for contact (None without a capacity); counted in ``marked``.
+
+        Only the early queue takes contact slots.
+        """
+        early = pc.equal(table.column("queue"), _rank.EARLY).to_numpy(zero_copy_only=False)
+        marks = _rank.contact_marks(rank, self.capacity, early)
         if marks is not None:
             self.marked += int(marks.sum())
         return marks
@@ -327,7 +348,7 @@ def ranked_slices(runs: list[pa.Table | Path], ranker: Ranker, *, horizons: tupl
     """The forms of all runs in working order, a slice at a time, with their ranks and contact marks."""
     for merged in merge_runs(runs, _rank.sort_keys(horizons, ranker.per)):
         rank = ranker(merged)
-        yield merged, rank, ranker.contacts(rank)
+        yield merged, rank, ranker.contacts(merged, rank)
 
 
 _NO_GROUP = object()
@@ -366,6 +387,7 @@ class Totals:
     forms: ValidationTotals = field(default_factory=ValidationTotals)
     scored: int = 0
     priority_counts: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))
+    queue_counts: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=np.int64))
     risk_counts: np.ndarray = field(default_factory=lambda: np.zeros(HISTOGRAM_BINS, dtype=np.int64))
     drift_counts: dict[str, np.ndarray] = field(default_factory=dict)
     contacts: int = 0
@@ -379,10 +401,14 @@ class Totals:
                 self.drift_counts[name] = self.drift_counts.get(name, 0) + counts
 
     def add_scored(self, chunk: pa.Table) -> None:
-        risk = chunk.column("risk").to_numpy()
+        risk = chunk.column("risk").to_numpy(zero_copy_only=False)
         self.scored += len(risk)
-        self.priority_counts += np.bincount(_rank.priority_codes(risk), minlength=3)
-        self.risk_counts += np.histogram(risk, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0]
+        codes = _rank.priority_codes(risk)
+        self.priority_counts += np.bincount(codes[codes >= 0], minlength=3)
+        early = pc.equal(chunk.column("queue"), _rank.EARLY).to_numpy(zero_copy_only=False)
+        self.queue_counts += np.array([early.sum(), (~early).sum()], dtype=np.int64)
+        # The page's histogram: the early queue's 13-week risks (the late queue's are about other horizons).
+        self.risk_counts += np.histogram(risk[early], bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0]
 
     def drift(self) -> pd.DataFrame | None:
         from screening.features import stability_of_counts
@@ -408,6 +434,7 @@ class Totals:
             "blank_rows": self.forms.blank_rows,
             "ignored_columns": list(self.forms.ignored_columns),
             "priority_counts": {name: int(self.priority_counts[k]) for k, name in enumerate(_rank.PRIORITIES)},
+            "queue_counts": {name: int(self.queue_counts[k]) for k, name in enumerate(_rank.QUEUES)},
             "contacts": None if capacity is None else int(self.contacts),
             "capacity": capacity,
             "per": per,

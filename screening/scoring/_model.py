@@ -150,7 +150,7 @@ class ScreeningModel:
         parts = [_batch.ranked_frame(rows, rank, contact, version=self.version)
                  for rows, rank, contact in _batch.ranked_slices([scored.run], ranker, horizons=self.horizons)]
         ranked = (pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts
-                  else _batch.ranked_frame(scored.run, scored.rows[:0], ranker.contacts(scored.rows[:0]),
+                  else _batch.ranked_frame(scored.run, scored.rows[:0], ranker.contacts(scored.run, scored.rows[:0]),
                                            version=self.version))
         totals.contacts = ranker.marked
         drift = totals.drift()

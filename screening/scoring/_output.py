@@ -56,11 +56,11 @@ def _decimal_texts() -> pa.Array:
 
 
 def fixed_decimals(risk: np.ndarray) -> pa.Array:
-    """Risks in [0, 1] as text with exactly :data:`RISK_DECIMALS` decimals (``0.0425``, ``1.0000``)."""
-    units = risk_units(risk)
-    if len(units) and (units.min() < 0 or units.max() > 10**RISK_DECIMALS):  # pragma: no cover - a defect upstream
+    """Risks in [0, 1] as text with exactly :data:`RISK_DECIMALS` decimals (``0.0425``, ``1.0000``); NaN as null."""
+    units = risk_units(risk)  # -1 where there is no risk (NaN): written as an empty cell
+    if len(units) and (units.min() < -1 or units.max() > 10**RISK_DECIMALS):  # pragma: no cover - a defect upstream
         raise ValueError("a risk outside [0, 1] cannot be written")
-    return _decimal_texts().take(pa.array(units))
+    return _decimal_texts().take(pa.array(units, mask=units < 0))
 
 
 def _yes_no(flags: pa.Array) -> pa.Array:
@@ -100,7 +100,8 @@ WRITE_CHUNK = 131_072
 
 
 #: Ranked-list columns whose text never needs CSV quotes (digits, a point, yes/no).
-PLAIN_COLUMNS = frozenset({"rank", "risk", "risk_8", "risk_13", "risk_22", "risk_52", "contact_this_week"})
+PLAIN_COLUMNS = frozenset({"rank", "queue", "horizon", "risk", "risk_8", "risk_13", "risk_22", "risk_52",
+                           "contact_this_week"})
 
 
 def _lines(columns: dict[str, pa.Array], plain: frozenset[str] = frozenset()) -> pa.Array:

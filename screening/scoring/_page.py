@@ -237,10 +237,13 @@ def _refused_section(content: PageContent, t: dict[str, str], language: str, rej
 
 
 def rows_shown_per_group(rows: int, groups: int, per: str | None) -> int | None:
-    """With ``per="jobcenter"``, how many forms of each jobcenter the page shows (None: the first MAX_ROWS)."""
+    """With ``per="jobcenter"``, how many forms of each jobcenter's queue the page shows (None: the first MAX_ROWS).
+
+    Ranks restart in each queue of each jobcenter: the page keeps as many ranks of each, up to MAX_ROWS in all.
+    """
     if rows <= MAX_ROWS or per != "jobcenter":
         return None
-    return max(MAX_ROWS // max(groups, 1), 1)
+    return max(MAX_ROWS // max(2 * groups, 1), 1)
 
 
 def _shown_rows(content: PageContent, per: str | None) -> pd.DataFrame:

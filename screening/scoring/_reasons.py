@@ -17,10 +17,10 @@ What is written
 Each group is described by the person's own answer ("forventer at være væk i mere
 end 13 uger", "hårdt fysisk arbejde med en diagnose i ryg, muskler eller led"),
 prefixed ``↑`` when it raises the risk and ``↓`` when it lowers it, joined by
-``"; "``. A form received after 13 weeks of absence has a 13-week risk of 1 by
-definition; its first reason says so, and the others explain its risk at the next
-horizon (22, then 52 weeks), which is what orders such forms (the weeks absent are
-not named a second time).
+``"; "``. A form received after 13 weeks of absence is in the late queue (see
+``_rank``): its reasons explain its risk at the next horizon (22, then 52 weeks),
+which is what orders that queue, and the weeks absent, which put it there, are
+not named.
 
 Everything is vectorised: each group's phrases are a small list and each person
 holds a code into it, the top groups are found with one ``argsort`` over a matrix
@@ -48,7 +48,6 @@ ARROWS = {"up": "↑", "down": "↓"}
 SEPARATOR = "; "
 #: Model input group -> the form column that describes it, where the names differ.
 GROUP_SOURCES: dict[str, str] = {"weeks_absent": "sick_weeks", "diagnosis": "diagnosis_group"}
-ALREADY_ABSENT = "already_absent"
 WEEKS_GROUP = "weeks_absent"
 
 _MISSING = None
@@ -161,10 +160,6 @@ VALUES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ("har ikke vurderet sin arbejdsevne", "did not rate their work ability"),
     ),
 }
-ALREADY_ABSENT_PHRASE = (
-    "var allerede sygemeldt i {horizon} uger eller mere, da skemaet kom",
-    "already off sick {horizon} weeks or more when the form arrived",
-)
 _JOIN = {"da": " og ", "en": " and "}
 
 
@@ -339,25 +334,18 @@ def reasons_text(
     codes: np.ndarray,
     phrases: list[str],
     *,
-    already_absent: np.ndarray | None = None,
-    horizon: int = 13,
     language: Language = "da",
 ) -> pa.ChunkedArray:
     """The reasons cell of every form, assembled by Arrow from phrase codes, chunk by chunk.
 
-    Each slot (the "already absent" phrase, three up, three down) holds the phrase,
-    ``"; "`` + the phrase when an earlier slot of the row holds one, or ``""``; the
-    slots are concatenated without separator. (Arrow 25's
-    ``binary_join_element_wise`` with ``null_handling="skip"`` drops rows on some
-    inputs, so no nulls are joined.)
+    Each slot (three up, three down) holds the phrase, ``"; "`` + the phrase when an
+    earlier slot of the row holds one, or ``""``; the slots are concatenated without
+    separator. (Arrow 25's ``binary_join_element_wise`` with
+    ``null_handling="skip"`` drops rows on some inputs, so no nulls are joined.)
     """
-    lang = _language_index(language)
+    _language_index(language)
     n = len(codes)
-    special = f"{ARROWS['up']} {ALREADY_ABSENT_PHRASE[lang].format(horizon=horizon)}"
-    slot_phrases: list[tuple[np.ndarray | None, list[str]]] = []
-    flags = np.zeros(n, dtype=bool) if already_absent is None else np.asarray(already_absent, dtype=bool)
-    if flags.any():
-        slot_phrases.append((None, [special]))
+    slot_phrases: list[tuple[np.ndarray, list[str]]] = []
     for direction, chosen in (("up", selection.up), ("down", selection.down)):
         texts = [f"{ARROWS[direction]} {phrase}" for phrase in phrases]
         slot_phrases += [(chosen[:, slot], texts) for slot in range(chosen.shape[1])]
@@ -369,12 +357,9 @@ def reasons_text(
         for column, texts in slot_phrases:
             # vocabulary: 0 = nothing, 1..k = first reason of the row, k+1..2k = a later one
             vocabulary = pa.array(["", *texts, *(f"{SEPARATOR}{text}" for text in texts)], pa.string())
-            if column is None:
-                present, phrase = flags[rows], np.zeros(len(rows), dtype=np.int64)
-            else:
-                chosen = column[rows]
-                present = chosen >= 0
-                phrase = codes[rows, np.where(present, chosen, 0)].astype(np.int64)
+            chosen = column[rows]
+            present = chosen >= 0
+            phrase = codes[rows, np.where(present, chosen, 0)].astype(np.int64)
             index = np.where(present, 1 + phrase + np.where(earlier, len(texts), 0), 0)
             pieces.append(vocabulary.take(pa.array(index.astype(np.int32))))
             earlier |= present
@@ -391,16 +376,15 @@ def reasons_of_one(
     forms: pd.DataFrame,
     *,
     already_absent: bool = False,
-    horizon: int = 13,
     language: Language = "da",
 ) -> list[tuple[str, str, str, float]]:
-    """The reasons of one form as ``(direction, group, text, effect)``, in the batch's order."""
-    lang = _language_index(language)
+    """The reasons of one form as ``(direction, group, text, effect)``, in the batch's order.
+
+    ``already_absent``: the form is past the 13-week horizon (the weeks absent are not named).
+    """
     codes, phrases = phrase_table(groups, forms, language)
     selection = select(effects[None, :], groups=groups, already_absent=np.array([already_absent]))
     out: list[tuple[str, str, str, float]] = []
-    if already_absent:
-        out.append(("up", ALREADY_ABSENT, ALREADY_ABSENT_PHRASE[lang].format(horizon=horizon), 0.0))
     for direction, chosen in (("up", selection.up[0]), ("down", selection.down[0])):
         for column in chosen:
             if column >= 0:
@@ -468,16 +452,12 @@ def reasons_from_values(
     values: dict[str, object],
     *,
     already_absent: bool = False,
-    horizon: int = 13,
     language: Language = "da",
 ) -> list[tuple[str, str, str, float]]:
     """:func:`reasons_of_one` for a form given as a dict of typed values (no pandas)."""
-    lang = _language_index(language)
     selection = select(np.asarray(effects, dtype=np.float64)[None, :], groups=groups,
                        already_absent=np.array([already_absent]))
     out: list[tuple[str, str, str, float]] = []
-    if already_absent:
-        out.append(("up", ALREADY_ABSENT, ALREADY_ABSENT_PHRASE[lang].format(horizon=horizon), 0.0))
     for direction, chosen in (("up", selection.up[0]), ("down", selection.down[0])):
         for column in chosen:
             if column >= 0:

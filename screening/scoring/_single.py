@@ -38,13 +38,15 @@ def score_from_arrays(
 ) -> Score:
     """A :class:`Score` from one form's risks and contributions."""
     rounded = {h: float(np.rint(risks[k] * _rank.RISK_SCALE) / _rank.RISK_SCALE) for k, h in enumerate(horizons)}
-    risk = rounded[MAIN_HORIZON]
-    priority = _rank.PRIORITIES[int(_rank.priority_codes(np.array([risk]))[0])]
+    late = reason_horizon != MAIN_HORIZON
+    horizon = None if np.isnan(reason_horizon) else int(reason_horizon)
+    risk = rounded[horizon] if horizon is not None else None
+    code = int(_rank.priority_codes(np.array([np.nan if risk is None else risk]))[0])
     if phrases is None:
-        phrases = _reasons.reasons_of_one(effects, groups, forms, already_absent=reason_horizon != MAIN_HORIZON,
-                                          horizon=MAIN_HORIZON, language=language)
+        phrases = _reasons.reasons_of_one(effects, groups, forms, already_absent=late, language=language)
     reasons = tuple(Reason(direction=d, group=g, text=t, effect=e) for d, g, t, e in phrases)
-    return Score(case_id=case_id, risk=risk, risks=rounded, priority=priority, reasons=reasons, model_version=version)
+    return Score(case_id=case_id, risk=risk, risks=rounded, priority=_rank.PRIORITIES[code] if code >= 0 else None,
+                 reasons=reasons, model_version=version, queue=_rank.QUEUES[int(late)], horizon=horizon)
 
 
 class SingleFormScorer:
@@ -127,7 +129,7 @@ class SingleFormScorer:
         reason_horizon = float(scored.reason_horizon[0])
         phrases = _reasons.reasons_from_values(
             scored.contributions[0], scored.groups, values,
-            already_absent=reason_horizon != MAIN_HORIZON, horizon=MAIN_HORIZON, language=language,
+            already_absent=reason_horizon != MAIN_HORIZON, language=language,
         )
         return score_from_arrays(scored.risks[0], scored.horizons, scored.contributions[0], scored.groups,
                                  reason_horizon=reason_horizon, forms=None, case_id=str(values["case_id"]),

@@ -20,13 +20,12 @@ class Reason:
     direction : {"up", "down"}
         ``up`` raises the risk of a long absence, ``down`` lowers it.
     group : str
-        The model's input group (``expected_return``, ``diagnosis x physical_load``, ...),
-        or ``already_absent`` for a form received after the horizon.
+        The model's input group (``expected_return``, ``diagnosis x physical_load``, ...).
     text : str
         The phrase a consultant reads, in the language asked for.
     effect : float
         The group's contribution (``-log`` cumulative hazard scale, see
-        :meth:`screening.models.RiskModel.contributions`); 0 for ``already_absent``.
+        :meth:`screening.models.RiskModel.contributions`).
     """
 
     direction: Literal["up", "down"]
@@ -45,12 +44,19 @@ class Score:
     Attributes
     ----------
     case_id : str
-    risk : float
-        Probability that the absence lasts more than 13 weeks from the first sick
-        day, given the weeks absent so far (4 decimals).
+    queue : {"early", "late"}
+        ``early`` when the form arrived before 13 weeks of absence (it may take a
+        contact slot), ``late`` from then on (see ``screening.scoring._rank``).
+    horizon : int or None
+        The weeks ``risk`` is about: 13 in the early queue; in the late queue the
+        next horizon not reached (22, then 52); None at 52 weeks or more.
+    risk : float or None
+        Probability that the absence lasts more than ``horizon`` weeks from the
+        first sick day, given the weeks absent so far (4 decimals).
     risks : dict of int to float
-        The risk at every horizon the model knows (8, 13, 22, 52 weeks).
-    priority : {"high", "medium", "low"}
+        The risk at every horizon the model knows (8, 13, 22, 52 weeks); 1 at the
+        horizons already passed.
+    priority : {"high", "medium", "low"} or None
         From :data:`screening.scoring.PRIORITY_THRESHOLDS` on ``risk``.
     reasons : tuple of Reason
         Up to three factors raising the risk, then up to three lowering it.
@@ -58,11 +64,13 @@ class Score:
     """
 
     case_id: str
-    risk: float
+    risk: float | None
     risks: dict[int, float]
-    priority: Priority
+    priority: Priority | None
     reasons: tuple[Reason, ...]
     model_version: str
+    queue: Literal["early", "late"] = "early"
+    horizon: int | None = 13
 
     @property
     def reasons_text(self) -> str:

@@ -15,12 +15,16 @@ HORIZONS = (8, 13, 22, 52)
 
 
 def forms_table(rng: np.random.Generator, n: int, start: int) -> pa.Table:
-    """Rows shaped like a sorted chunk, with many ties on the risks (two decimals only)."""
+    """Rows shaped like a sorted chunk, with many ties on the risks (two decimals only), both queues, and
+    a few late forms with no risk left (received at 52 weeks)."""
     jobcenters = np.array(["Aarhus", "Odense", "Ærø", None], dtype=object)
+    queue = np.array(["early", "late"], dtype=object)[(rng.random(n) < 0.3).astype(int)]
+    no_risk = (queue == "late") & (rng.random(n) < 0.2)
     return pa.table({
         "case_id": pa.array([f"C-{start + i:05d}" for i in range(n)], pa.string()),
         "jobcenter": pa.array(jobcenters[rng.integers(0, 4, n)].tolist(), pa.string()),
-        "risk": pa.array(np.round(rng.random(n), 2)),
+        "queue": pa.array(queue.tolist(), pa.string()),
+        "risk": pa.array(np.round(rng.random(n), 2), mask=no_risk),
         "risk_8": pa.array(np.round(rng.random(n), 2)),
         "risk_22": pa.array(np.round(rng.random(n), 1)),
         "risk_52": pa.array(np.round(rng.random(n), 1)),
@@ -58,12 +62,16 @@ def test_merged_runs_are_the_whole_sorted_and_ranked(sizes, per, batch_rows, see
     np.testing.assert_array_equal(ranks, whole_ranker(expected) if len(expected) else ranks)
     if per == "jobcenter" and len(expected):
         assert ranker.groups == len(set(expected.column("jobcenter").to_pylist()))
+    marks = ranker.contacts(merged, ranks) if len(expected) else np.zeros(0, dtype=bool)
+    late = np.asarray(merged.column("queue").to_pylist()) == "late" if len(expected) else marks
+    assert not marks[late].any()  # the late queue never takes a contact slot
 
 
-def test_ranks_restart_per_jobcenter_across_slices():
-    table = pa.table({"jobcenter": pa.array(["A", "A", "A", "B", "B", None, None], pa.string())})
+def test_ranks_restart_per_jobcenter_and_queue_across_slices():
+    table = pa.table({"jobcenter": pa.array(["A", "A", "A", "A", "B", "B", None, None], pa.string()),
+                      "queue": pa.array(["early", "early", "early", "late", "early", "early", "late", "late"])})
     ranker = batch.Ranker("jobcenter", capacity=2)
     ranks = np.concatenate([ranker(table.slice(0, 2)), ranker(table.slice(2, 3)), ranker(table.slice(5))])
-    assert ranks.tolist() == [1, 2, 3, 1, 2, 1, 2]
-    assert ranker.contacts(ranks).tolist() == [True, True, False, True, True, True, True]
+    assert ranks.tolist() == [1, 2, 3, 1, 1, 2, 1, 2]
+    assert ranker.contacts(table, ranks).tolist() == [True, True, False, False, True, True, False, False]
     assert ranker.groups == 3

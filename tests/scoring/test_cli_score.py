@@ -35,9 +35,11 @@ def test_a_week_end_to_end(model_dir, week_file, tmp_path, capsys):
                          "--report", str(tmp_path / "out" / "week.html"), "--capacity", "3", "--per", "jobcenter")
     assert code == 0, err
     ranked = pd.read_csv(output, dtype=str, keep_default_na=False)
-    assert ranked.columns.tolist() == ["rank", "case_id", "jobcenter", "risk", "risk_8", "risk_22", "risk_52",
-                                       "priority", "contact_this_week", "reasons", "model_version"]
-    assert ranked["risk"].str.fullmatch(r"[01]\.\d{4}").all()
+    assert ranked.columns.tolist() == ["rank", "case_id", "jobcenter", "queue", "horizon", "risk", "risk_8",
+                                       "risk_22", "risk_52", "priority", "contact_this_week", "reasons",
+                                       "model_version"]
+    assert ranked["risk"].str.fullmatch(r"[01]\.\d{4}|").all()  # empty: a form with no horizon left
+    assert set(ranked["queue"]) <= {"early", "late"} and set(ranked["horizon"]) <= {"13", "22", "52", ""}
     assert set(ranked["contact_this_week"]) == {"yes", "no"} and set(ranked["model_version"]) == {MODEL_VERSION}
     refused = pd.read_csv(tmp_path / "out" / "ranked_refused.csv")  # beside the output by default
     assert refused.columns.tolist() == ["row", "case_id", "column", "value", "reason"]

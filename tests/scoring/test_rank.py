@@ -1,4 +1,4 @@
-"""The order a consultant works in: bands, ties, capacity, per jobcenter."""
+"""The order a consultant works in: queues, bands, ties, capacity, per jobcenter."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import pytest
 from screening.scoring._rank import PRIORITIES, PRIORITY_THRESHOLDS, contact_marks, priority_codes, rank_order
 
 
-def test_ranked_list_is_sorted_by_risk_then_the_documented_tie_break(week_result):
+def test_ranked_list_is_sorted_by_queue_risk_then_the_documented_tie_break(week_result):
     ranked = week_result.ranked
-    expected = ranked.sort_values(["risk", "risk_22", "risk_52", "case_id"], ascending=[False, False, False, True],
-                                  kind="mergesort")
+    expected = ranked.sort_values(["queue", "risk", "risk_22", "risk_52", "case_id"],
+                                  ascending=[True, False, False, False, True], kind="mergesort", na_position="last")
     assert ranked["case_id"].tolist() == expected["case_id"].tolist()
-    assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    for queue in ("early", "late"):
+        part = ranked[ranked["queue"] == queue]
+        assert part["rank"].tolist() == list(range(1, len(part) + 1))
 
 
 def test_equal_risks_are_ordered_by_longer_horizons_then_case_id():
@@ -22,13 +24,13 @@ def test_equal_risks_are_ordered_by_longer_horizons_then_case_id():
     risk_22 = np.array([0.2, 0.3, 0.3, 0.3, 0.1])
     risk_52 = np.array([0.1, 0.05, 0.05, 0.07, 0.0])
     ids = pa.array(["a", "c", "b", "z", "y"])
-    order, rank = rank_order(risk_13, risk_22, risk_52, ids)
+    order, rank = rank_order(np.zeros(5, dtype=int), risk_13, risk_22, risk_52, ids)
     assert [ids[i].as_py() for i in order] == ["y", "z", "b", "c", "a"]
     assert rank.tolist() == [1, 2, 3, 4, 5]
 
 
 def test_risks_equal_to_four_decimals_are_ties():
-    order, _ = rank_order(np.array([0.30001, 0.30004]), None, None, pa.array(["b", "a"]))
+    order, _ = rank_order(np.zeros(2, dtype=int), np.array([0.30001, 0.30004]), None, None, pa.array(["b", "a"]))
     assert order.tolist() == [1, 0]  # both 0.3000: case_id decides
 
 
@@ -36,9 +38,18 @@ def test_rank_restarts_in_each_jobcenter_and_forms_without_one_come_last():
     risk = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
     ids = pa.array(["1", "2", "3", "4", "5"])
     groups = pa.array(["Odense", None, "Aarhus", "Odense", "Aarhus"])
-    order, rank = rank_order(risk, None, None, ids, groups=groups)
+    order, rank = rank_order(np.zeros(5, dtype=int), risk, None, None, ids, groups=groups)
     assert [ids[i].as_py() for i in order] == ["3", "5", "1", "4", "2"]
     assert rank.tolist() == [1, 2, 1, 2, 1]
+
+
+def test_the_early_queue_comes_first_and_ranks_restart_in_the_late_one():
+    queue = np.array([1, 0, 1, 0, 1])
+    risk = np.array([0.9, 0.2, 0.5, 0.4, np.nan])  # the last: no horizon left
+    ids = pa.array(["l1", "e1", "l2", "e2", "l3"])
+    order, rank = rank_order(queue, risk, None, None, ids)
+    assert [ids[i].as_py() for i in order] == ["e2", "e1", "l1", "l2", "l3"]
+    assert rank.tolist() == [1, 2, 1, 2, 3]
 
 
 @pytest.mark.parametrize(("risk", "band"), [
@@ -52,8 +63,10 @@ def test_thresholds_are_the_documented_ones():
     assert PRIORITY_THRESHOLDS == {"high": 0.50, "medium": 0.25}
 
 
-def test_capacity_marks_the_first_k():
+def test_capacity_marks_the_first_k_of_the_early_queue():
     assert contact_marks(np.array([1, 2, 3, 1, 2]), 2).tolist() == [True, True, False, True, True]
+    early = np.array([True, True, True, False, False])
+    assert contact_marks(np.array([1, 2, 3, 1, 2]), 2, early).tolist() == [True, True, False, False, False]
     assert contact_marks(np.array([1, 2]), None) is None
     assert not contact_marks(np.array([1, 2]), 0).any()
 
@@ -61,6 +74,7 @@ def test_capacity_marks_the_first_k():
 def test_capacity_overall(model, week):
     ranked = model.score(week, capacity=25).ranked
     assert ranked["contact_this_week"].tolist() == [True] * 25 + [False] * (len(ranked) - 25)
+    assert (ranked["queue"].iloc[:25] == "early").all()
 
 
 def test_capacity_per_jobcenter(model, week):
@@ -68,9 +82,10 @@ def test_capacity_per_jobcenter(model, week):
     ranked = result.ranked
     assert result.summary["contacts"] == int(ranked["contact_this_week"].sum())
     for jobcenter, group in ranked.groupby(ranked["jobcenter"].fillna("(none)"), sort=False):
-        assert group["rank"].tolist() == list(range(1, len(group) + 1)), jobcenter
-        assert group["contact_this_week"].tolist() == [rank <= 4 for rank in group["rank"]]
-        assert group["risk"].is_monotonic_decreasing
+        for queue, part in group.groupby("queue", sort=False):
+            assert part["rank"].tolist() == list(range(1, len(part) + 1)), jobcenter
+            assert part["contact_this_week"].tolist() == [queue == "early" and rank <= 4 for rank in part["rank"]]
+            assert part["risk"].fillna(-1).is_monotonic_decreasing
     named = ranked["jobcenter"].dropna()
     assert named.tolist() == sorted(named.tolist())
     blank = ranked["jobcenter"].isna().to_numpy()
@@ -85,5 +100,6 @@ def test_without_capacity_nobody_is_marked_either_way(week_result):
 def test_priorities_in_the_list_match_the_bands(week_result):
     ranked = week_result.ranked
     expected = np.where(ranked["risk"] >= 0.5, "high", np.where(ranked["risk"] >= 0.25, "medium", "low"))
-    assert ranked["priority"].tolist() == expected.tolist()
+    expected = np.where(ranked["risk"].isna(), None, expected)
+    assert ranked["priority"].astype(object).where(ranked["priority"].notna(), None).tolist() == expected.tolist()
     assert week_result.summary["priority_counts"] == {name: int((expected == name).sum()) for name in PRIORITIES}

@@ -119,12 +119,12 @@ def test_small_effects_are_not_reasons_and_ties_go_to_the_earlier_group():
     assert chosen.down[0].tolist() == [4, 6, -1]
 
 
-def test_forms_past_13_weeks_say_so_first_and_are_not_told_twice(model, week_result):
+def test_forms_past_13_weeks_are_explained_at_their_horizon_without_their_weeks_absent(model, week_result):
     ranked = week_result.ranked
-    past = ranked[ranked["risk"] == 1.0]
-    assert len(past) > 0
-    assert past["reasons"].str.startswith("↑ var allerede sygemeldt i 13 uger eller mere").all()
-    assert not past["reasons"].str.contains("sygemeldt 13 uger eller mere, da skemaet kom;").any()
+    past = ranked[ranked["queue"] == "late"]
+    assert len(past) > 0 and (past["horizon"] > 13).all()
+    assert not past["reasons"].str.contains("allerede sygemeldt").any()  # the queue says it
+    assert not past["reasons"].str.contains("sygemeldt 13 uger eller mere, da skemaet kom").any()
 
 
 def _select_by_sorting(values, top, min_effect):
