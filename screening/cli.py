@@ -12,7 +12,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from screening.intake import Language
 
 EXIT_OK = 0
 EXIT_DEFECT = 1
@@ -69,7 +72,8 @@ def _build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--input", required=True, help="CSV, .xlsx or Parquet file")
     validate.add_argument("--rejects", help="write refused rows (row, case_id, column, value, reason) to this CSV")
     validate.add_argument("--training", action="store_true", help="also check the training outcome columns")
-    validate.add_argument("--language", choices=list(LANGUAGES), default="da", help="language of reasons (default da)")
+    validate.add_argument("--language", choices=list(LANGUAGES), default="da",
+                          help="language of reasons, the summary and file errors (default da)")
     validate.add_argument("--chunk-rows", dest="chunk_rows", type=_at_least_one, default=None,
                           help="forms read at a time (default 1,000,000): sets the memory used, never the outcome")
     _add_dialect_options(validate)
@@ -91,14 +95,16 @@ def _build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model", required=True,
                        help="model directory, or an MLflow URI such as models:/screening@champion")
     score.add_argument("--input", required=True, help="the week's forms: CSV, .xlsx or Parquet")
-    score.add_argument("--output", required=True, help="the ranked list to write (CSV)")
+    score.add_argument("--output", required=True,
+                       help="the ranked list to write: NAME.xlsx gives an Excel workbook (sheets Rangliste and "
+                            "Afviste), any other name a CSV in --dialect")
     score.add_argument("--rejects", help="refused rows to write (CSV; default: OUTPUT_refused.csv beside the output)")
     score.add_argument("--report", help="also write the weekly page (self-contained HTML) to this file")
     score.add_argument("--capacity", type=_positive,
                        help="mark the first K forms (per jobcenter with --per) for contact this week")
     score.add_argument("--per", choices=["jobcenter"], help="rank within each jobcenter")
     score.add_argument("--language", choices=list(LANGUAGES), default="da",
-                       help="language of reasons, refusals and the page (default da)")
+                       help="language of reasons, refusals, the page, the summary and file errors (default da)")
     score.add_argument("--audit-log", dest="audit_log",
                        help="append the run's audit line here (default: $SCREENING_AUDIT_LOG, else "
                             "screening-audit.jsonl beside the output)")
@@ -106,6 +112,10 @@ def _build_parser() -> argparse.ArgumentParser:
     score.add_argument("--chunk-rows", dest="chunk_rows", type=_at_least_one, default=None,
                        help="forms read and scored at a time (default 250,000): sets the memory used, "
                             "never the output")
+    score.add_argument("--dialect", choices=["standard", "danish_excel"], default="standard",
+                       help="CSV files written: standard (UTF-8, comma, decimal point; for case systems) or "
+                            "danish_excel (UTF-8 with BOM, semicolon, decimal comma, CRLF, headers in --language; "
+                            "for Danish Excel)")
 
     evaluate = commands.add_parser("evaluate", help="measure a model on forms with known outcomes")
     evaluate.add_argument("--model", required=True, help="model directory or MLflow URI (models:/NAME@champion)")
@@ -168,30 +178,119 @@ def _run_validate(args: argparse.Namespace) -> int:
                     handle, header=number == 0, index=False, lineterminator="\n")
     totals.dialect = dict(table.dialect)  # the encoding is known once the whole file was read
     elapsed = time.perf_counter() - started
-    print(format_validation_summary(totals, elapsed=elapsed, rejects=args.rejects))
+    print(format_validation_summary(totals, elapsed=elapsed, rejects=args.rejects, language=args.language))
     return EXIT_OK
 
 
-def format_validation_summary(result: object, *, elapsed: float, rejects: str | None = None) -> str:
-    """The run summary printed after validation (no personal data: counts and column names only)."""
-    dialect = ", ".join(f"{key} {value!r}" for key, value in result.dialect.items())
+#: The words of the ``validate`` and ``score`` summaries. English keeps the column and note names as codes;
+#: Danish says them in words (a column by its contract label). Reason kinds stay codes in both.
+_SUMMARY: dict[str, dict[str, str]] = {
+    "da": {
+        "read": "læst:", "forms": "skemaer", "valid": "gyldige:", "scored": "scoret:", "refused": "afvist:",
+        "whole_row": "(hele rækken)", "blank_rows": "tomme rækker sprunget over: {count}",
+        "ignored_columns": "ukendte kolonner sprunget over: {columns}", "note": "bemærk: {note}: {count}",
+        "rejects_written": "afviste rækker skrevet til {path}", "time": "tid:",
+        "priority": "prioritet:", "high": "høj", "medium": "mellem", "low": "lav",
+        "contact": "kontakt:", "contact_line": "{count} markeret til kontakt denne uge (kapacitet {capacity}{per})",
+        "per_jobcenter": " pr. jobcenter", "drift": "drift:",
+        "drift_line": "PSI over {warning} for {names}: ugens skemaer adskiller sig fra træningsdata",
+        "model": "model:",
+        # dialect, files written, steps timed and notes
+        "format": "format", "encoding": "tegnsæt", "separator": "skilletegn", "reader": "læser", "sheet": "ark",
+        "output": "liste", "rejects": "afviste", "page": "side", "audit": "revision", "workbook": "regneark",
+        "load_and_first_read": "model og første læsning", "validate_and_score": "validering og scoring",
+        "merge_and_write": "fletning og skrivning",
+        "diagnosis_group_taken_from_code": "diagnosegruppen taget fra diagnosekoden i stedet for den angivne",
+    },
+    "en": {
+        "read": "read:", "forms": "forms", "valid": "valid:", "scored": "scored:", "refused": "refused:",
+        "whole_row": "(whole row)", "blank_rows": "blank rows skipped: {count}",
+        "ignored_columns": "ignored columns: {columns}", "note": "note: {note}: {count}",
+        "rejects_written": "refused rows written to {path}", "time": "time:",
+        "priority": "priority:", "high": "high", "medium": "medium", "low": "low",
+        "contact": "contact:", "contact_line": "{count} marked for contact this week (capacity {capacity}{per})",
+        "per_jobcenter": " per jobcenter", "drift": "drift:",
+        "drift_line": "PSI above {warning} for {names}: this week's forms differ from the training data",
+        "model": "model:",
+    },
+}
+
+
+class _Words:
+    """The summary's words and numbers in one language (an English word where Danish has none: a code)."""
+
+    def __init__(self, language: Language) -> None:
+        from screening.intake import format_number, load_contract
+
+        self.language = language
+        self.words = _SUMMARY[language]
+        self._number = format_number
+        self._fields = load_contract(training=True).fields
+
+    def __getitem__(self, key: str) -> str:
+        return self.words.get(key, key)
+
+    def count(self, value: int) -> str:
+        return self._number(value, self.language, grouping=True)
+
+    def number(self, value: float) -> str:
+        return self._number(value, self.language)
+
+    def seconds(self, value: float, decimals: int) -> str:
+        return self._number(value, self.language, decimals=decimals)
+
+    def column(self, name: str) -> str:
+        """A column as the summary names it: its code in English, its label and code in Danish."""
+        if not name:
+            return self["whole_row"]
+        if self.language == "en" or name not in self._fields:
+            return name
+        return f"{self._fields[name].label_in(self.language)} ({name})"
+
+    def dialect(self, dialect: dict[str, str]) -> str:
+        return ", ".join(f"{self[key]} {value!r}" for key, value in dialect.items())
+
+    def step(self, name: str) -> str:
+        return self.words.get(name, name.replace("_", " "))
+
+
+def format_validation_summary(result: object, *, elapsed: float, rejects: str | None = None,
+                              language: Language = "da") -> str:
+    """The run summary printed after validation (no personal data: counts and column names only).
+
+    Parameters
+    ----------
+    result : Validation or ValidationTotals
+        What validation found.
+    elapsed : float
+        Seconds taken.
+    rejects : str, optional
+        Where the refused rows were written.
+    language : {"da", "en"}, default "da"
+        Danish (numbers with a decimal comma, columns by their labels) or English.
+
+    Returns
+    -------
+    str
+    """
+    w = _Words(language)
     lines = [
-        f"read:     {result.rows_read:,} forms ({dialect})",
-        f"valid:    {result.valid_rows:,}",
-        f"refused:  {result.refused_rows:,}",
+        f"{w['read']:<10}{w.count(result.rows_read)} {w['forms']} ({w.dialect(result.dialect)})",
+        f"{w['valid']:<10}{w.count(result.valid_rows)}",
+        f"{w['refused']:<10}{w.count(result.refused_rows)}",
     ]
     for (column, kind), count in sorted(result.refused_by_reason().items(), key=lambda item: -item[1]):
-        lines.append(f"  {count:>9,}  {column or '(whole row)'}: {kind}")
+        lines.append(f"  {w.count(count):>9}  {w.column(column)}: {kind}")
     if result.blank_rows:
-        lines.append(f"blank rows skipped: {result.blank_rows:,}")
+        lines.append(w["blank_rows"].format(count=w.count(result.blank_rows)))
     if result.ignored_columns:
-        lines.append(f"ignored columns: {', '.join(result.ignored_columns)}")
+        lines.append(w["ignored_columns"].format(columns=", ".join(result.ignored_columns)))
     for note, count in result.notes.items():
         if count:
-            lines.append(f"note: {note}: {count:,}")
+            lines.append(w["note"].format(note=w[note], count=w.count(count)))
     if rejects:
-        lines.append(f"refused rows written to {rejects}")
-    lines.append(f"time:     {elapsed:.2f} s")
+        lines.append(w["rejects_written"].format(path=rejects))
+    lines.append(f"{w['time']:<10}{w.seconds(elapsed, 2)} s")
     return "\n".join(lines)
 
 
@@ -264,49 +363,74 @@ def _run_score(args: argparse.Namespace) -> int:
         done = score_file(args.input, model=args.model, output=args.output, rejects=args.rejects, report=args.report,
                           capacity=args.capacity, per=args.per, language=args.language, audit_log=args.audit_log,
                           file_format=args.file_format, separator=args.separator, encoding=args.encoding,
-                          chunk_rows=args.chunk_rows)
+                          chunk_rows=args.chunk_rows, dialect=args.dialect)
     except ValueError as error:
         raise UserError(str(error)) from None
-    print(format_score_summary(done.summary, dialect=done.dialect, written=done.written, seconds=done.seconds))
+    print(format_score_summary(done.summary, dialect=done.dialect, written=done.written, seconds=done.seconds,
+                               language=args.language))
     return EXIT_OK
 
 
 def format_score_summary(summary: dict[str, Any], *, dialect: dict[str, str], written: dict[str, Path | None],
-                         seconds: float) -> str:
-    """The short summary the command prints (counts, names and the model: no personal data)."""
-    read_as = ", ".join(f"{key} {value!r}" for key, value in dialect.items())
+                         seconds: float, language: Language = "da") -> str:
+    """The short summary the command prints (counts, names and the model: no personal data).
+
+    Parameters
+    ----------
+    summary : dict
+        The run's summary (:attr:`screening.scoring.FileScore.summary`).
+    dialect : dict
+        How the input was read.
+    written : dict of str to Path or None
+        The files written, by kind.
+    seconds : float
+        Time taken.
+    language : {"da", "en"}, default "da"
+        Danish (numbers with a decimal comma, columns by their labels) or English.
+
+    Returns
+    -------
+    str
+    """
+    from screening.features import PSI_WARNING
+
+    w = _Words(language)
     lines = [
-        f"read:      {summary['rows_read']:,} forms ({read_as})",
-        f"scored:    {summary['scored']:,}",
-        f"refused:   {summary['refused']:,}",
+        f"{w['read']:<11}{w.count(summary['rows_read'])} {w['forms']} ({w.dialect(dialect)})",
+        f"{w['scored']:<11}{w.count(summary['scored'])}",
+        f"{w['refused']:<11}{w.count(summary['refused'])}",
     ]
     for reason, count in sorted(summary["refused_by_reason"].items(), key=lambda item: (-item[1], item[0])):
         column, kind = reason.split(":", 1)
-        lines.append(f"  {count:>9,}  {column}: {kind}")
+        lines.append(f"  {w.count(count):>9}  {w.column(column)}: {kind}")
     if summary.get("blank_rows"):
-        lines.append(f"blank rows skipped: {summary['blank_rows']:,}")
+        lines.append(w["blank_rows"].format(count=w.count(summary["blank_rows"])))
     if summary.get("ignored_columns"):
-        lines.append(f"ignored columns: {', '.join(summary['ignored_columns'])}")
+        lines.append(w["ignored_columns"].format(columns=", ".join(summary["ignored_columns"])))
     counts = summary["priority_counts"]
-    lines.append("priority:  " + " · ".join(f"{name} {counts[name]:,}" for name in ("high", "medium", "low")))
+    lines.append(f"{w['priority']:<11}" + " · ".join(f"{w[name]} {w.count(counts[name])}"
+                                                      for name in ("high", "medium", "low")))
     if summary.get("capacity") is not None:
-        per = " per jobcenter" if summary.get("per") == "jobcenter" else ""
-        lines.append(f"contact:   {summary['contacts']:,} marked for contact this week "
-                     f"(capacity {summary['capacity']:,}{per})")
+        per = w["per_jobcenter"] if summary.get("per") == "jobcenter" else ""
+        lines.append(f"{w['contact']:<11}" + w["contact_line"].format(
+            count=w.count(summary["contacts"]), capacity=w.count(summary["capacity"]), per=per))
     warnings = summary.get("drift_warnings") or []
     if warnings:
-        lines.append(f"drift:     PSI above 0.25 for {', '.join(warnings)}: this week's forms differ from the "
-                     "training data")
+        lines.append(f"{w['drift']:<11}" + w["drift_line"].format(
+            warning=w.number(PSI_WARNING), names=", ".join(w.column(name) for name in warnings)))
     family = summary.get("model_family")
-    lines.append(f"model:     {summary['model_version']} ({family + ', ' if family else ''}"
+    lines.append(f"{w['model']:<11}{summary['model_version']} ({family + ', ' if family else ''}"
                  f"sha256 {str(summary['model_checksum'])[:12]})")
     for kind, path in written.items():
         if path is not None:
-            lines.append(f"{kind + ':':<10} {path}")
-    steps = [f"{step.replace('_', ' ')} {value:.1f}" for step, value in (summary.get("seconds_by_step") or {}).items()]
-    lines.append(f"time:      {seconds:.2f} s" + (f" ({', '.join(steps)})" if steps else ""))
+            lines.append(f"{w[kind] + ':':<10} {path}")
+    steps = [f"{w.step(step)} {w.seconds(value, 1)}" for step, value in (summary.get("seconds_by_step") or {}).items()]
+    lines.append(f"{w['time']:<11}{w.seconds(seconds, 2)} s" + (f" ({', '.join(steps)})" if steps else ""))
     return "\n".join(lines)
 
+
+#: The word before a one-line error, per language.
+_ERROR_WORD = {"da": "fejl", "en": "error"}
 
 _COMMANDS = {"simulate": _run_simulate, "validate": _run_validate, "train": _run_train, "evaluate": _run_evaluate,
              "score": _run_score}
@@ -317,10 +441,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from screening.intake import FileError
     from screening.registry import ModelFileError
 
+    language = "en"  # usage errors are argparse's, in English; so are the analysts' commands
     try:
         args = _build_parser().parse_args(argv)
+        language = getattr(args, "language", language)
         return _COMMANDS[args.command](args)
-    except (UserError, FileError, ModelFileError) as error:
+    except FileError as error:  # in the language of the command (validate and score: Danish unless --language en)
+        print(f"screening: {_ERROR_WORD[language]}: {error.text(language)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (UserError, ModelFileError) as error:
         print(f"screening: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

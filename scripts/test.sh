@@ -10,5 +10,13 @@ if ! command -v chromium >/dev/null 2>&1; then
     { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } > .venv/apt.log 2>&1 \
         || echo "test: could not install chromium (see .venv/apt.log); the browser test will be skipped" >&2
 fi
+# The workbook is also opened by a reader nobody here wrote: LibreOffice, headless (Debian's package).
+if ! command -v soffice >/dev/null 2>&1 && ! command -v libreoffice >/dev/null 2>&1; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    echo "test: installing Debian's libreoffice-calc-nogui for the workbook test"
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libreoffice-calc-nogui; } \
+        > .venv/apt-libreoffice.log 2>&1 \
+        || echo "test: could not install LibreOffice (see .venv/apt-libreoffice.log); its workbook test will be skipped" >&2
+fi
 export MPLBACKEND=Agg
 exec .venv/bin/python -m pytest -q "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -26,13 +27,13 @@ def test_simulate_then_validate_end_to_end(tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "truth.csv")) == 500
     code, out, _ = run(capsys, "validate", "--input", str(forms))
     assert code == 0
-    assert "read:     500 forms" in out and "valid:    500" in out and "'cp1252'" in out
+    assert "læst:     500 skemaer" in out and "gyldige:  500" in out and "tegnsæt 'cp1252'" in out
 
 
 def test_training_files_validate_with_the_training_flag(tmp_path, capsys):
     forms = tmp_path / "train.parquet"
     assert run(capsys, "simulate", "--rows", "300", "--output", str(forms), "--training")[0] == 0
-    code, out, _ = run(capsys, "validate", "--input", str(forms), "--training")
+    code, out, _ = run(capsys, "validate", "--input", str(forms), "--training", "--language", "en")
     assert code == 0 and "valid:    300" in out
 
 
@@ -56,7 +57,7 @@ def test_formulas_in_refused_values_are_neutralised(forms_file, tmp_path, capsys
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["validate", "--input", "/no/such/file.csv"], "no such file"),
+    [(["validate", "--input", "/no/such/file.csv"], "filen findes ikke"),
      (["validate"], "required: --input"),
      (["simulate", "--rows", "-3", "--output", "x.csv"], "--rows"),
      (["frobnicate"], "invalid choice")],
@@ -73,7 +74,44 @@ def test_a_file_level_error_from_the_real_command_has_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "screening", "validate", "--input", str(path)],
                           capture_output=True, text=True)
     assert done.returncode == 2
-    assert done.stderr.startswith("screening: error:") and "Traceback" not in done.stderr
+    assert done.stderr == "screening: fejl: filen er binær, ikke en teksttabel (CSV, .xlsx eller Parquet forventes)\n"
+
+
+@pytest.mark.parametrize(("language", "said"), [([], "screening: fejl: {path}: filen findes ikke\n"),
+                                               (["--language", "da"], "screening: fejl: {path}: filen findes ikke\n"),
+                                               (["--language", "en"], "screening: error: {path}: no such file\n")])
+def test_a_missing_file_is_told_in_the_language_of_the_command(tmp_path, capsys, language, said):
+    path = tmp_path / "uge-47.csv"
+    code, out, err = run(capsys, "validate", "--input", str(path), *language)
+    assert code == 2 and out == ""
+    assert err == said.format(path=path)
+
+
+def test_the_validation_summary_is_danish_by_default_and_english_on_request(tmp_path, capsys):
+    from screening.synthetic import simulate_cohort, write_forms
+
+    forms = simulate_cohort(400, seed=21, invalid_share=0.1).forms
+    forms.loc[5, "sick_weeks"] = "50,5"  # disagrees with its dates
+    forms["notes"] = "x"
+    path = tmp_path / "week.csv"
+    write_forms(forms, path)
+    code, danish, _ = run(capsys, "validate", "--input", str(path), "--rejects", str(tmp_path / "afviste.csv"))
+    assert code == 0
+    counts = {}
+    for line in danish.splitlines():
+        if ":" in line and not line.startswith(" "):
+            counts[line.split(":", 1)[0]] = line.split(":", 1)[1].strip()
+    assert {"læst", "gyldige", "afvist", "tid"} <= set(counts)
+    assert int(counts["gyldige"].replace(".", "")) + int(counts["afvist"].replace(".", "")) == 400
+    assert "uger sygemeldt (sick_weeks): weeks_disagree_with_dates" in danish
+    assert "ukendte kolonner sprunget over: notes" in danish
+    assert f"afviste rækker skrevet til {tmp_path / 'afviste.csv'}" in danish
+    assert re.search(r"^tid:      \d+,\d\d s$", danish, flags=re.MULTILINE)
+    for english in ("read:", "valid:", "refused:", "forms", "time:", "ignored columns"):
+        assert english not in danish
+    code, english, _ = run(capsys, "validate", "--input", str(path), "--language", "en")
+    assert "sick_weeks: weeks_disagree_with_dates" in english and "uger sygemeldt" not in english
+    assert re.search(r"^time:     \d+\.\d\d s$", english, flags=re.MULTILINE)
 
 
 def test_a_defect_of_ours_is_one_line_without_personal_data(monkeypatch, capsys):

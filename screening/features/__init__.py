@@ -7,9 +7,12 @@ contract.
 
 Drift of the inputs: ``drift_reference`` freezes the training forms' bins (stored
 with a model), ``population_stability`` compares a week's forms with them (PSI per
-input, a warning above :data:`PSI_WARNING`); ``drift_counts`` and
-``stability_of_counts`` do the same chunk by chunk. ``answer_codes`` is the fast
-look-up of each answer's position in a list of answers.
+input, and a warning only when the difference is larger than the week's size
+explains, at a week-level false-alarm rate of :data:`FALSE_ALARM_RATE`, and PSI is
+at least :data:`PSI_MODERATE`); ``drift_counts`` and ``stability_of_counts`` do the
+same chunk by chunk, ``pool_counts`` adds up chunks or weeks; ``drift_p_value`` is
+the test of one input. ``answer_codes`` is the fast look-up of each answer's
+position in a list of answers.
 
 Importing this package is cheap: each name's module is imported on first use, so
 scoring, which needs the drift and answer look-ups, does not import scikit-learn
@@ -25,9 +28,13 @@ _LAZY = {
     "FormEncoder": "screening.features._encoder",
     "AdditiveBasis": "screening.features._basis",
     "answer_codes": "screening.features._columns",
+    "FALSE_ALARM_RATE": "screening.features._drift",
+    "PSI_MODERATE": "screening.features._drift",
     "PSI_WARNING": "screening.features._drift",
     "drift_counts": "screening.features._drift",
+    "drift_p_value": "screening.features._drift",
     "drift_reference": "screening.features._drift",
+    "pool_counts": "screening.features._drift",
     "population_stability": "screening.features._drift",
     "stability_of_counts": "screening.features._drift",
 }
@@ -38,12 +45,16 @@ __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 __all__ = [
     "AUDIT_ATTRIBUTES",
+    "FALSE_ALARM_RATE",
+    "PSI_MODERATE",
     "PSI_WARNING",
     "AdditiveBasis",
     "FormEncoder",
     "answer_codes",
     "drift_counts",
+    "drift_p_value",
     "drift_reference",
+    "pool_counts",
     "population_stability",
     "stability_of_counts",
 ]

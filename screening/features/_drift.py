@@ -1,7 +1,7 @@
 """Drift: are this week's forms like the ones the model learnt from?
 
-Population stability index (PSI) per input, against bins frozen from the training
-forms and stored with the model (``metadata["drift_reference"]``):
+Each input's answers are counted in bins frozen from the training forms and
+stored with the model (``metadata["drift_reference"]``):
 
 * numbers: bin edges at the training deciles (repeated edges merged, so a whole
   number with few values gets one bin per value or range of values);
@@ -9,18 +9,61 @@ forms and stored with the model (``metadata["drift_reference"]``):
 * a blank answer is always a bin of its own, so a form that suddenly stops being
   filled in shows as drift.
 
+How far: the population stability index,
 ``psi = Σ (share_now − share_training) · ln(share_now / share_training)``, shares
-floored at :data:`SHARE_FLOOR` so that an empty bin stays finite. Usual reading:
-below 0.1 stable, 0.1–0.25 a moderate shift, above 0.25 (:data:`PSI_WARNING`) a
-shift worth a look before trusting the ranking.
+floored at :data:`SHARE_FLOOR` so that an empty bin stays finite.
+
+Is it more than chance? A week is small (20–300 forms at a jobcenter), and on so
+few forms PSI is mostly sampling noise: when nothing has changed it is about
+(bins − 1) / forms or more, 0.36 for ten bins and 25 forms, and on a week of 25
+forms from the training population most inputs pass the usual 0.25. So each
+input is tested: the G statistic ``G = 2 · n · KL(now ‖ training)`` of the
+week's ``n`` forms is compared with its own distribution at that ``n`` when
+nothing has changed, simulated rather than taken from the chi-square
+approximation (which is poor for sparse bins and small weeks): :data:`NULL_DRAWS`
+multinomial draws of ``n`` forms from the training shares, seeded by the input
+and ``n`` and kept for the next week of the same size, so the same counts always
+give the same answer. ``p_value`` is the Monte Carlo
+p-value ``(1 + draws at least as far) / (1 + draws)``; ``p_adjusted`` is Holm's
+correction over the inputs of the week, so that a week of forms from the
+training population warns for any input at all in at most
+:data:`FALSE_ALARM_RATE` (5 %) of weeks.
+
+The rule. An input warns when both hold:
+
+* ``p_adjusted ≤ FALSE_ALARM_RATE``: the difference is larger than the week's
+  size explains;
+* ``psi ≥ PSI_MODERATE`` (0.1): the difference is large enough to matter, so a
+  file of many thousand forms does not warn on a trivial shift it measures
+  precisely.
+
+``level`` reads it: ``shift`` a warning with PSI ≥ :data:`PSI_WARNING` (0.25),
+``moderate`` a warning below it, ``stable`` no warning (whatever the PSI of a
+small week), ``no forms`` when the week has none. Measured
+(``benchmarks/bench_drift.py``): weeks from the training population warn in
+about 4–5 % of weeks of 25–100 forms and almost never at 300 (the PSI floor);
+mental diagnoses at 60 % instead of 29 % warn in nearly every week of 50 forms
+or more, but in only one week of 25 forms in ten: so few forms show only a very
+large change, such as a field that stops being filled in.
+
+What is not modelled: the training shares are taken as exact. They come from
+thousands of forms, so this matters only for files about as large as the
+training data, where the PSI floor decides anyway.
 
 Which inputs: every contract field that is an answer (numbers, whole numbers,
 codes, yes/no), from the contract itself; ``diagnosis_code`` is represented by the
 ``diagnosis_group`` it maps to. No column list is written here.
+
+Counts add up: :func:`drift_counts` of the chunks of a file, or of the last
+weeks (:func:`pool_counts`), give the same answer as the counts of all of them
+at once, with ``n`` their total.
 """
 
 from __future__ import annotations
 
+import functools
+import zlib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -29,12 +72,22 @@ import pandas as pd
 from screening.intake import load_contract
 from screening.features._columns import answer_codes
 
+#: PSI from which a warning reads as a clear shift (``level == "shift"``) rather than a moderate one.
 PSI_WARNING = 0.25
+#: Smallest PSI that warns, however many forms: below it a difference is too small to matter.
 PSI_MODERATE = 0.10
+#: Share of weeks of forms from the training population allowed to warn (for any input): Holm's level.
+FALSE_ALARM_RATE = 0.05
+#: Multinomial draws of a week from the training shares, for each input's null distribution of G.
+NULL_DRAWS = 9999
+_NULL_SEED = 20261101
 SHARE_FLOOR = 1e-4
 QUANTILES = np.linspace(0.1, 0.9, 9)
 REFERENCE_FORMAT = 1
 MISSING_LABEL = "(blank)"
+#: Columns of the drift frame, in order (the first nine as before the test was added).
+_COLUMNS = ("input", "psi", "level", "warning", "blank_share_training", "blank_share_now",
+            "labels", "shares_training", "shares_now", "n", "p_value", "p_adjusted")
 _NUMERIC_PARSES = ("number", "whole")
 _CATEGORY_PARSES = ("code", "boolean")
 
@@ -138,11 +191,108 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def level(value: float) -> str:
-    """``stable``, ``moderate`` or ``shift`` (above :data:`PSI_WARNING`)."""
-    if value > PSI_WARNING:
-        return "shift"
-    return "moderate" if value > PSI_MODERATE else "stable"
+def level(value: float, *, warning: bool) -> str:
+    """The reading of an input: ``stable`` without a warning (whatever its PSI); with one,
+    ``shift`` from PSI :data:`PSI_WARNING` on, else ``moderate``."""
+    if not warning:
+        return "stable"
+    return "shift" if value >= PSI_WARNING else "moderate"
+
+
+def _expected_shares(shares: Any) -> np.ndarray:
+    """Training shares as the test's null: floored at :data:`SHARE_FLOOR` (a bin never seen stays possible)."""
+    expected = np.maximum(np.asarray(shares, dtype=np.float64), SHARE_FLOOR)
+    return expected / expected.sum()
+
+
+def _g_statistic(counts: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """``G = 2 Σ O ln(O / (n e))`` of each row of counts (an empty bin adds 0)."""
+    counts = np.atleast_2d(np.asarray(counts, dtype=np.float64))
+    n = counts.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = counts * np.log(np.where(counts > 0, counts, 1.0) / (n * expected))
+    return 2.0 * terms.sum(axis=1)
+
+
+@functools.lru_cache(maxsize=256)
+def _null_g(name: str, expected: tuple[float, ...], n: int, draws: int) -> np.ndarray:
+    """Sorted G of ``draws`` weeks of ``n`` forms drawn from ``expected`` (seeded by input and ``n``)."""
+    rng = np.random.default_rng([_NULL_SEED, n, zlib.crc32(name.encode("utf-8"))])
+    shares = np.asarray(expected, dtype=np.float64)
+    return np.sort(_g_statistic(rng.multinomial(n, shares, size=draws), shares))
+
+
+def drift_p_value(name: str, shares: Any, counts: Any, *, draws: int = NULL_DRAWS) -> Any:
+    """Monte Carlo p-value of a week's counts of one input against its training shares.
+
+    Parameters
+    ----------
+    name : str
+        The input (seeds its null draws, so the same counts always give the same p-value).
+    shares : array-like of float
+        Training share of each bin (``reference["inputs"][name]["shares"]``).
+    counts : array-like of int
+        This week's forms per bin; or a 2-D array, one week per row.
+    draws : int, default :data:`NULL_DRAWS`
+        Weeks of the same size drawn from the training shares.
+
+    Returns
+    -------
+    float or ndarray of float
+        ``(1 + draws with G at least the week's) / (1 + draws)``; NaN for a week without
+        forms. An array (one p-value per row) when ``counts`` is 2-D.
+    """
+    observed = np.asarray(counts, dtype=np.float64)
+    weeks = np.atleast_2d(observed)
+    expected = _expected_shares(shares)
+    key = tuple(expected.tolist())
+    statistic = _g_statistic(weeks, expected)
+    sizes = np.rint(weeks.sum(axis=1)).astype(np.int64)
+    p_values = np.full(len(weeks), np.nan)
+    for n in np.unique(sizes[sizes > 0]):
+        rows = sizes == n
+        null = _null_g(name, key, int(n), int(draws))
+        # Ties are common at small n (few possible tables): count them as "at least as far" (conservative).
+        at_least = len(null) - np.searchsorted(null, statistic[rows] - 1e-9 * (1.0 + np.abs(statistic[rows])),
+                                               side="left")
+        p_values[rows] = (1 + at_least) / (1 + len(null))
+    return p_values if observed.ndim == 2 else float(p_values[0])
+
+
+def holm(p_values: Any) -> np.ndarray:
+    """Holm's step-down adjustment of p-values (NaN stays NaN and does not count as a test)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    if len(tested) == 0:
+        return adjusted
+    order = tested[np.argsort(p[tested], kind="stable")]
+    m = len(order)
+    steps = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted[order] = np.maximum.accumulate(steps)
+    return adjusted
+
+
+def pool_counts(weeks: Iterable[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Add up :func:`drift_counts` of several chunks or weeks, input by input.
+
+    Parameters
+    ----------
+    weeks : iterable of dict of str to array-like of int
+        Counts per bin of each input, as :func:`drift_counts` gives them.
+
+    Returns
+    -------
+    dict of str to ndarray of int64
+        The summed counts, to pass to :func:`stability_of_counts`: pooling the last
+        few weeks of a small jobcenter tests them as one larger week.
+    """
+    pooled: dict[str, np.ndarray] = {}
+    for counts in weeks:
+        for name, values in counts.items():
+            values = np.asarray(values, dtype=np.int64)
+            pooled[name] = pooled[name] + values if name in pooled else values.copy()
+    return pooled
 
 
 def drift_counts(reference: dict[str, Any], forms: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -175,7 +325,7 @@ def drift_counts(reference: dict[str, Any], forms: pd.DataFrame) -> dict[str, np
 
 
 def population_stability(reference: dict[str, Any], forms: pd.DataFrame) -> pd.DataFrame:
-    """Population stability index of each input of this week's forms against the training data.
+    """How this week's forms differ from the training data, input by input, and whether to warn.
 
     Parameters
     ----------
@@ -187,16 +337,19 @@ def population_stability(reference: dict[str, Any], forms: pd.DataFrame) -> pd.D
     Returns
     -------
     pandas.DataFrame
-        One row per input, largest PSI first: ``input``, ``psi``, ``level``
-        (``stable``/``moderate``/``shift``), ``warning`` (PSI above 0.25),
-        ``blank_share_training``, ``blank_share_now``, and ``labels``,
-        ``shares_training``, ``shares_now`` (lists, for the weekly page).
+        One row per input, warnings first, then largest PSI first: ``input``, ``psi``,
+        ``level`` (``stable``/``moderate``/``shift``/``no forms``), ``warning`` (the
+        difference is larger than the week's size explains, Holm-adjusted p-value at
+        most :data:`FALSE_ALARM_RATE`, and PSI at least :data:`PSI_MODERATE`),
+        ``blank_share_training``, ``blank_share_now``, ``labels``,
+        ``shares_training``, ``shares_now`` (lists, for the weekly page), ``n``
+        (forms counted), ``p_value`` and ``p_adjusted``.
     """
     return stability_of_counts(reference, drift_counts(reference, forms))
 
 
-def stability_of_counts(reference: dict[str, Any], counts: dict[str, np.ndarray]) -> pd.DataFrame:
-    """:func:`population_stability` from :func:`drift_counts` (summed over the chunks of a file)."""
+def stability_of_counts(reference: dict[str, Any], counts: Mapping[str, Any]) -> pd.DataFrame:
+    """:func:`population_stability` from :func:`drift_counts` (summed over the chunks of a file, or weeks)."""
     rows = []
     for name, spec in (reference or {}).get("inputs", {}).items():
         if name not in counts:
@@ -205,14 +358,19 @@ def stability_of_counts(reference: dict[str, Any], counts: dict[str, np.ndarray]
         total = observed.sum()
         now = observed / total if total else observed
         expected = np.asarray(spec["shares"], dtype=np.float64)
-        value = psi(expected, now) if total else float("nan")
         rows.append({
-            "input": name, "psi": value, "level": level(value) if total else "no forms",
-            "warning": bool(value > PSI_WARNING), "blank_share_training": float(expected[-1]),
-            "blank_share_now": float(now[-1]), "labels": list(spec["labels"]),
-            "shares_training": expected.tolist(), "shares_now": now.tolist(),
+            "input": name, "psi": psi(expected, now) if total else float("nan"),
+            "blank_share_training": float(expected[-1]), "blank_share_now": float(now[-1]),
+            "labels": list(spec["labels"]), "shares_training": expected.tolist(), "shares_now": now.tolist(),
+            "n": int(round(total)), "p_value": drift_p_value(name, expected, observed),
         })
-    columns = ["input", "psi", "level", "warning", "blank_share_training", "blank_share_now",
-               "labels", "shares_training", "shares_now"]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(["psi", "input"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    frame = pd.DataFrame(rows, columns=[c for c in _COLUMNS if c not in ("level", "warning", "p_adjusted")])
+    frame["n"] = frame["n"].astype(np.int64)
+    frame["p_adjusted"] = holm(frame["p_value"].to_numpy(dtype=np.float64))
+    warning = ((frame["p_adjusted"] <= FALSE_ALARM_RATE) & (frame["psi"] >= PSI_MODERATE)).astype(bool)
+    frame["warning"] = warning
+    frame["level"] = [("no forms" if n == 0 else level(value, warning=bool(warn)))
+                      for value, warn, n in zip(frame["psi"], warning, frame["n"])]
+    frame = frame[list(_COLUMNS)]
+    return frame.sort_values(["warning", "psi", "input"], ascending=[False, False, True],
+                             kind="stable").reset_index(drop=True)

@@ -19,6 +19,21 @@ gives it its own indicator. People who leave "expected return" blank are not the
 people who answer "unknown", and both differ from those who answer; imputing a
 typical answer would hide that.
 
+A question that does not apply is not a blank. The contract says which answers
+make a field not apply (``applies_unless`` in the field's metadata: an unemployed
+person has no employer to talk to and no contracted hours), and a model fitted
+from now on reads such a field as "not applicable", whatever was written in it:
+
+* a yes/no or code answer gets a level of its own, :data:`NOT_APPLICABLE` (yes/no
+  becomes a category: no, yes, not applicable at positions 0, 1, 2);
+* a number is held at the training median of the answers that apply, so it
+  neither looks blank nor moves the risk: a single column has no level to spare,
+  and whether the number applies is the governing answer, itself an input, whose
+  own indicator carries the whole effect (a second indicator would repeat it).
+
+The rules a model was fitted with are kept in ``not_applicable_``; a model saved
+before they existed has none and encodes as it always did.
+
 Columns the contract does not know are encoded by their dtype (numbers as numbers,
 text and categories as learned categories), which keeps the encoder a plain
 scikit-learn transformer on any table.
@@ -26,13 +41,15 @@ scikit-learn transformer on any table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from screening.features._columns import answer_codes
 from screening.intake import load_contract, normalise_codes
 
 #: Attributes kept for fairness audits. They are not model inputs by default:
@@ -46,6 +63,10 @@ AUDIT_ATTRIBUTES: tuple[str, ...] = ("sex", "jobcenter")
 #: Up to this many forms, distinct answers are found with a dictionary (the few forms of a scoring call).
 _FEW_ROWS = 64
 _NOT_INPUT_PARSES = frozenset({"identifier", "date", "text"})
+#: The level of an answer to a question that does not apply (see the contract's ``applies_unless``).
+NOT_APPLICABLE = "(not applicable)"
+#: The metadata key of a field's applicability rule in the contract: ``{governing field: [answers]}``.
+APPLIES_UNLESS = "applies_unless"
 _NUMERIC = "numeric"
 _BOOLEAN = "boolean"
 _CATEGORY = "category"
@@ -69,6 +90,70 @@ def _contract_roles() -> dict[str, tuple[str, tuple[str, ...]]]:
         else:
             roles[name] = (_NUMERIC, ())
     return roles
+
+
+def applicability_rules() -> dict[str, dict[str, tuple[str, ...]]]:
+    """The contract's rules for questions that do not apply to everyone.
+
+    Returns
+    -------
+    dict
+        Field -> {governing field -> the answers to it after which the field does
+        not apply}; only fields with an ``applies_unless`` rule. A new dict each call.
+    """
+    return {field: dict(unless) for field, unless in _contract_rules().items()}
+
+
+@functools.cache
+def _contract_rules() -> dict[str, dict[str, tuple[str, ...]]]:
+    """:func:`applicability_rules`, read once (the contract is loaded once too); not to be changed."""
+    rules: dict[str, dict[str, tuple[str, ...]]] = {}
+    for name, spec in load_contract().fields.items():
+        rule = spec.options.get(APPLIES_UNLESS)
+        if rule:
+            rules[name] = {str(governing): tuple(str(answer) for answer in answers)
+                           for governing, answers in dict(rule).items()}
+    return rules
+
+
+def not_applying(
+    forms: pd.DataFrame | Mapping[str, object],
+    *,
+    rules: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+) -> dict[str, np.ndarray | bool]:
+    """Which forms' questions do not apply, by the answers that govern them.
+
+    Parameters
+    ----------
+    forms : pandas.DataFrame or mapping
+        Validated forms, or one form as a mapping of typed values.
+    rules : mapping, optional
+        Field -> {governing field -> answers}; the contract's
+        (:func:`applicability_rules`) by default.
+
+    Returns
+    -------
+    dict
+        Field -> a boolean array (one per form), or a bool for one form. A
+        field whose governing field the forms lack is left out; a blank
+        governing answer leaves the field applicable.
+    """
+    rules = _contract_rules() if rules is None else rules
+    out: dict[str, np.ndarray | bool] = {}
+    for field, unless in rules.items():
+        if isinstance(forms, pd.DataFrame):
+            if not all(governing in forms.columns for governing in unless):
+                continue
+            hit = np.zeros(len(forms), dtype=bool)
+            for governing, answers in unless.items():
+                hit |= answer_codes(forms[governing], [str(answer) for answer in answers]) >= 0
+            out[field] = hit
+        else:
+            if not all(governing in forms for governing in unless):
+                continue
+            out[field] = any(forms[governing] is not None and str(forms[governing]) in answers
+                             for governing, answers in unless.items())
+    return out
 
 
 def _as_frame(X: object) -> pd.DataFrame:
@@ -154,7 +239,9 @@ class FormEncoder(TransformerMixin, BaseEstimator):
     integer position of the answer in the category list (see ``categories_``), the
     ICD-10 code as the integer position of its WHO chapter. A blank answer is NaN.
     Which columns are inputs, and how each is read, comes from the intake-form
-    contract; columns it does not know are read by their dtype.
+    contract; columns it does not know are read by their dtype. An answer to a
+    question that does not apply (the contract's ``applies_unless``) is not read as
+    blank: see ``not_applicable_`` and the module docstring.
 
     Parameters
     ----------
@@ -180,7 +267,15 @@ class FormEncoder(TransformerMixin, BaseEstimator):
     categories_ : list of list of str
         Category labels of each categorical output column (empty list otherwise).
     categorical_mask_ : ndarray of bool
-        True for the output columns that hold category positions.
+        True for the output columns that hold category positions (a yes/no
+        question that may not apply is one: no, yes, not applicable).
+    not_applicable_ : dict
+        Input column -> ``{"unless": {governing column: [answers]}, "code": value}``:
+        after those answers the column does not apply and is encoded as ``code``
+        (the position of :data:`NOT_APPLICABLE` among its categories, or for a
+        number the training median of the answers that apply). Fitted from the
+        contract's ``applies_unless`` rules whose governing column is an input
+        column too. A model saved before this attribute existed has none.
 
     Examples
     --------
@@ -191,6 +286,11 @@ class FormEncoder(TransformerMixin, BaseEstimator):
     array([[45.,  4.],
            [nan, nan]])
     """
+
+    #: The contract's ``applies_unless`` rules (:func:`applicability_rules`), for the stages after this one.
+    applicability_rules = staticmethod(applicability_rules)
+    #: Which forms' questions do not apply (:func:`not_applying`), for the stages after this one.
+    not_applying = staticmethod(not_applying)
 
     def __init__(self, *, audit_inputs: Sequence[str] = (), min_frequency: int = 20) -> None:
         self.audit_inputs = audit_inputs
@@ -219,6 +319,10 @@ class FormEncoder(TransformerMixin, BaseEstimator):
         if unknown_audit:
             raise ValueError(f"audit_inputs must be among {AUDIT_ATTRIBUTES}, got {sorted(unknown_audit)}")
         roles = _contract_roles()
+        rules = {column: unless for column, unless in applicability_rules().items()
+                 if column in frame.columns and all(governing in frame.columns for governing in unless)}
+        not_applies = not_applying(frame, rules=rules)
+        self.not_applicable_: dict[str, dict[str, object]] = {}
         self.input_columns_: list[str] = []
         self.kinds_: list[str] = []
         self.categories_: list[list[str]] = []
@@ -246,13 +350,35 @@ class FormEncoder(TransformerMixin, BaseEstimator):
                 text = _chapters(text) if kind == _CHAPTER else text
                 labels, counts = np.unique(text[~np.equal(text, None)].astype(str), return_counts=True)
                 categories = sorted(str(label) for label in labels[counts >= self.min_frequency]) + ["(other)"]
+            if column in rules and kind != _CHAPTER:
+                categories, code = self._not_applicable_level(values, str(column), kind, categories,
+                                                              not_applies[column])
+                self.not_applicable_[str(column)] = {
+                    "unless": {governing: list(answers) for governing, answers in rules[column].items()},
+                    "code": code,
+                }
             self.input_columns_.append(str(column))
             self.kinds_.append(kind)
             self.categories_.append(categories)
         if not self.input_columns_:
             raise ValueError("no model input among the columns given")
-        self.categorical_mask_ = np.array([kind in (_CATEGORY, _CHAPTER) for kind in self.kinds_])
+        self.categorical_mask_ = np.array([
+            kind in (_CATEGORY, _CHAPTER) or (kind == _BOOLEAN and column in self.not_applicable_)
+            for column, kind in zip(self.input_columns_, self.kinds_)
+        ])
         return self
+
+    @staticmethod
+    def _not_applicable_level(values: pd.Series, column: str, kind: str, categories: list[str],
+                              applies_not: np.ndarray) -> tuple[list[str], float]:
+        """The categories of a column that may not apply, and the code of "not applicable"."""
+        if kind == _BOOLEAN:  # no, yes, not applicable
+            return ["False", "True", NOT_APPLICABLE], 2.0
+        if kind == _CATEGORY:
+            return [*categories, NOT_APPLICABLE], float(len(categories))
+        numbers = _to_float(values, column)[~applies_not]
+        numbers = numbers[~np.isnan(numbers)]
+        return categories, float(np.median(numbers)) if len(numbers) else float("nan")
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """Encode forms.
@@ -275,9 +401,15 @@ class FormEncoder(TransformerMixin, BaseEstimator):
                 f"X has {frame.shape[1]} features, but FormEncoder is expecting {self.n_features_in_} features as input."
             )
         out = np.empty((len(frame), len(self.input_columns_)), dtype=np.float64)
+        rules = getattr(self, "not_applicable_", {})  # a model saved before the rules: none
+        not_applies = not_applying(frame, rules={column: rule["unless"] for column, rule in rules.items()})
         for j, (column, kind, categories) in enumerate(zip(self.input_columns_, self.kinds_, self.categories_)):
             values = frame[column] if column in frame.columns else frame.iloc[:, int(column[1:])]
-            out[:, j] = self._encode(values, column, kind, categories)
+            if column in not_applies:  # an answer written anyway is not read: the question does not apply
+                out[:, j] = self._encode(values, column, kind, [c for c in categories if c != NOT_APPLICABLE])
+                out[not_applies[column], j] = rules[column]["code"]
+            else:
+                out[:, j] = self._encode(values, column, kind, categories)
         return out
 
     @staticmethod

@@ -9,6 +9,9 @@
   judges one form the same way, fast.
 - Privacy: :func:`redact`, :func:`mask_cpr` and :func:`library_message` keep
   CPR-shaped numbers out of everything shown.
+- Words: refusal reasons (:func:`reason_text`) and file errors
+  (:meth:`FileError.text`) in Danish by default, English on request; fields by
+  their contract labels, numbers as the language writes them (:func:`format_number`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from screening.intake._decode import Format
 from screening.intake._form import FormValidator, RefusedFormError, ValidForm
 from screening.intake._icd10 import normalise_codes
 from screening.intake._ids import RepeatedIds
-from screening.intake._messages import LANGUAGES, Language, reason_text
+from screening.intake._messages import LANGUAGES, Language, format_number, reason_text
 from screening.intake._passes import FirstPass, ValidationTotals, first_pass, validate_in_chunks, validated_ahead
 from screening.intake._privacy import CPR_MASK, CPR_PATTERN, library_message, mask_cpr, redact
 from screening.intake._read import DEFAULT_CHUNK_ROWS, VALIDATE_CHUNK_ROWS, ChunkedTable, read_table
@@ -90,6 +93,7 @@ __all__ = [
     "ValidationTotals",
     "cell_text",
     "first_pass",
+    "format_number",
     "forms_table",
     "library_message",
     "load_contract",

@@ -93,7 +93,7 @@ def _arrow_to_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     try:
         return pc.cast(column, pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise FileError(f"a column of type {kind} cannot be read as form values") from None
+        raise FileError("unreadable_column_type", type=str(kind)) from None
 
 
 def parquet_frame(table: pa.Table, header: list[str]) -> pd.DataFrame:

@@ -43,6 +43,15 @@ class Field:
         The canonical codes (from the schema's ``isin`` check), if any.
     minimum, maximum : float or None
         The accepted range (from the schema's range checks), if any.
+    label_da, label_en : str
+        The field's name in a sentence a person reads, in Danish and in English
+        (``"første sygedag"``, ``"first sick day"``); the column name when the
+        contract gives none.
+    code_names : dict of str to dict
+        Language -> (code -> the code's name in that language), for the code
+        lists a refusal spells out (``{"da": {1: "stillesiddende", ...}}``).
+    options : dict
+        The field's other parse options (``derived_from``, ``group_column``).
     """
 
     name: str
@@ -53,6 +62,13 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    label_da: str = ""
+    label_en: str = ""
+    code_names: dict[str, dict[Any, str]] = field(default_factory=dict)
+
+    def label_in(self, language: str) -> str:
+        """The field's name in ``language`` (``"da"`` or ``"en"``)."""
+        return (self.label_da if language == "da" else self.label_en) or self.name
 
 
 @dataclass(frozen=True)
@@ -119,13 +135,29 @@ def _fields_of(schema: pa.DataFrameSchema) -> dict[str, Field]:
     for name, column in schema.columns.items():
         spec = dict(specs[name])
         labels = {str(key).casefold(): value for key, value in (spec.pop("labels", None) or {}).items()}
+        label_da, label_en = spec.pop("label_da", None), spec.pop("label_en", None)
+        if not label_da or not label_en:
+            raise RuntimeError(f"schema {schema.name}: field {name} needs label_da and label_en")
+        code_names = {language: dict(spec.pop(f"code_names_{language}")) for language in ("da", "en")
+                      if spec.get(f"code_names_{language}")}
+        checks = _checks_summary(column)
+        accepted = set(labels.values()) | set(checks.get("codes", ()))
+        for language, names in code_names.items():
+            # A name a refusal offers must itself be accepted, as the code it names.
+            wrong = [code for code, shown in names.items()
+                     if code not in accepted or labels.get(str(shown).casefold(), shown) != code]
+            if wrong:
+                raise RuntimeError(f"schema {schema.name}: code_names_{language} of {name} name {wrong} wrongly")
         fields[name] = Field(
             name=name,
             parse=spec.pop("parse"),
             required=bool(spec.pop("required", False)),
             labels=labels,
             options=spec,
-            **_checks_summary(column),
+            label_da=str(label_da),
+            label_en=str(label_en),
+            code_names=code_names,
+            **checks,
         )
     return fields
 

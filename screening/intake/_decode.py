@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 
+from screening.intake._privacy import library_message
 from screening.intake._table import FileError
 
 Format = Literal["csv", "xlsx", "parquet"]
@@ -45,11 +46,11 @@ def read_head(path: Path) -> bytes:
         with path.open("rb") as handle:
             return handle.read(SNIFF_BYTES)
     except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
+        raise FileError("no_such_file", path=str(path)) from None
     except IsADirectoryError:
-        raise FileError(f"{path}: is a folder, not a file") from None
+        raise FileError("is_a_folder", path=str(path)) from None
     except OSError as error:
-        raise FileError(f"{path}: cannot be read ({error.strerror})") from None
+        raise FileError("cannot_read", path=str(path), detail=error.strerror or type(error).__name__) from None
 
 
 def detect_format(path: Path, head: bytes) -> Format:
@@ -69,7 +70,7 @@ def detect_format(path: Path, head: bytes) -> Format:
 def check_text(head: bytes) -> None:
     """Refuse a file that is binary, not a text table."""
     if b"\x00" in head:
-        raise FileError("the file is binary, not a text table (CSV, .xlsx or Parquet expected)")
+        raise FileError("binary_file")
 
 
 def has_content(path: Path, head: bytes) -> bool:
@@ -106,14 +107,14 @@ def header_and_separator(text_head: str, separator: str | None) -> tuple[list[st
     """The header's names and the field separator (the most frequent of :data:`SEPARATORS` in the first line)."""
     first_line = text_head.split("\n", 1)[0].rstrip("\r")
     if not first_line.strip():
-        raise FileError("the first line is blank: expected a header row with column names")
+        raise FileError("blank_first_line")
     if separator is None:
         counts = {sep: first_line.count(sep) for sep in SEPARATORS}
         separator = max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
     try:
         header = next(csv.reader([first_line], delimiter=separator))
     except (csv.Error, StopIteration):
-        raise FileError("the header row cannot be read as CSV") from None
+        raise FileError("header_not_csv") from None
     return header, separator
 
 
@@ -200,7 +201,7 @@ class DecodedStream(io.RawIOBase):
             try:
                 self._decoder = codecs.getincrementaldecoder(mode)("strict")
             except LookupError as error:
-                raise FileError(f"cannot decode the file as {mode}: {error}") from None
+                raise FileError("cannot_decode", encoding=mode, detail=library_message(error)) from None
         self._first = first
 
     def _raw_block(self) -> bytes:
@@ -216,8 +217,8 @@ class DecodedStream(io.RawIOBase):
                 return self._decoder.decode(raw, final).encode("utf-8")
             except UnicodeDecodeError as error:
                 if self._mode == "utf-16":
-                    raise FileError("the file starts like UTF-16 text but cannot be decoded as UTF-16") from None
-                raise FileError(f"cannot decode the file as {self._mode}: {error}") from None
+                    raise FileError("bad_utf16") from None
+                raise FileError("cannot_decode", encoding=self._mode, detail=library_message(error)) from None
         data = self._pending + raw
         # A run of non-ASCII bytes is one character or a few Danish letters: it is decoded whole
         # (see utf8_from_mixed), so the run at the end of a block waits for the next.
@@ -287,4 +288,4 @@ def open_decoded(path: Path, mode: str) -> io.BufferedReader:
     try:
         return io.BufferedReader(DecodedStream(path, mode), buffer_size=READ_BYTES)
     except OSError as error:
-        raise FileError(f"{path}: cannot be read ({error.strerror})") from None
+        raise FileError("cannot_read", path=str(path), detail=error.strerror or type(error).__name__) from None

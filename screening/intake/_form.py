@@ -381,7 +381,7 @@ class FormValidator:
         try:
             validation = validate_table(RawTable(frame=frame, row_numbers=np.array([2])), language=language)
         except FileError as error:
-            raise RefusedFormError([{"column": "", "value": "", "reason": str(error), "kind": "file_error"}],
+            raise RefusedFormError([{"column": "", "value": "", "reason": error.text(language), "kind": "file_error"}],
                                    case_id=case_id) from None
         if len(validation.valid) == 1:
             valid = validation.valid

@@ -140,6 +140,7 @@ def parse_whole(uniques: pd.Series, spec: Field, contract: Contract) -> Parsed:
 def parse_date(uniques: pd.Series, spec: Field, contract: Contract) -> Parsed:
     dates = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[ns]")
     implausible = np.zeros(len(uniques), dtype=bool)
+    impossible = np.zeros(len(uniques), dtype=bool)
     for pattern, fmt in DATE_FORMATS:
         matches = uniques.str.match(pattern).fillna(False).to_numpy(dtype=bool)
         if matches.any():
@@ -147,9 +148,17 @@ def parse_date(uniques: pd.Series, spec: Field, contract: Contract) -> Parsed:
             parsed = pd.to_datetime(uniques[matches], format=fmt, errors="coerce").astype("datetime64[s]")
             plausible = ((parsed >= EARLIEST_DATE) & (parsed <= LATEST_DATE)).to_numpy()
             implausible[np.flatnonzero(matches)[~plausible & parsed.notna().to_numpy()]] = True
+            # Written in a known format, yet no such day (30-02-2026, month 13); year 0 is only implausible.
+            unparsed = np.flatnonzero(matches)[parsed.isna().to_numpy()]
+            year_text = uniques.iloc[unparsed].str.extract(r"(\d{4})", expand=False)
+            ascii_year = year_text.map(str.isascii).to_numpy(dtype=bool)  # other scripts' digits: not a date
+            year = pd.to_numeric(year_text.where(ascii_year), errors="coerce").to_numpy(dtype="float64")
+            impossible[unparsed[year >= 1]] = True
+            implausible[unparsed[year < 1]] = True
             dates.iloc[np.flatnonzero(matches)[plausible]] = parsed[plausible].astype("datetime64[ns]").to_numpy()
     failures = _failures(len(uniques))
     failures[dates.isna().to_numpy()] = "not_a_date"
+    failures[impossible] = "impossible_date"
     failures[implausible] = "implausible_date"
     return dates, failures
 

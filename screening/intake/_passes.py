@@ -102,7 +102,7 @@ def validate_in_chunks(table: ChunkedTable, *, training: bool = False, language:
     first.chunk = None
     yield from validated_ahead(chunks, duplicates=first.duplicates, training=training, language=language)
     if first.duplicates is not None and table.sha256 != first.sha256:
-        raise FileError(f"{table.path.name} changed while it was being read; run again")
+        raise FileError("changed_while_read", name=table.path.name)
 
 
 @dataclass

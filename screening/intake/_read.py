@@ -77,14 +77,14 @@ def _read_xlsx(path: Path) -> RawTable:
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         if not workbook.sheet_names:
-            raise FileError("the workbook has no sheets")
+            raise FileError("no_sheets")
         rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except FileError:
         raise
     except Exception as error:  # calamine raises its own error types for broken workbooks
-        raise FileError(f"not a readable .xlsx workbook: {library_message(error)}") from None
+        raise FileError("unreadable_xlsx", detail=library_message(error)) from None
     if not rows or not any(cell not in (None, "") for cell in rows[0]):
-        raise FileError("the first sheet is empty: expected a header row with column names")
+        raise FileError("empty_sheet")
     header = [str(excel_cell(cell) or "") for cell in rows[0]]
     width = len(header)
     cells_of_forms, numbers = [], []
@@ -166,7 +166,7 @@ class ChunkedTable:
     # ------------------------------------------------------------------ CSV
     def _open_csv(self, head: bytes, separator: str | None, encoding: str | None) -> None:
         if not has_content(self.path, head):
-            raise FileError("the file is empty")
+            raise FileError("empty_file")
         self._mode = decoding_mode(head, encoding)
         with open_decoded(self.path, self._mode) as stream:
             decoded_head = stream.read(SNIFF_BYTES)
@@ -288,7 +288,7 @@ class ChunkedTable:
             self._parquet = pq.ParquetFile(self.path)
             schema = self._parquet.schema_arrow
         except (pa.ArrowException, OSError, ValueError) as error:
-            raise FileError(f"not a readable Parquet file: {library_message(error)}") from None
+            raise FileError("unreadable_parquet", detail=library_message(error)) from None
         self.header = [str(name) for name in schema.names]
         self.dialect = {"format": "parquet"}
 
@@ -298,7 +298,7 @@ class ChunkedTable:
             for first, table in self._in_chunks(batches, self._parquet.schema_arrow.empty_table()):
                 yield self._numbered(parquet_frame(table, self.header), first)
         except (pa.ArrowException, OSError, ValueError) as error:
-            raise FileError(f"not a readable Parquet file: {library_message(error)}") from None
+            raise FileError("unreadable_parquet", detail=library_message(error)) from None
 
     # ----------------------------------------------------------------- xlsx
     def _xlsx_chunks(self) -> Iterator[RawTable]:
@@ -324,7 +324,7 @@ class ChunkedTable:
         try:
             yield from chunks
         except _Restart:  # a later pass found what the first did not: the file was changed in between
-            raise FileError(f"{self.path.name} changed while it was being read; run again") from None
+            raise FileError("changed_while_read", name=self.path.name) from None
 
     def map_chunks(self, function: Callable[[int, RawTable], T]) -> list[T]:
         """Call ``function(number, chunk)`` on every chunk, in order (numbered from 0); return the results.

@@ -7,12 +7,50 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from screening.intake._messages import Language, file_error_text
+
 #: The dtype of every cell of a :class:`RawTable` (text, missing = NaN), and of text columns downstream.
 TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 class FileError(Exception):
-    """A problem with the file as a whole: the run stops (exit code 2) and nothing is scored."""
+    """A problem with the file as a whole: the run stops (exit code 2) and nothing is scored.
+
+    Parameters
+    ----------
+    kind : str
+        What is wrong: a stable code from the catalogue ``_messages.FILE_ERRORS``,
+        such as ``"no_such_file"`` or ``"missing_columns"``.
+    **params
+        The facts the message names (a path, columns, a library's message).
+
+    Attributes
+    ----------
+    kind : str
+    params : dict
+
+    Notes
+    -----
+    ``str(error)`` is the English line, for library callers and logs;
+    :meth:`text` gives it in the language a person reads. Neither ever shows a
+    CPR-shaped number, nor runs over one line.
+    """
+
+    def __init__(self, kind: str, /, **params: object) -> None:
+        self.kind = kind
+        self.params = params
+        super().__init__(self.text("en"))
+
+    def text(self, language: Language = "da") -> str:
+        """The message in ``language`` (``"da"``, the default, or ``"en"``)."""
+        return file_error_text(self.kind, language, **self.params)
+
+    def __reduce__(self) -> tuple[object, ...]:  # pickled with its kind and facts, not only its English line
+        return _file_error, (self.kind, self.params)
+
+
+def _file_error(kind: str, params: dict[str, object]) -> FileError:
+    return FileError(kind, **params)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from pandas.arrays import ArrowStringArray
 
 from screening.intake._ids import RepeatedIds
 from screening.intake._contract import Contract, Field, load_contract
-from screening.intake._messages import Language, reason_text
+from screening.intake._messages import Language, Localised, accepted_codes, reason_text
 from screening.intake._parse import MAX_CELL_CHARACTERS, PARSERS, duplicated_text, plain_text
 from screening.intake._privacy import CONTROL_PATTERN, CPR_SEARCH_PATTERN, redact
 from screening.intake._table import TEXT_DTYPE, FileError, RawTable
@@ -138,8 +138,9 @@ class _Refusals:
             per_row = {key: value for key, value in params.items() if isinstance(value, pd.Series)}
             if per_row:  # a reason that quotes each form's own figures
                 fixed = {key: value for key, value in params.items() if key not in per_row}
-                rows = zip(*(value.iloc[positions] for value in per_row.values()))
-                reasons.append([reason_text(kind, language, **fixed, **dict(zip(per_row, row))) for row in rows])
+                rows = list(zip(*(value.iloc[positions] for value in per_row.values())))
+                said = {row: reason_text(kind, language, **fixed, **dict(zip(per_row, row))) for row in set(rows)}
+                reasons.append([said[row] for row in rows])  # figures repeat: each sentence is written once
             else:
                 reasons.append([reason_text(kind, language, **params)] * len(positions))
             values.append(shown.astype("str").to_numpy())
@@ -194,17 +195,27 @@ def match_header(header: list[str], contract: Contract) -> tuple[dict[str, int],
             ignored.append(str(name).strip() or f"(blank header, column {position + 1})")
     # Missing columns first: a file whose first row is data has "duplicates" too, but
     # the missing header is what its sender must fix.
-    missing = [name for name in contract.required_columns if name not in positions]
+    missing = [(name,) for name in contract.required_columns if name not in positions]
     for group in contract.required_one_of.values():
         if not any(name in positions for name in group):
-            missing.append(" or ".join(group))
+            missing.append(group)
     if missing:
-        raise FileError(f"required column missing: {', '.join(missing)} (the header row must name them)")
+        raise FileError("missing_columns", columns=_missing_columns(missing, contract))
     if twice:
         name, first, second = twice[0]
         shown = redact(pd.Series([name])).iloc[0]
-        raise FileError(f"the column header '{shown}' appears twice (columns {first + 1} and {second + 1})")
+        raise FileError("duplicate_header", name=shown, first=first + 1, second=second + 1)
     return positions, redact(pd.Series(ignored, dtype="str")).tolist()
+
+
+def _missing_columns(groups: list[tuple[str, ...]], contract: Contract) -> Localised:
+    """The missing columns by the names the header must use; in Danish each with its label (``age (alder)``)."""
+    def named(language: Language, word: str) -> str:
+        def one(name: str) -> str:
+            return f"{name} ({contract.fields[name].label_da})" if language == "da" else name
+        return ", ".join(f" {word} ".join(one(name) for name in group) for group in groups)
+
+    return Localised(da=named("da", "eller"), en=named("en", "or"))
 
 
 @dataclass
@@ -344,7 +355,10 @@ def _parse_distinct(text: pd.Series, name: str, contract: Contract, refusals: _R
     form_kinds = kind_of if codes is None else np.append(kind_of, 0)[codes]
     for number in pd.unique(kind_of[kind_of > 0]):
         kind = kinds[number - 1]
-        refusals.add(form_kinds == number, name, text, kind, **_reason_params(kind, spec))
+        params = _reason_params(kind, spec)
+        if kind == "impossible_date":  # the date as written: digits and separators only, never a CPR number
+            params["date"] = text.str.strip()
+        refusals.add(form_kinds == number, name, text, kind, **params)
     return _Column(distinct, codes)
 
 
@@ -353,13 +367,15 @@ def _parse_column(text: pd.Series, name: str, contract: Contract, refusals: _Ref
 
 
 def _reason_params(kind: str, spec: Field) -> dict[str, object]:
+    """The facts a reason names (numbers stay numbers: each language writes them its own way)."""
     if kind == "too_long":
         return {"maximum": MAX_CELL_CHARACTERS}
     if kind == "unknown_code":
-        codes = spec.codes or sorted({str(code) for code in spec.labels.values()})
-        return {"codes": ", ".join(str(code) for code in codes)}
-    if kind in ("out_of_range", "below_minimum"):
-        return {"minimum": f"{spec.minimum:g}", "maximum": f"{spec.maximum:g}" if spec.maximum is not None else ""}
+        return {"codes": accepted_codes(spec)}
+    if kind == "out_of_range":
+        return {"minimum": spec.minimum, "maximum": spec.maximum}
+    if kind == "below_minimum":
+        return {"minimum": spec.minimum}
     return {}
 
 
@@ -373,8 +389,7 @@ def _derive_sick_weeks(columns: dict[str, _Column], text: pd.DataFrame, refusals
     dates_unusable = refusals.refused_cells("sick_leave_start") | refusals.refused_cells("form_received")
     disagree = ((given - derived).abs() > WEEKS_TOLERANCE).fillna(False).to_numpy(dtype=bool) & ~after
     if disagree.any():
-        derived_text = derived.where(disagree).map("{:g}".format, na_action="ignore")
-        refusals.add(disagree, "sick_weeks", text["sick_weeks"], "weeks_disagree_with_dates", derived=derived_text)
+        refusals.add(disagree, "sick_weeks", text["sick_weeks"], "weeks_disagree_with_dates", derived=derived)
     fill = given.isna().to_numpy() & derived.notna().to_numpy() & ~after
     if fill.any():
         weeks = given.to_numpy(dtype="float64", copy=True)
@@ -613,7 +628,7 @@ def validate_table(
     if training:
         absence, weeks = columns["absence_weeks"].values, columns["sick_weeks"].values
         shorter = (absence < weeks - WEEKS_TOLERANCE).fillna(False).to_numpy(dtype=bool)
-        refusals.add(shorter, "absence_weeks", text["absence_weeks"], "absence_shorter_than_form")
+        refusals.add(shorter, "absence_weeks", text["absence_weeks"], "absence_shorter_than_form", weeks=weeks)
     # Cells refused so far are accounted for; the schema's checks see only the rest.
     schema = contract.schema
     if duplicate_case_ids is not None:  # the file-wide duplicates, decided before the other checks, as pandera does

@@ -51,7 +51,7 @@ from screening.scoring._page import HISTOGRAM_BINS
 
 #: Columns of the ranked list, in order (``jobcenter`` only when the forms have it).
 RANKED_COLUMNS = ("rank", "case_id", "jobcenter", "queue", "horizon", "risk", "risk_8", "risk_22", "risk_52",
-                  "priority", "contact_this_week", "reasons", "model_version")
+                  "priority", "contact_this_week", "reasons", "questions", "model_version")
 #: Rows of a run held in memory at a time while merging, over all runs together.
 MERGE_ROWS = 262_144
 #: Rows per record batch of a run file (the smallest slice the merge reads).
@@ -77,14 +77,14 @@ def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool) -> pa.Schema:
         fields.append(pa.field("jobcenter", pa.string()))
     fields += [pa.field("queue", pa.string()), pa.field("horizon", pa.int64())]
     fields += [pa.field(name, pa.float64()) for name in risk_names(horizons)]
-    fields += [pa.field("priority", pa.string()), pa.field("reasons", pa.string())]
+    fields += [pa.field("priority", pa.string()), pa.field("reasons", pa.string()), pa.field("questions", pa.string())]
     return pa.schema(fields)
 
 
 def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: str,
                  with_jobcenter: bool) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """Score valid forms and put them in working order (two queues, see ``_rank``), with risks (4 decimals),
-    priority and reasons.
+    priority, reasons and the questions worth asking (``_reasons``).
 
     Returns the sorted table (:func:`chunk_schema`), the positions of the forms in
     ``valid`` in that order, and their exact risks (shape (n, horizons), in that order).
@@ -92,7 +92,8 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
     horizons = model.horizons
     if len(valid) == 0:
         return chunk_schema(horizons, with_jobcenter).empty_table(), np.zeros(0, np.int64), np.zeros((0, len(horizons)))
-    scored = _engine.score_forms(model.estimator, valid)
+    X, entry = _engine.encode(model.estimator, valid)
+    scored = _engine.score_encoded(model.estimator, X, entry)
     risks = {h: np.rint(scored.risks[:, k] * _rank.RISK_SCALE) / _rank.RISK_SCALE
              for k, h in enumerate(scored.horizons)}
     queue = _rank.queue_codes(valid["sick_weeks"].to_numpy(dtype=np.float64), MAIN_HORIZON)
@@ -108,12 +109,14 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
     codes_of_priority = _rank.priority_codes(queue_risk[order])
     priority = pa.array(list(_rank.PRIORITIES), pa.string()).take(
         pa.array(codes_of_priority.astype(np.int64), mask=codes_of_priority < 0))
-    # Reasons are assembled in working order, so the long text column is built once, in place.
-    late = (queue == 1)[order]
-    codes, phrases = _reasons.phrase_table(scored.groups, valid, language)
-    selection = _reasons.select(scored.contributions[order], groups=scored.groups, already_absent=late)
-    reasons = _reasons.reasons_text(selection, codes[order], phrases, language=language)
-    del codes, selection
+    # Reasons and questions are assembled in working order, so the long text columns are built once, in place.
+    exact_risk = np.full(len(valid), np.nan)  # reasons are sized on the exact risk the form is ranked by
+    for k, h in enumerate(scored.horizons):
+        exact_risk[horizon == h] = scored.risks[horizon == h, k]
+    reasons, questions = _reasons.explain_chunk(
+        model.estimator, X, entry, scored.contributions, scored.groups, valid, risk=exact_risk, horizon=horizon,
+        already_absent=queue == 1, order=order, language=language)
+    del X
     take = pa.array(order)
     columns: dict[str, Any] = {"case_id": case_ids.take(take)}
     if with_jobcenter:
@@ -128,6 +131,7 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
             columns[f"risk_{h}"] = pa.array(risks[h][order])
     columns["priority"] = priority
     columns["reasons"] = reasons.combine_chunks()
+    columns["questions"] = questions.combine_chunks()
     return pa.table(columns, schema=chunk_schema(horizons, with_jobcenter)), order, scored.risks[order]
 
 
@@ -142,7 +146,7 @@ class ScoredChunk:
     run : pyarrow.Table
         The valid forms in working order: ``case_id``, ``jobcenter`` (with a
         jobcenter column), ``risk`` (13 weeks) and the other risks with 4 decimals,
-        ``priority`` and ``reasons`` (:func:`chunk_schema`).
+        ``priority``, ``reasons`` and ``questions`` (:func:`chunk_schema`).
     rows : numpy.ndarray
         The row number of each form of ``run`` (its row in the file or table, header = 1).
     risks : numpy.ndarray

@@ -18,12 +18,14 @@ cannot be written) raises :class:`~screening.intake.FileError`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -32,6 +34,7 @@ import pyarrow as pa
 from screening._io import atomic_path, file_sha256, neutralise_formulas
 from screening.intake import (
     DEFAULT_CHUNK_ROWS,
+    REFUSED_COLUMNS,
     ChunkedTable,
     FileError,
     Format,
@@ -43,7 +46,15 @@ from screening.registry import ModelFileError
 from screening.scoring import _batch, _page
 from screening.scoring._audit import append_audit, audit_path, audit_record
 from screening.scoring._model import ScreeningModel, check_options, load_model
-from screening.scoring._output import header_line, write_table_lines
+from screening.scoring._output import (
+    CsvDialect,
+    Dialect,
+    csv_dialect,
+    header_labels,
+    header_line,
+    write_table_lines,
+)
+from screening.scoring._workbook import WeekWorkbook
 
 
 @dataclass
@@ -84,14 +95,14 @@ def _check_paths(input_path: Path, outputs: dict[str, Path | None]) -> None:
     named = {kind: path for kind, path in outputs.items() if path is not None}
     for kind, path in named.items():
         if _same_file(path, input_path):
-            raise FileError(f"--{kind} {path} is the input file; choose another name")
+            raise FileError("output_is_input", option=kind, path=str(path))
         if path.is_dir():
-            raise FileError(f"--{kind} {path} is a folder; give a file name")
+            raise FileError("output_is_folder", option=kind, path=str(path))
     paths = list(named.items())
     for i, (kind, path) in enumerate(paths):
         for other_kind, other in paths[i + 1 :]:
             if _same_file(path, other):
-                raise FileError(f"--{kind} and --{other_kind} name the same file ({path})")
+                raise FileError("same_output", option=kind, other=other_kind, path=str(path))
 
 
 def _load(model: str | os.PathLike[str] | ScreeningModel) -> ScreeningModel:
@@ -100,7 +111,7 @@ def _load(model: str | os.PathLike[str] | ScreeningModel) -> ScreeningModel:
     try:
         return load_model(model, single_forms=False)
     except (ModelFileError, LookupError, ValueError) as error:
-        raise FileError(f"model {os.fspath(model)}: {error}") from None
+        raise FileError("unusable_model", model=os.fspath(model), detail=str(error)) from None
 
 
 def score_file(
@@ -118,8 +129,9 @@ def score_file(
     separator: str | None = None,
     encoding: str | None = None,
     chunk_rows: int | None = None,
+    dialect: Dialect = "standard",
 ) -> FileScore:
-    """Score the week's file: a ranked list (CSV), refused rows, optionally the page, and an audit line.
+    """Score the week's file: a ranked list (CSV or Excel), refused rows, optionally the page, and an audit line.
 
     Parameters
     ----------
@@ -128,9 +140,12 @@ def score_file(
     model : str, path-like or ScreeningModel
         A model directory or MLflow URI (loaded while the file is first read), or a loaded model.
     output : str or path-like
-        The ranked list to write.
+        The ranked list to write. A name ending in ``.xlsx`` gives an Excel workbook for
+        people: sheet ``Rangliste`` (the ranked list, headers and words in ``language``,
+        risks as percentages) and sheet ``Afviste`` (the refused rows). Any other name
+        gives a CSV in ``dialect``.
     rejects : str or path-like, optional
-        Refused rows to write; by default ``<output stem>_refused.csv`` beside the output.
+        Refused rows to write (CSV in ``dialect``); by default ``<output stem>_refused.csv`` beside the output.
     report : str or path-like, optional
         Also write the weekly page (self-contained HTML) here.
     capacity : int, optional
@@ -146,6 +161,12 @@ def score_file(
         Override what is detected in the input.
     chunk_rows : int, optional
         Forms read and scored at a time (default 250,000): sets the memory used, never the output.
+    dialect : {"standard", "danish_excel"}, default "standard"
+        How the CSV files are written. ``standard``: the contract's machine format for
+        case systems (UTF-8, ``,``, decimal point, LF, column names). ``danish_excel``: as
+        Danish Excel reads them (UTF-8 with BOM, ``;``, decimal comma, CRLF, headers and
+        words in ``language``). The input's own dialect is detected (or set by
+        ``separator`` and ``encoding``).
 
     Returns
     -------
@@ -159,9 +180,13 @@ def score_file(
         An option the batch does not know.
     """
     check_options(capacity=capacity, per=per)
+    csv = csv_dialect(dialect)
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
     rejects = Path(rejects) if rejects else default_rejects(output)
+    as_workbook = _is_workbook(output)
+    if _is_workbook(rejects):
+        raise FileError("rejects_not_csv", name=rejects.name)
     report = Path(report) if report else None
     _check_paths(input_path, {"output": output, "rejects": rejects, "report": report})
     steps: dict[str, float] = {}
@@ -178,8 +203,9 @@ def score_file(
     steps["load_and_first_read"] = time.perf_counter() - clock
     with_jobcenter = _batch.has_jobcenter(table.header)
     if per == "jobcenter" and not with_jobcenter:
-        raise FileError("--per jobcenter: the file has no jobcenter column")
-    dialect = dict(table.dialect)
+        raise FileError("no_jobcenter_column")
+    input_dialect = dict(table.dialect)
+    header = _ranked_header(loaded, with_jobcenter)
     totals = _batch.Totals(reference=loaded.metadata.get("drift_reference") or {})
     refused_head: list[pd.DataFrame] = []
     refused_lines = 0
@@ -193,11 +219,14 @@ def score_file(
                 temporary["report"] = stack.enter_context(atomic_path(report))
             # Sorted runs wait beside the output (its disk, not a memory-backed /tmp); removed first on exit.
             work = Path(stack.enter_context(_batch.scratch_folder(temporary["output"].parent)))
+            workbook = (WeekWorkbook(temporary["output"], ranked_columns=list(header.columns),
+                                     refused_columns=_REFUSED_FILE_COLUMNS, language=language, scratch=work)
+                        if as_workbook else None)
             runs: list[pa.Table | Path] = []
             clock = time.perf_counter()
             chunks = [first.chunk] if first.chunk is not None else table
             first.chunk = None
-            with temporary["rejects"].open("w", encoding="utf-8", newline="") as rejects_handle:
+            with temporary["rejects"].open("w", encoding=csv.encoding, newline="") as rejects_handle:
                 validations = validated_ahead(chunks, language=language, duplicates=first.duplicates)
                 for number, validation in enumerate(validations):
                     scored = _batch.score_chunk(loaded, validation, per=per, language=language,
@@ -205,7 +234,9 @@ def score_file(
                     del validation
                     totals.add_validation(scored.validation)
                     refused = scored.validation.refused
-                    _write_refused(refused, rejects_handle, header=number == 0)
+                    _write_refused(refused, rejects_handle, header=number == 0, dialect=csv, language=language)
+                    if workbook is not None:
+                        workbook.add_refused(refused.drop(columns="kind"))
                     if refused_lines < _page.MAX_REFUSED:
                         refused_head.append(refused.head(_page.MAX_REFUSED - refused_lines))
                     refused_lines += len(refused)
@@ -214,13 +245,20 @@ def score_file(
                     del scored, refused
                     pa.default_memory_pool().release_unused()  # the peak of a big run stays low
             if first.duplicates is not None and table.sha256 != first.sha256:
-                raise FileError(f"{input_path.name} changed while it was being read; run again")
+                raise FileError("changed_while_read", name=input_path.name)
             steps["validate_and_score"] = time.perf_counter() - clock
             clock = time.perf_counter()
             page_head = _PageHead(per, version=loaded.version) if report is not None else None
-            with temporary["output"].open("wb") as handle:
-                header = _write_merged(runs, handle, model=loaded, with_jobcenter=with_jobcenter, ranker=ranker,
-                                       page_head=page_head)
+            if workbook is not None:
+                workbook.check_room(totals.scored)
+                _write_merged(runs, workbook.add_ranked, model=loaded, ranker=ranker, page_head=page_head)
+                workbook.close()
+            else:
+                with temporary["output"].open("wb") as handle:
+                    handle.write(header_line(list(header.columns), dialect=csv, language=language))
+                    _write_merged(runs, functools.partial(write_table_lines, handle=handle, dialect=csv,
+                                                          language=language),
+                                  model=loaded, ranker=ranker, page_head=page_head)
             del runs
             totals.contacts = ranker.marked
             steps["merge_and_write"] = time.perf_counter() - clock
@@ -229,47 +267,54 @@ def score_file(
                                      seconds=time.perf_counter() - started)
             summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
             if report is not None:
-                card = loaded.card_path
                 content = _page.PageContent(
                     summary=summary, drift=drift,
                     ranked_head=page_head.frame() if page_head.parts else header,
                     ranked_rows=totals.scored, groups=ranker.groups,
                     refused_head=pd.concat(refused_head, ignore_index=True), refused_lines=refused_lines,
                     refused_forms=totals.forms.refused_rows, risk_counts=totals.risk_counts,
+                    model=_page.model_facts(loaded),  # written into the page: no link to break when it is mailed
                 )
-                page = _page.render_page(content, language=language,
-                                   card_href=_relative_href(card, report) if card is not None else None,
-                                   input_name=input_path.name, output_name=output.name, rejects_name=rejects.name)
+                page = _page.render_page(content, language=language, input_name=input_path.name,
+                                         output_name=output.name, rejects_name=rejects.name)
                 temporary["report"].write_text(page, encoding="utf-8")
             source = "loaded" if isinstance(model, ScreeningModel) else (
                 "uri" if ":/" in os.fspath(model) and not Path(model).exists() else "directory")
             options = {"capacity": capacity, "per": per, "language": language, "format": file_format,
-                       "separator": separator, "encoding": encoding, "model_source": source}
+                       "separator": separator, "encoding": encoding, "model_source": source, "dialect": dialect}
             record = audit_record(
                 summary, input_path=input_path, input_sha256=table.sha256 or file_sha256(input_path),
-                dialect=dialect, options=options, files={"output": output, "rejects": rejects, "report": report},
+                dialect=input_dialect, options=options, files={"output": output, "rejects": rejects, "report": report},
                 seconds=time.perf_counter() - started,
             )
             append_audit(log, record)
     except OSError as error:
-        raise FileError(f"cannot write {getattr(error, 'filename', None) or 'an output file'}: "
-                        f"{error.strerror or error}") from None
-    return FileScore(summary=summary, dialect=dialect,
+        unwritten = getattr(error, "filename", None)
+        raise FileError("cannot_write" if unwritten else "cannot_write_output", path=str(unwritten),
+                        detail=error.strerror or str(error)) from None
+    return FileScore(summary=summary, dialect=input_dialect,
                      written={"output": output, "rejects": rejects, "page": report, "audit": log},
                      seconds=time.perf_counter() - started)
 
 
-def _write_merged(runs: list[pa.Table | Path], handle: BinaryIO, *, model: ScreeningModel, with_jobcenter: bool,
-                  ranker: _batch.Ranker, page_head: _PageHead | None) -> pd.DataFrame:
-    """Merge the sorted runs into the ranked list's CSV (header first); return the header's empty frame."""
-    empty = _batch.chunk_schema(model.horizons, with_jobcenter).empty_table()  # what a chunk of no forms gives
-    header = _batch.ranked_frame(empty, np.zeros(0, dtype=np.int64), None, version=model.version)
-    handle.write(header_line([str(name) for name in header.columns]))
+def _is_workbook(path: Path) -> bool:
+    """Whether a file is to be an Excel workbook (decided by its name)."""
+    return path.suffix.casefold() == ".xlsx"
+
+
+def _ranked_header(model: ScreeningModel, with_jobcenter: bool) -> pd.DataFrame:
+    """The ranked list without rows (its columns, typed): what a chunk of no forms gives."""
+    empty = _batch.chunk_schema(model.horizons, with_jobcenter).empty_table()
+    return _batch.ranked_frame(empty, np.zeros(0, dtype=np.int64), None, version=model.version)
+
+
+def _write_merged(runs: list[pa.Table | Path], write_rows: Callable[[pa.Table], None], *, model: ScreeningModel,
+                  ranker: _batch.Ranker, page_head: _PageHead | None) -> None:
+    """Merge the sorted runs into the ranked list, handing each slice's rows to ``write_rows`` (CSV or workbook)."""
     for merged, rank, contact in _batch.ranked_slices(runs, ranker, horizons=model.horizons):
-        write_table_lines(_batch.ranked_table(merged, rank, contact, version=model.version), handle)
+        write_rows(_batch.ranked_table(merged, rank, contact, version=model.version))
         if page_head is not None:
             page_head.add(merged, rank, contact, groups=ranker.groups)
-    return header
 
 
 class _PageHead:
@@ -299,17 +344,14 @@ class _PageHead:
         return pd.concat(self.parts, ignore_index=True)
 
 
-def _write_refused(refused: pd.DataFrame, handle: TextIO, *, header: bool) -> None:
+#: Columns of the refused-rows file (the validation's, without ``kind``).
+_REFUSED_FILE_COLUMNS = [name for name in REFUSED_COLUMNS if name != "kind"]
+
+
+def _write_refused(refused: pd.DataFrame, handle: TextIO, *, header: bool, dialect: CsvDialect,
+                   language: str) -> None:
     """Append a chunk's refused rows to the rejects file (formulas neutralised, as ``validate`` writes them)."""
-    neutralise_formulas(refused.drop(columns="kind")).to_csv(handle, header=header, index=False, lineterminator="\n")
-
-
-def _relative_href(target: Path, page: Path) -> str:
-    """A link from the page to a local file: relative when possible, else a ``file:`` URL."""
-    from urllib.parse import quote
-
-    try:
-        relative = os.path.relpath(target.resolve(), page.resolve().parent)
-        return quote(relative.replace(os.sep, "/"))
-    except ValueError:  # another drive (Windows)
-        return target.resolve().as_uri()
+    rows = neutralise_formulas(refused.drop(columns="kind"))
+    if dialect.for_people:
+        rows.columns = header_labels(list(rows.columns), language)
+    rows.to_csv(handle, header=header, index=False, sep=dialect.separator, lineterminator=dialect.line_end)

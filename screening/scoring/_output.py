@@ -1,13 +1,24 @@
 """The batch's files: the ranked list and the refused rows, byte for byte the same on every run.
 
-The ranked CSV is UTF-8, comma-separated, LF line ends, a header row, values quoted
-only when they must be (a comma, quote or line break inside), risks with exactly
-four decimals, ``contact_this_week`` as ``yes``/``no`` (blank without a capacity).
-Text a spreadsheet would run as a formula (starting with one of
+The ranked CSV comes in two dialects (:data:`DIALECTS`):
+
+* ``standard``, the contract's machine format for case systems: UTF-8 without a
+  BOM, comma-separated, LF line ends, a header row of column names, values quoted
+  only when they must be (a separator, quote or line break inside), risks with
+  exactly four decimals and a decimal point, ``contact_this_week`` as
+  ``yes``/``no`` (blank without a capacity), priority and queue as the contract's
+  words;
+* ``danish_excel``, for people opening the file in Danish Excel: UTF-8 with a BOM
+  (so ``↑`` and ``hård`` read right), ``;``-separated, decimal comma, CRLF line
+  ends, and the headers and words of the workbook in the chosen language
+  (:data:`HEADERS`, :func:`value_words`).
+
+In both, text a spreadsheet would run as a formula (starting with one of
 :data:`screening._io.FORMULA_STARTS`) gets a leading apostrophe, as
 :func:`screening._io.write_csv` does. The file is assembled by Arrow from whole
 columns (a million rows in well under a second) and moved into place atomically
-(:func:`screening._io.atomic_path`).
+(:func:`screening._io.atomic_path`). The Excel workbook is written by
+:mod:`._workbook` with the same headers and words.
 """
 
 from __future__ import annotations
@@ -16,7 +27,8 @@ import functools
 import io
 import os
 import re
-from typing import BinaryIO
+from dataclasses import dataclass
+from typing import BinaryIO, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,10 +36,113 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from screening._io import FORMULA_STARTS, atomic_path
-from screening.scoring._rank import RISK_DECIMALS, risk_units
+from screening.intake import MAIN_HORIZON
+from screening.scoring._rank import PRIORITIES, QUEUES, RISK_DECIMALS, risk_units
 
 _FORMULA_PATTERN = "^[" + "".join(re.escape(start) for start in FORMULA_STARTS) + "]"
-_NEEDS_QUOTES = '[",\r\n]'
+
+#: The ranked list's file formats: ``standard`` for case systems, ``danish_excel`` for people (see above).
+Dialect = Literal["standard", "danish_excel"]
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is spelt: separator, decimal mark, line end, byte-order mark, and whether it is for people
+    (headers and words in the consultant's language rather than the contract's names)."""
+
+    separator: str
+    decimal: str
+    line_end: str
+    bom: bool
+    for_people: bool
+
+    @property
+    def encoding(self) -> str:
+        """The text encoding (Python's name) of the file."""
+        return "utf-8-sig" if self.bom else "utf-8"
+
+
+_CSV_DIALECTS = {"standard": CsvDialect(",", ".", "\n", bom=False, for_people=False),
+                 "danish_excel": CsvDialect(";", ",", "\r\n", bom=True, for_people=True)}
+STANDARD = _CSV_DIALECTS["standard"]
+DIALECTS: tuple[str, ...] = tuple(_CSV_DIALECTS)
+
+
+def csv_dialect(name: str) -> CsvDialect:
+    """The dialect called ``name`` (ValueError for a name not in :data:`DIALECTS`)."""
+    if name not in _CSV_DIALECTS:
+        raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, got {name!r}")
+    return _CSV_DIALECTS[name]
+
+
+# ------------------------------------------------------------------------------ headers and words
+#: Headers of the batch's columns for people (the workbook, the Danish-Excel CSV), by language: the ranked list's
+#: and the refused rows'. A column not named here is headed by its own name, so the list may grow a column before
+#: this table does; add it here. ``{priorities}`` and the like are filled with :func:`value_words`.
+HEADERS: dict[str, dict[str, str]] = {
+    "da": {
+        "rank": "Rang", "case_id": "Sags-id", "jobcenter": "Jobcenter", "queue": "Kø (sygemeldt)",
+        "horizon": "Horisont (uger)", "risk": "Risiko for over horisonten", "priority": "Prioritet ({priorities})",
+        "contact_this_week": "Kontakt i denne uge ({flags})", "reasons": "Begrundelser", "questions": "Spørg til",
+        "model_version": "Modelversion",
+        "row": "Række", "column": "Felt", "value": "Værdi", "reason": "Årsag",
+    },
+    "en": {
+        "rank": "Rank", "case_id": "Case id", "jobcenter": "Jobcenter", "queue": "Queue (off sick)",
+        "horizon": "Horizon (weeks)", "risk": "Risk of over the horizon", "priority": "Priority ({priorities})",
+        "contact_this_week": "Contact this week ({flags})", "reasons": "Reasons", "questions": "Ask about",
+        "model_version": "Model version",
+        "row": "Row", "column": "Field", "value": "Value", "reason": "Reason",
+    },
+}
+#: Header of a risk column at a fixed horizon (``risk_8`` ...; ``risk`` itself when the list has no ``horizon``).
+RISK_AT: dict[str, str] = {"da": "Risiko for over {weeks} uger", "en": "Risk of over {weeks} weeks"}
+#: The queues in words (the contract's ``early``/``late``): how long the person was off sick when the form came.
+QUEUE_WORDS: dict[str, dict[str, str]] = {
+    "da": {"early": f"under {MAIN_HORIZON} uger", "late": f"{MAIN_HORIZON} uger eller mere"},
+    "en": {"early": f"under {MAIN_HORIZON} weeks", "late": f"{MAIN_HORIZON} weeks or more"},
+}
+
+
+@functools.cache
+def value_words(language: str) -> dict[str, dict[object, str]]:
+    """The words people read for the ranked list's coded values, by column: priority and contact as the weekly
+    page says them (one vocabulary for both), queue from :data:`QUEUE_WORDS`."""
+    from screening.scoring._page import TEXT  # the page's words; imported late (the page needs the contract)
+
+    text = TEXT[language]
+    return {"priority": {name: text[name] for name in PRIORITIES},
+            "queue": {name: QUEUE_WORDS[language][name] for name in QUEUES},
+            "contact_this_week": {True: text["yes"], False: text["no"]}}
+
+
+def header_label(name: str, language: str, names: list[str] | tuple[str, ...] = ()) -> str:
+    """What people read above column ``name`` (of a table whose columns are ``names``)."""
+    if name == "risk" and "horizon" not in names and names:  # one horizon for every row: say which
+        return RISK_AT[language].format(weeks=MAIN_HORIZON)
+    if name.startswith("risk_") and name[5:].isdigit():
+        return RISK_AT[language].format(weeks=int(name[5:]))
+    template = HEADERS[language].get(name)
+    if template is None:  # a column this table does not know yet: its own name
+        return name
+    words = value_words(language)
+    return template.format(
+        priorities="/".join(words["priority"].values()),
+        flags="/".join(words["contact_this_week"][flag] for flag in (True, False)))
+
+
+def header_labels(names: list[str], language: str) -> list[str]:
+    """:func:`header_label` of every column."""
+    return [header_label(name, language, names) for name in names]
+
+
+def is_risk(name: str) -> bool:
+    """Whether a ranked-list column holds a risk (a probability)."""
+    return name == "risk" or name.startswith("risk_")
+
+
+def _needs_quotes(separator: str) -> str:
+    return "[" + re.escape(separator) + '"\r\n]'
 
 
 def neutralise(column: pa.Array) -> pa.Array:
@@ -38,10 +153,10 @@ def neutralise(column: pa.Array) -> pa.Array:
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
-def quote(column: pa.Array) -> pa.Array:
+def quote(column: pa.Array, separator: str = ",") -> pa.Array:
     """CSV quoting where needed (RFC 4180), nulls as empty cells."""
     column = pc.fill_null(column, "")
-    needs = pc.match_substring_regex(column, _NEEDS_QUOTES)
+    needs = pc.match_substring_regex(column, _needs_quotes(separator))
     if not pc.any(needs).as_py():
         return column
     quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
@@ -49,36 +164,55 @@ def quote(column: pa.Array) -> pa.Array:
 
 
 @functools.cache
-def _decimal_texts() -> pa.Array:
+def _decimal_texts(decimal: str = ".") -> pa.Array:
     """``"0.0000"``, ``"0.0001"``, ..., ``"1.0000"``: every risk as written, indexed by its units."""
     scale = 10**RISK_DECIMALS
-    return pa.array([f"{units // scale}.{units % scale:0{RISK_DECIMALS}d}" for units in range(scale + 1)], pa.string())
+    return pa.array([f"{units // scale}{decimal}{units % scale:0{RISK_DECIMALS}d}" for units in range(scale + 1)],
+                    pa.string())
 
 
-def fixed_decimals(risk: np.ndarray) -> pa.Array:
+def fixed_decimals(risk: np.ndarray, decimal: str = ".") -> pa.Array:
     """Risks in [0, 1] as text with exactly :data:`RISK_DECIMALS` decimals (``0.0425``, ``1.0000``); NaN as null."""
     units = risk_units(risk)  # -1 where there is no risk (NaN): written as an empty cell
     if len(units) and (units.min() < -1 or units.max() > 10**RISK_DECIMALS):  # pragma: no cover - a defect upstream
         raise ValueError("a risk outside [0, 1] cannot be written")
-    return _decimal_texts().take(pa.array(units, mask=units < 0))
+    return _decimal_texts(decimal).take(pa.array(units, mask=units < 0))
 
 
-def _yes_no(flags: pa.Array) -> pa.Array:
-    """``yes``/``no`` per flag; null stays null (no capacity: no marks)."""
-    return pc.if_else(flags, pa.scalar("yes"), pa.scalar("no"))
+def in_words(values: pa.Array, words: dict[object, str]) -> pa.Array:
+    """Coded values in words (a value without a word stays as it is; null stays null)."""
+    if pa.types.is_boolean(values.type):
+        return pc.if_else(values, pa.scalar(words[True]), pa.scalar(words[False]))
+    codes = pa.array([code for code in words if isinstance(code, str)], pa.string())
+    spelt = pa.array([words[code] for code in codes.to_pylist()], pa.string())
+    values = values.cast(pa.string())
+    return pc.coalesce(spelt.take(pc.index_in(values, value_set=codes)), values)
 
 
-def ranked_table_columns(table: pa.Table) -> dict[str, pa.Array]:
-    """The ranked list's typed columns (``_batch.ranked_table``) as the file's text, in file order."""
+_CONTRACT_WORDS = {"contact_this_week": {True: "yes", False: "no"}}
+
+
+def ranked_table_columns(table: pa.Table, *, dialect: CsvDialect = STANDARD,
+                         language: str = "da") -> dict[str, pa.Array]:
+    """The ranked list's typed columns (``_batch.ranked_table``) as the file's text, in file order.
+
+    Columns the list may grow are written by their type: numbers as numbers (with the
+    dialect's decimal mark), flags and text as words, text neutralised.
+    """
+    words = value_words(language) if dialect.for_people else _CONTRACT_WORDS
+    flags = words["contact_this_week"]
     columns: dict[str, pa.Array] = {}
     for name, values in zip(table.column_names, table.columns):
         values = values.combine_chunks()
-        if name == "rank":
+        if is_risk(name):
+            columns[name] = fixed_decimals(values.to_numpy(zero_copy_only=False), dialect.decimal)
+        elif name in words or pa.types.is_boolean(values.type):
+            columns[name] = neutralise(in_words(values, words.get(name, flags)))
+        elif pa.types.is_integer(values.type):
             columns[name] = values.cast(pa.string())
-        elif name == "risk" or name.startswith("risk_"):
-            columns[name] = fixed_decimals(values.to_numpy(zero_copy_only=False))
-        elif name == "contact_this_week":
-            columns[name] = _yes_no(values)
+        elif pa.types.is_floating(values.type):  # NaN as an empty cell, as null is
+            text = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.string()), values.cast(pa.string()))
+            columns[name] = pc.replace_substring(text, ".", dialect.decimal) if dialect.decimal != "." else text
         else:
             columns[name] = neutralise(values.cast(pa.string()))
     return columns
@@ -89,10 +223,12 @@ def ranked_columns(ranked: pd.DataFrame) -> dict[str, pa.Array]:
     return ranked_table_columns(pa.Table.from_pandas(ranked, preserve_index=False))
 
 
-def write_table_lines(table: pa.Table, handle: BinaryIO) -> None:
+def write_table_lines(table: pa.Table, handle: BinaryIO, *, dialect: CsvDialect = STANDARD,
+                      language: str = "da") -> None:
     """Write rows of the ranked list (``_batch.ranked_table``) as CSV lines (no header), a chunk at a time."""
     for start in range(0, table.num_rows, WRITE_CHUNK):
-        _write_lines(_lines(ranked_table_columns(table.slice(start, WRITE_CHUNK)), PLAIN_COLUMNS), handle)
+        columns = ranked_table_columns(table.slice(start, WRITE_CHUNK), dialect=dialect, language=language)
+        _write_lines(_lines(columns, PLAIN_COLUMNS, dialect), handle)
 
 
 #: Rows assembled and written at a time (bounds the memory of a million-row file to a few tens of MB).
@@ -104,11 +240,13 @@ PLAIN_COLUMNS = frozenset({"rank", "queue", "horizon", "risk", "risk_8", "risk_1
                            "contact_this_week"})
 
 
-def _lines(columns: dict[str, pa.Array], plain: frozenset[str] = frozenset()) -> pa.Array:
+def _lines(columns: dict[str, pa.Array], plain: frozenset[str] = frozenset(),
+           dialect: CsvDialect = STANDARD) -> pa.Array:
     """CSV lines (with their line ends) of text columns of equal length; ``plain`` columns are never quoted."""
-    cells = [pc.fill_null(column, "") if name in plain else quote(column) for name, column in columns.items()]
-    cells[-1] = pc.binary_join_element_wise(cells[-1], pa.scalar("\n"), "")
-    lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
+    cells = [pc.fill_null(column, "") if name in plain else quote(column, dialect.separator)
+             for name, column in columns.items()]
+    cells[-1] = pc.binary_join_element_wise(cells[-1], pa.scalar(dialect.line_end), "")
+    lines = pc.binary_join_element_wise(*cells, dialect.separator) if len(cells) > 1 else cells[0]
     lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
     if len(lines) != len(next(iter(columns.values()))):  # pragma: no cover - a row must not go missing silently
         raise RuntimeError("CSV lines were lost while assembling the file")
@@ -123,8 +261,11 @@ def _write_lines(lines: pa.Array, handle: BinaryIO) -> None:
     handle.write(memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])])
 
 
-def header_line(names: list[str]) -> bytes:
-    return (",".join(quote(pa.array(names, pa.string())).to_pylist()) + "\n").encode("utf-8")
+def header_line(names: list[str], *, dialect: CsvDialect = STANDARD, language: str = "da") -> bytes:
+    """The file's first line: the BOM if the dialect has one, and the header (column names, or labels for people)."""
+    labels = header_labels(names, language) if dialect.for_people else names
+    line = dialect.separator.join(quote(pa.array(labels, pa.string()), dialect.separator).to_pylist())
+    return ("\ufeff" if dialect.bom else "").encode("utf-8") + (line + dialect.line_end).encode("utf-8")
 
 
 def write_ranked_to(ranked: pd.DataFrame, handle: BinaryIO) -> None:

@@ -7,7 +7,7 @@ A single form goes this way:
    validator's last word whenever the fast path doubts a form.
 2. **Model.** Inputs encoded by the model's own encoder, once per distinct
    ``(column, value)``; risks and contributions by :mod:`._engine`, as in the batch.
-3. **Reasons** phrased as the batch phrases them.
+3. **Reasons and questions** chosen and phrased as the batch does (``_reasons``).
 
 ``tests/scoring/test_single.py`` proves the result equals the batch's, on
 simulated and on hypothesis-generated forms, risk for risk.
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from screening.features import FormEncoder
 from screening.intake import MAIN_HORIZON, FormValidator, Language
 from screening.scoring import _engine, _rank, _reasons
 from screening.scoring._types import Reason, Score
@@ -31,22 +32,32 @@ from screening.scoring._types import Reason, Score
 CACHE_LIMIT = 200_000
 
 
+def explain_scored(estimator: Any, X: np.ndarray, entry: np.ndarray, scored: _engine.Scored,
+                   form: Mapping[str, object] | pd.DataFrame, *, language: str
+                   ) -> tuple[list[tuple[str, str, str, float]], tuple[str, ...]]:
+    """The reasons and questions of one scored form (``form``: its typed values or a one-row frame)."""
+    horizon = float(scored.reason_horizon[0])
+    at = [k for k, h in enumerate(scored.horizons) if h == horizon]
+    risk = float(scored.risks[0, at[0]]) if at else np.nan
+    return _reasons.explain_one(estimator, X[0], float(entry[0]), scored.contributions[0], scored.groups, form,
+                                risk=risk, horizon=horizon, already_absent=horizon != MAIN_HORIZON,
+                                language=language)
+
+
 def score_from_arrays(
-    risks: np.ndarray, horizons: tuple[int, ...], effects: np.ndarray, groups: list[str], *,
-    reason_horizon: float, forms: pd.DataFrame | None, case_id: str, version: str, language: str,
-    phrases: list[tuple[str, str, str, float]] | None = None,
+    risks: np.ndarray, horizons: tuple[int, ...], *, reason_horizon: float, case_id: str, version: str,
+    phrases: list[tuple[str, str, str, float]], questions: tuple[str, ...] = (),
 ) -> Score:
-    """A :class:`Score` from one form's risks and contributions."""
+    """A :class:`Score` from one form's risks, reasons and questions."""
     rounded = {h: float(np.rint(risks[k] * _rank.RISK_SCALE) / _rank.RISK_SCALE) for k, h in enumerate(horizons)}
     late = reason_horizon != MAIN_HORIZON
     horizon = None if np.isnan(reason_horizon) else int(reason_horizon)
     risk = rounded[horizon] if horizon is not None else None
     code = int(_rank.priority_codes(np.array([np.nan if risk is None else risk]))[0])
-    if phrases is None:
-        phrases = _reasons.reasons_of_one(effects, groups, forms, already_absent=late, language=language)
     reasons = tuple(Reason(direction=d, group=g, text=t, effect=e) for d, g, t, e in phrases)
     return Score(case_id=case_id, risk=risk, risks=rounded, priority=_rank.PRIORITIES[code] if code >= 0 else None,
-                 reasons=reasons, model_version=version, queue=_rank.QUEUES[int(late)], horizon=horizon)
+                 reasons=reasons, model_version=version, queue=_rank.QUEUES[int(late)], horizon=horizon,
+                 questions=tuple(questions))
 
 
 class SingleFormScorer:
@@ -64,6 +75,12 @@ class SingleFormScorer:
         self.encoder = estimator.encoder_
         self.inputs = list(zip(self.encoder.input_columns_, self.encoder.kinds_, self.encoder.categories_))
         self.horizons = _engine.horizons_of(estimator)
+        # A question that does not apply is encoded by the answer that governs it, not by its own value:
+        # such codes are set per form, never remembered per value (a model saved before the rules has none).
+        rules = getattr(self.encoder, "not_applicable_", {})
+        self._unless = {column: rule["unless"] for column, rule in rules.items()}
+        self._inapplicable = {column: (self.encoder.input_columns_.index(column), rule["code"])
+                              for column, rule in rules.items()}
         self._lock = threading.Lock()
         self._codes: dict[tuple[str, object], float] = {}
         self._warm_codes()
@@ -90,10 +107,13 @@ class SingleFormScorer:
         dtypes = self.validator.dtypes
         frame = pd.DataFrame({name: pd.Series(cycled[name], dtype=dtypes[name]) for name in columns})
         encoded = self.encoder.transform(_engine.model_frame(self.estimator, frame))
+        inapplicable = FormEncoder.not_applying(frame, rules=self._unless)
         for j, (column, _kind, _categories) in enumerate(self.inputs):
             if column in cycled:
-                for value, code in zip(cycled[column], encoded[:, j].tolist()):
-                    self._codes[(column, value)] = code
+                skip = inapplicable.get(column, np.zeros(length, dtype=bool)).tolist()
+                for value, code, skipped in zip(cycled[column], encoded[:, j].tolist(), skip):
+                    if not skipped:
+                        self._codes[(column, value)] = code
 
     def _remember(self, key: tuple, value: float) -> None:
         with self._lock:
@@ -107,8 +127,10 @@ class SingleFormScorer:
         frame = pd.DataFrame({name: pd.Series([values[name]], dtype=dtypes[name])
                               for name in self.validator.contract.columns})
         encoded = self.encoder.transform(_engine.model_frame(self.estimator, frame))[0]
+        inapplicable = FormEncoder.not_applying(values, rules=self._unless) if self._unless else {}
         for (column, _kind, _categories), code in zip(self.inputs, encoded.tolist()):
-            self._remember((column, values.get(column)), code)
+            if not inapplicable.get(column, False):
+                self._remember((column, values.get(column)), code)
         return encoded
 
     def encode(self, values: dict[str, object]) -> np.ndarray:
@@ -119,6 +141,11 @@ class SingleFormScorer:
             if code is None:
                 return self._encode_cold(values)
             row[j] = code
+        if self._unless:
+            for column, applies_not in FormEncoder.not_applying(values, rules=self._unless).items():
+                if applies_not:
+                    j, code = self._inapplicable[column]
+                    row[j] = code
         return row
 
     def score(self, values: dict[str, object], *, version: str, language: str) -> Score:
@@ -126,23 +153,20 @@ class SingleFormScorer:
         X = self.encode(values)[None, :]
         entry = np.array([float(values["sick_weeks"])])
         scored = _engine.score_encoded(self.estimator, X, entry)
-        reason_horizon = float(scored.reason_horizon[0])
-        phrases = _reasons.reasons_from_values(
-            scored.contributions[0], scored.groups, values,
-            already_absent=reason_horizon != MAIN_HORIZON, language=language,
-        )
-        return score_from_arrays(scored.risks[0], scored.horizons, scored.contributions[0], scored.groups,
-                                 reason_horizon=reason_horizon, forms=None, case_id=str(values["case_id"]),
-                                 version=version, language=language, phrases=phrases)
+        phrases, questions = explain_scored(self.estimator, X, entry, scored, values, language=language)
+        return score_from_arrays(scored.risks[0], scored.horizons, reason_horizon=float(scored.reason_horizon[0]),
+                                 case_id=str(values["case_id"]), version=version, phrases=phrases,
+                                 questions=questions)
 
     def score_form(self, form: Mapping[str, Any], *, version: str, language: Language = "da") -> Score:
         """Validate and score one form (see :meth:`ScreeningModel.score_one`)."""
         valid = self.validator.validate(form, language=language)
         if valid.fast:
             return self.score(valid.values, version=version, language=language)
-        scored = _engine.score_forms(self.estimator, valid.frame)
+        X, entry = _engine.encode(self.estimator, valid.frame)
+        scored = _engine.score_encoded(self.estimator, X, entry)
+        phrases, questions = explain_scored(self.estimator, X, entry, scored, valid.frame, language=language)
         return score_from_arrays(
-            scored.risks[0], scored.horizons, scored.contributions[0], scored.groups,
-            reason_horizon=float(scored.reason_horizon[0]), forms=valid.frame,
-            case_id=str(valid.frame["case_id"].iloc[0]), version=version, language=language,
+            scored.risks[0], scored.horizons, reason_horizon=float(scored.reason_horizon[0]),
+            case_id=str(valid.frame["case_id"].iloc[0]), version=version, phrases=phrases, questions=questions,
         )

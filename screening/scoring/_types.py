@@ -9,6 +9,8 @@ if TYPE_CHECKING:  # annotations only: `import screening` stays light
     import pandas as pd
 
 Priority = Literal["high", "medium", "low"]
+#: What the questions cell starts with, per language.
+QUESTION_PREFIX = {"da": "Spørg til: ", "en": "Ask about: "}
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,9 @@ class Reason:
     text : str
         The phrase a consultant reads, in the language asked for.
     effect : float
-        The group's contribution (``-log`` cumulative hazard scale, see
-        :meth:`screening.models.RiskModel.contributions`).
+        The factor's contribution (``-log`` cumulative hazard scale, see
+        :meth:`screening.models.RiskModel.contributions`): the group's, with its
+        interactions and the answers that do not apply because of it.
     """
 
     direction: Literal["up", "down"]
@@ -61,6 +64,10 @@ class Score:
     reasons : tuple of Reason
         Up to three factors raising the risk, then up to three lowering it.
     model_version : str
+    questions : tuple of str
+        Up to three blank answers worth asking for, the one that could move the
+        risk most first, named by the contract's field labels in the language
+        asked for (``"egen forventning om tilbagevenden"``).
     """
 
     case_id: str
@@ -71,11 +78,18 @@ class Score:
     model_version: str
     queue: Literal["early", "late"] = "early"
     horizon: int | None = 13
+    questions: tuple[str, ...] = ()
 
     @property
     def reasons_text(self) -> str:
         """The reasons as the batch writes them: ``"↑ ...; ↑ ...; ↓ ..."``."""
         return "; ".join(str(reason) for reason in self.reasons)
+
+    def questions_text(self, *, language: Literal["da", "en"] = "da") -> str:
+        """The questions as the batch writes them: ``"Spørg til: ...; ..."``, or ``""``."""
+        if not self.questions:
+            return ""
+        return QUESTION_PREFIX[language] + "; ".join(self.questions)
 
 
 @dataclass
@@ -90,7 +104,8 @@ class ScoreResult:
         ``case_id``, ``jobcenter`` (when the forms have that column), ``risk``
         (13 weeks), ``risk_8``, ``risk_22``, ``risk_52``, ``priority``,
         ``contact_this_week`` (NA unless a capacity was given), ``reasons``,
-        ``model_version``. Risks have 4 decimals.
+        ``questions`` (blank answers worth asking for), ``model_version``. Risks
+        have 4 decimals.
     refused : pandas.DataFrame
         One line per reason a form was refused: ``row, case_id, column, value,
         reason, kind`` (values redacted).

@@ -124,3 +124,105 @@ def test_a_table_encodes_as_its_forms_one_at_a_time_whatever_the_text_dtype():
         assert (X[centres == "Vejle", names.index("jobcenter")] == jobcenter.index("(other)")).all()
         chapter = X[:, names.index("diagnosis_chapter")]
         assert np.isnan(chapter[codes == None]).all() and not np.isnan(chapter[codes == "M54.5"]).any()  # noqa: E711
+
+
+# --- questions that do not apply (the contract's applies_unless) ---------------------------------------
+
+
+def working_situations(n: int = 60) -> pd.DataFrame:
+    """Forms of employees, unemployed and self-employed people (and blank statuses), as forms arrive:
+    blanks where the question does not apply, and some where it does."""
+    rng = np.random.default_rng(1)
+    status = np.array(["employed", "unemployed", "self_employed", None] * (n // 4), dtype=object)
+    employee = (status == "employed") | pd.isna(status)
+    contact = np.where(employee & (rng.random(n) < 0.8), rng.random(n) < 0.6, None)
+    hours = np.where(status == "self_employed", 44.0, rng.choice([37.0, 30.0, 20.0], n))
+    hours[(status == "unemployed") | (rng.random(n) < 0.15)] = np.nan
+    return forms(n, employment_status=pd.Series(status, dtype="str"),
+                 employer_contact=pd.array(contact.tolist(), dtype="boolean"), weekly_hours=hours)
+
+
+def test_the_contract_says_which_questions_do_not_apply():
+    rules = FormEncoder.applicability_rules()
+    assert rules["employer_contact"] == {"employment_status": ("unemployed", "self_employed")}
+    assert rules["weekly_hours"] == {"employment_status": ("unemployed",)}
+    assert "partial_sick_leave" not in rules  # an unemployed person can be partly sick-listed
+
+
+def test_a_question_that_does_not_apply_is_not_a_blank():
+    frame = working_situations()
+    encoder = FormEncoder().fit(frame)
+    X = encoder.transform(frame)
+    names = encoder.get_feature_names_out().tolist()
+    status = frame["employment_status"].astype(object).to_numpy()
+    contact, hours = X[:, names.index("employer_contact")], X[:, names.index("weekly_hours")]
+    no_employer = np.isin(status, ["unemployed", "self_employed"])
+    # Not applicable: a level of its own, never NaN; a blank answer that applies stays NaN.
+    assert encoder.categories_[names.index("employer_contact")] == ["False", "True", "(not applicable)"]
+    assert (contact[no_employer] == 2).all()
+    answered = frame["employer_contact"].notna().to_numpy()
+    assert np.isnan(contact[~no_employer & ~answered]).all()
+    np.testing.assert_array_equal(contact[~no_employer & answered],
+                                  frame["employer_contact"].to_numpy()[~no_employer & answered].astype(float))
+    assert encoder.categorical_mask_[names.index("employer_contact")]
+    # A number that does not apply is held at the typical answer of those it applies to: not blank, no effect.
+    unemployed = status == "unemployed"
+    applicable = frame["weekly_hours"].to_numpy()[~unemployed]
+    assert (hours[unemployed] == np.nanmedian(applicable)).all()
+    assert np.isnan(hours[~unemployed & np.isnan(frame["weekly_hours"].to_numpy())]).all()
+    # A blank employment status says nothing either way: its blank answers stay blank.
+    assert np.isnan(contact[pd.isna(status) & ~answered]).all()
+
+
+def test_an_answer_to_a_question_that_does_not_apply_is_not_read():
+    frame = working_situations()
+    encoder = FormEncoder().fit(frame)
+    names = encoder.get_feature_names_out().tolist()
+    written = frame.copy()
+    unemployed = (written["employment_status"] == "unemployed").fillna(False).to_numpy()
+    written.loc[unemployed, "employer_contact"] = True
+    written.loc[unemployed, "weekly_hours"] = 12.0
+    np.testing.assert_array_equal(encoder.transform(written), encoder.transform(frame))
+    assert (encoder.transform(written)[unemployed, names.index("employer_contact")] == 2).all()
+
+
+def test_an_encoder_saved_before_the_rules_encodes_as_it_always_did():
+    """A model saved by an earlier release has no ``not_applicable_``: blank stays blank, as it was trained."""
+    frame = working_situations()
+    encoder = FormEncoder().fit(frame)
+    names = encoder.get_feature_names_out().tolist()
+    old = FormEncoder().fit(frame)
+    del old.not_applicable_
+    j = names.index("employer_contact")
+    old.categories_[j], old.categorical_mask_[j] = [], False
+    X = old.transform(frame)
+    status = frame["employment_status"].astype(object).to_numpy()
+    contact = frame["employer_contact"].to_numpy(dtype=float, na_value=np.nan)
+    np.testing.assert_array_equal(X[:, j], contact)  # NaN for the unemployed who left it blank, as before
+    assert np.isnan(X[status == "unemployed", names.index("weekly_hours")]).all()
+
+
+def test_the_release_0_1_0_encoder_has_no_rules_and_reads_blanks_as_blank():
+    from pathlib import Path
+
+    from screening.scoring import load_model
+
+    old = load_model(Path(__file__).resolve().parents[1] / "data" / "model_0_1_0" / "model").estimator.encoder_
+    assert not hasattr(old, "not_applicable_")
+    frame = working_situations().reindex(columns=old.feature_names_in_)
+    X = old.transform(frame)
+    names = old.get_feature_names_out().tolist()
+    unemployed = (frame["employment_status"] == "unemployed").fillna(False).to_numpy()
+    assert np.isnan(X[unemployed, names.index("employer_contact")]).all()
+
+
+def test_one_form_at_a_time_encodes_as_the_table_does_with_rules():
+    frame = working_situations()
+    encoder = FormEncoder().fit(frame)
+    alone = np.vstack([encoder.transform(frame.iloc[i : i + 1]) for i in range(len(frame))])
+    np.testing.assert_array_equal(encoder.transform(frame), alone)
+    first = frame.iloc[0].to_dict()
+    assert FormEncoder.not_applying({**first, "employment_status": "unemployed"}) == {
+        "weekly_hours": True, "employer_contact": True}
+    assert FormEncoder.not_applying({**first, "employment_status": None}) == {
+        "weekly_hours": False, "employer_contact": False}

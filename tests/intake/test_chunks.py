@@ -167,7 +167,7 @@ def test_validate_in_chunks_says_and_writes_what_validating_whole_does(tmp_path,
         rejects = tmp_path / f"refused-{chunk_rows}.csv"
         assert main(["validate", "--input", str(path), "--rejects", str(rejects), "--chunk-rows", chunk_rows]) == 0
         printed = capsys.readouterr().out
-        said[chunk_rows] = ([line for line in printed.splitlines() if not line.startswith(("time:", "refused rows"))],
+        said[chunk_rows] = ([line for line in printed.splitlines() if not line.startswith(("tid:", "afviste rækker"))],
                             rejects.read_bytes())
     assert said["7"] == said["1000"]
     assert any("duplicate_case_id" in line for line in said["7"][0])

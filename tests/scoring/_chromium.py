@@ -16,7 +16,7 @@ from typing import Any
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
-         "--disable-default-apps", "--mute-audio", "--remote-debugging-pipe")
+         "--disable-default-apps", "--mute-audio", "--hide-scrollbars", "--remote-debugging-pipe")
 
 
 def find_chromium() -> str | None:
@@ -93,18 +93,25 @@ class Chromium:
                 raise TimeoutError(f"no {method} event")
             self.events.append(self._receive())
 
-    def open(self, url: str) -> None:
-        """Open a page in a new tab, with console, log and network events on, and wait until it has loaded."""
+    def open(self, url: str, *, width: int = 1280, height: int = 1600) -> None:
+        """Open a page in a new tab, with console, log and network events on, and wait until it has loaded.
+
+        ``width`` and ``height`` are the window's, in CSS pixels.
+        """
         target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
         self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True},
                                  session=False)["sessionId"]
         for domain in ("Runtime", "Page", "Log", "Network"):
             self.send(f"{domain}.enable")
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": 1280, "height": 1600, "deviceScaleFactor": 1, "mobile": False})
+        self.resize(width, height)
         self.events.clear()
         self.send("Page.navigate", {"url": url})
         self.wait_for("Page.loadEventFired")
+
+    def resize(self, width: int, height: int) -> None:
+        """Make the window ``width`` x ``height`` CSS pixels (the page reflows as in a real window of that size)."""
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
     def evaluate(self, expression: str) -> Any:
         result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
@@ -121,10 +128,15 @@ class Chromium:
             self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left",
                                                    "clickCount": 1})
 
-    def screenshot(self, path: Path) -> Path:
-        """The top of the page, as a reader first sees it (1280 x 1600)."""
+    def screenshot(self, path: Path, *, height: int | None = None) -> Path:
+        """The top of the page, as a reader first sees it: the window, or its first ``height`` CSS pixels."""
         self.evaluate("window.scrollTo(0, 0)")
-        data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
+        params: dict[str, Any] = {"format": "png"}
+        if height is not None:
+            width = self.evaluate("document.documentElement.clientWidth")
+            params.update(clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+                          captureBeyondViewport=True)
+        data = self.send("Page.captureScreenshot", params)["data"]
         path.write_bytes(base64.b64decode(data))
         return path
 

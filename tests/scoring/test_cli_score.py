@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +38,7 @@ def test_a_week_end_to_end(model_dir, week_file, tmp_path, capsys):
     ranked = pd.read_csv(output, dtype=str, keep_default_na=False)
     assert ranked.columns.tolist() == ["rank", "case_id", "jobcenter", "queue", "horizon", "risk", "risk_8",
                                        "risk_22", "risk_52", "priority", "contact_this_week", "reasons",
-                                       "model_version"]
+                                       "questions", "model_version"]
     assert ranked["risk"].str.fullmatch(r"[01]\.\d{4}|").all()  # empty: a form with no horizon left
     assert set(ranked["queue"]) <= {"early", "late"} and set(ranked["horizon"]) <= {"13", "22", "52", ""}
     assert set(ranked["contact_this_week"]) == {"yes", "no"} and set(ranked["model_version"]) == {MODEL_VERSION}
@@ -45,9 +46,17 @@ def test_a_week_end_to_end(model_dir, week_file, tmp_path, capsys):
     assert refused.columns.tolist() == ["row", "case_id", "column", "value", "reason"]
     assert len(ranked) + refused["row"].nunique() == 800
     assert (tmp_path / "out" / "week.html").read_text("utf-8").startswith("<!DOCTYPE html>")
-    for line in ("read:      800 forms", "scored:    ", "refused:   ", "priority:  high", "contact:   ",
-                 f"model:     {MODEL_VERSION} (additive, sha256", "time:      "):
+    for line in ("læst:      800 skemaer", "scoret:    ", "afvist:    ", "prioritet: høj ", " · mellem ", " · lav ",
+                 f"model:     {MODEL_VERSION} (additive, sha256", "tid:       "):
         assert line in out, line
+    assert re.search(r"^tid:       \d+,\d\d s \(", out, flags=re.MULTILINE)  # a decimal comma
+    assert re.search(r"^kontakt:   \d+ markeret til kontakt denne uge \(kapacitet 3 pr\. jobcenter\)$", out,
+                     flags=re.MULTILINE)
+    scored = int(re.search(r"^scoret:\s+([\d.]+)$", out, flags=re.MULTILINE).group(1).replace(".", ""))
+    refused_forms = int(re.search(r"^afvist:\s+([\d.]+)$", out, flags=re.MULTILINE).group(1).replace(".", ""))
+    assert (scored, refused_forms) == (len(ranked), refused["row"].nunique())
+    for english in ("read:", "scored:", "refused:", "priority:", "forms", "time:"):
+        assert english not in out, english
     assert len(out.splitlines()) < 30
 
 
@@ -123,7 +132,7 @@ def test_a_file_level_error_exits_2_in_one_line_and_leaves_nothing(model_dir, tm
     code, stdout, err = run(capsys, "--model", model, "--input", forms, "--output", str(output),
                             "--report", str(out / "page.html"), *extra)
     assert code == 2
-    assert err.startswith("screening: error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("screening: fejl: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert stdout == ""
     assert no_outputs(out)
     assert good.read_bytes() == before
@@ -157,3 +166,33 @@ def test_english_on_request(model_dir, week_file, tmp_path, capsys):
                "--language", "en")[0] == 0
     assert "weeks" in (tmp_path / "r.csv").read_text("utf-8")
     assert "not " in (tmp_path / "r_refused.csv").read_text("utf-8")
+
+
+SUMMARY = {
+    "rows_read": 12345, "scored": 12000, "refused": 345, "blank_rows": 2, "ignored_columns": ["notes"],
+    "refused_by_reason": {"age:out_of_range": 300, "sick_weeks:weeks_disagree_with_dates": 40, ":malformed_row": 5},
+    "priority_counts": {"high": 1200, "medium": 3400, "low": 7400}, "capacity": 10, "per": "jobcenter",
+    "contacts": 80, "drift_warnings": ["age"], "model_family": "additive", "model_version": "v1",
+    "model_checksum": "ab" * 32, "seconds_by_step": {"validate_and_score": 1.25},
+}
+
+
+def test_the_score_summary_is_danish_by_default_and_english_on_request(tmp_path):
+    from screening.cli import format_score_summary
+
+    written = {"output": tmp_path / "ranked.csv", "page": None}
+    danish = format_score_summary(SUMMARY, dialect={"encoding": "cp1252"}, written=written, seconds=3.5)
+    english = format_score_summary(SUMMARY, dialect={"encoding": "cp1252"}, written=written, seconds=3.5,
+                                   language="en")
+    assert danish.splitlines()[:4] == ["læst:      12.345 skemaer (tegnsæt 'cp1252')", "scoret:    12.000",
+                                       "afvist:    345", "        300  alder (age): out_of_range"]
+    assert "          5  (hele rækken): malformed_row" in danish
+    assert "prioritet: høj 1.200 · mellem 3.400 · lav 7.400" in danish
+    assert "drift:     PSI over 0,25 for alder (age): ugens skemaer adskiller sig fra træningsdata" in danish
+    assert f"liste:     {tmp_path / 'ranked.csv'}" in danish
+    assert danish.endswith("tid:       3,50 s (validering og scoring 1,2)")
+    assert english.splitlines()[:4] == ["read:      12,345 forms (encoding 'cp1252')", "scored:    12,000",
+                                        "refused:   345", "        300  age: out_of_range"]
+    assert "priority:  high 1,200 · medium 3,400 · low 7,400" in english
+    assert "drift:     PSI above 0.25 for age: this week's forms differ from the training data" in english
+    assert english.endswith("time:      3.50 s (validate and score 1.2)")

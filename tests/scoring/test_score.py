@@ -29,7 +29,7 @@ def test_every_form_is_scored_or_refused(week, week_result):
 def test_ranked_columns_are_the_contracts(week_result):
     assert week_result.ranked.columns.tolist() == [
         "rank", "case_id", "jobcenter", "queue", "horizon", "risk", "risk_8", "risk_22", "risk_52", "priority",
-        "contact_this_week", "reasons", "model_version"]
+        "contact_this_week", "reasons", "questions", "model_version"]
     early = week_result.ranked[week_result.ranked["queue"] == "early"]
     risks = early[["risk_8", "risk", "risk_22", "risk_52"]].to_numpy()
     assert ((0 <= risks) & (risks <= 1)).all()
@@ -170,7 +170,7 @@ def test_an_empty_week_gives_an_empty_list(model):
     result = model.score(pd.DataFrame({name: pd.Series(dtype="str") for name in HEADER}))
     assert len(result.ranked) == 0 and result.summary["rows_read"] == 0
     assert ranked_bytes(result.ranked).decode() == (
-        "rank,case_id,jobcenter,queue,horizon,risk,risk_8,risk_22,risk_52,priority,contact_this_week,reasons,model_version\n")
+        "rank,case_id,jobcenter,queue,horizon,risk,risk_8,risk_22,risk_52,priority,contact_this_week,reasons,questions,model_version\n")
 
 
 def test_drift_is_measured_against_the_models_reference(week_result):
