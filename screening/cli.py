@@ -193,7 +193,8 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "priority": "prioritet:", "high": "høj", "medium": "mellem", "low": "lav",
         "contact": "kontakt:", "contact_line": "{count} markeret til kontakt denne uge (kapacitet {capacity}{per})",
         "per_jobcenter": " pr. jobcenter", "drift": "drift:",
-        "drift_line": "PSI over {warning} for {names}: ugens skemaer adskiller sig fra træningsdata",
+        "drift_line": "ugens skemaer adskiller sig fra træningsdata i {names} mere, end {forms} skemaer kan forklare: "
+                      "se listen efter med ekstra omhu",
         "model": "model:",
         # dialect, files written, steps timed and notes
         "format": "format", "encoding": "tegnsæt", "separator": "skilletegn", "reader": "læser", "sheet": "ark",
@@ -210,7 +211,8 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "priority": "priority:", "high": "high", "medium": "medium", "low": "low",
         "contact": "contact:", "contact_line": "{count} marked for contact this week (capacity {capacity}{per})",
         "per_jobcenter": " per jobcenter", "drift": "drift:",
-        "drift_line": "PSI above {warning} for {names}: this week's forms differ from the training data",
+        "drift_line": "this week's forms differ from the training data in {names} by more than {forms} forms explain: "
+                      "read the list with extra care",
         "model": "model:",
     },
 }
@@ -392,8 +394,6 @@ def format_score_summary(summary: dict[str, Any], *, dialect: dict[str, str], wr
     -------
     str
     """
-    from screening.features import PSI_WARNING
-
     w = _Words(language)
     lines = [
         f"{w['read']:<11}{w.count(summary['rows_read'])} {w['forms']} ({w.dialect(dialect)})",
@@ -417,7 +417,7 @@ def format_score_summary(summary: dict[str, Any], *, dialect: dict[str, str], wr
     warnings = summary.get("drift_warnings") or []
     if warnings:
         lines.append(f"{w['drift']:<11}" + w["drift_line"].format(
-            warning=w.number(PSI_WARNING), names=", ".join(w.column(name) for name in warnings)))
+            forms=w.count(summary["scored"]), names=", ".join(w.column(name) for name in warnings)))
     family = summary.get("model_family")
     lines.append(f"{w['model']:<11}{summary['model_version']} ({family + ', ' if family else ''}"
                  f"sha256 {str(summary['model_checksum'])[:12]})")

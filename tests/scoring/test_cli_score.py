@@ -188,11 +188,13 @@ def test_the_score_summary_is_danish_by_default_and_english_on_request(tmp_path)
                                        "afvist:    345", "        300  alder (age): out_of_range"]
     assert "          5  (hele rækken): malformed_row" in danish
     assert "prioritet: høj 1.200 · mellem 3.400 · lav 7.400" in danish
-    assert "drift:     PSI over 0,25 for alder (age): ugens skemaer adskiller sig fra træningsdata" in danish
+    assert ("drift:     ugens skemaer adskiller sig fra træningsdata i alder (age) mere, end 12.000 skemaer kan forklare: "
+            "se listen efter med ekstra omhu") in danish
     assert f"liste:     {tmp_path / 'ranked.csv'}" in danish
     assert danish.endswith("tid:       3,50 s (validering og scoring 1,2)")
     assert english.splitlines()[:4] == ["read:      12,345 forms (encoding 'cp1252')", "scored:    12,000",
                                         "refused:   345", "        300  age: out_of_range"]
     assert "priority:  high 1,200 · medium 3,400 · low 7,400" in english
-    assert "drift:     PSI above 0.25 for age: this week's forms differ from the training data" in english
+    assert ("drift:     this week's forms differ from the training data in age by more than 12,000 forms explain: "
+            "read the list with extra care") in english
     assert english.endswith("time:      3.50 s (validate and score 1.2)")
