@@ -67,3 +67,14 @@ settings.register_profile("fuzz", max_examples=5_000, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 if __import__("os").environ.get("HYPOTHESIS_PROFILE"):
     settings.load_profile(__import__("os").environ["HYPOTHESIS_PROFILE"])
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A fresh embedded MLflow store for the tests of one module (``MLFLOW_TRACKING_URI`` points at it)."""
+    root = tmp_path_factory.mktemp("mlruns")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    patcher = pytest.MonkeyPatch()
+    patcher.setenv("MLFLOW_TRACKING_URI", uri)
+    yield uri
+    patcher.undo()

@@ -78,6 +78,12 @@ def encode(estimator: object, forms: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
     return estimator.encode(forms)
 
 
+def risks_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> np.ndarray:
+    """Risks at every horizon of encoded forms (``RiskModel.risks_encoded``), for forms made up by scoring
+    (the reasons' typical form with one answer changed)."""
+    return estimator.risks_encoded(X, entry)
+
+
 def reason_horizons(entry: np.ndarray, horizons: tuple[int, ...], main: int = MAIN_HORIZON) -> np.ndarray:
     """For each form, the first horizon from ``main`` on that it has not reached yet (NaN if none)."""
     later = np.asarray([h for h in horizons if h >= main], dtype=np.float64)

@@ -86,6 +86,7 @@ import pyarrow.compute as pc
 
 from screening.features import answer_codes
 from screening.intake import LANGUAGES, Language, load_contract
+from screening.scoring import _engine
 from screening.scoring._types import QUESTION_PREFIX
 
 #: A factor is named when it moves the risk the form is ranked by at least this many percentage points.
@@ -519,7 +520,7 @@ class AnswerEffects:
 
     Built once per fitted model (:func:`answer_effects`). Only the model's public
     surface is used: ``reference_`` (the typical form, encoded), the encoder's
-    source column of each input, and :meth:`RiskModel.risks_encoded`.
+    source column of each input, and the model's risks through ``_engine.risks_encoded``.
     """
 
     def __init__(self, estimator: object) -> None:
@@ -619,7 +620,7 @@ class AnswerEffects:
         found = [self._memo.get(key) for key in keys]
         todo = [i for i, value in enumerate(found) if value is None]
         if todo:
-            risk = self._estimator().risks_encoded(hybrids[todo], entry[todo])
+            risk = _engine.risks_encoded(self._estimator(), hybrids[todo], entry[todo])
             with np.errstate(divide="ignore", invalid="ignore"):
                 made = -np.log(-np.log(risk))
             with self._lock:

@@ -10,16 +10,6 @@ from screening.synthetic import simulate_cohort, write_forms
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mlruns")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    patcher = pytest.MonkeyPatch()
-    patcher.setenv("MLFLOW_TRACKING_URI", uri)
-    yield uri
-    patcher.undo()
-
-
-@pytest.fixture(scope="module")
 def trained(store, tmp_path_factory):
     from screening.registry import train_model
 

@@ -27,16 +27,6 @@ HORIZONS = (8, 13, 22, 52)
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mlruns")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    patcher = pytest.MonkeyPatch()
-    patcher.setenv("MLFLOW_TRACKING_URI", uri)
-    yield uri
-    patcher.undo()
-
-
-@pytest.fixture(scope="module")
 def registered(store, tmp_path_factory):
     from screening.registry import train_model
 
