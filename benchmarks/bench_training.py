@@ -12,9 +12,10 @@ of the test cohort, both from its true durations and as estimated from its own
 censored columns (IPCW), as one would on real data; a stress run refits on the same
 training people with about half the spells censored (follow-up cut at entry +
 U(0, 16) weeks), where counting or dropping censored spells goes visibly wrong.
-The best AUC any model of *complete* forms could reach (the true risk averaged over
-the posterior of the frailty the forms do not show) is reported beside the true
-risk's, because the simulator's true risk uses that unobserved frailty.
+The best AUC any model of *complete* forms could reach (the simulator's
+``optimal_risk``: the true risk averaged over the posterior of the frailty the forms
+do not show) is reported beside the true risk's, because the simulator's true risk
+uses that unobserved frailty.
 
 Cost (``--rows N``): simulate and validate N training forms, save them as Parquet,
 then time ``fit_risk_model`` on them in a fresh process under ``/usr/bin/time -v``
@@ -42,7 +43,8 @@ import numpy as np
 from _common import DATA, PYTHON, RESULTS, machine
 
 TARGETS = {
-    "auc_ratio_to_true_risk": ">= 0.99",
+    "auc_ratio_to_best_possible": ">= 0.99 (the form-level optimum, synthetic.optimal_risk; not the true risk, "
+                                  "which knows a frailty no form shows)",
     "log_loss_and_mae_better_than_both_peers": True,
     "ece": "<= 0.015",
     "calibration_slope": "0.9-1.1",
@@ -65,76 +67,6 @@ def validated_cohort(rows: int, seed: int):
     forms = checked.valid.reset_index(drop=True)
     return forms, cohort.latent.reset_index(drop=True), cohort.true_risk.reset_index(drop=True)
 
-
-def bayes_risk(latent, horizon: float = 13.0, grid: np.ndarray = np.linspace(-5, 5, 161)) -> np.ndarray:
-    """The best risk any model of *complete* forms could give: E[true risk | answers].
-
-    The simulator's frailty u is not on the form; the answers that reveal it (work
-    ability, expected return, employment, graded leave, employer contact, prior
-    absence, treatment) give its posterior, computed on a grid from the simulator's
-    own sub-models, and the true risk is averaged over it. Real forms have blanks,
-    so a model of them can do no better than this. Reads the simulator's private
-    constants: a diagnostic of this benchmark, not library code.
-    """
-    import pandas as pd
-
-    import screening.synthetic as S
-    from scipy.special import expit, log_softmax
-    from scipy.stats import norm
-
-    n = len(latent)
-    u = grid[None, :]
-    g = pd.Categorical(latent["diagnosis_group"], categories=list(S.GROUPS)).codes
-    mental = (g == S.GROUPS.index("mental"))[:, None]
-    logpost = norm.logpdf(u) + np.zeros((n, 1))
-    # work ability
-    m = 5.2 - 1.5 * u + S._WORK_ABILITY_GROUP[g][:, None]
-    w = latent["work_ability"].to_numpy(float)[:, None]
-    hi = np.where(w >= 10, np.inf, (w + 0.5 - m) / 1.5); lo = np.where(w <= 0, -np.inf, (w - 0.5 - m) / 1.5)
-    logpost += np.log(np.clip(norm.cdf(hi) - norm.cdf(lo), 1e-300, None))
-    # score without frailty
-    rx = (latent["risk_score"].to_numpy() - S.FRAILTY_SD * latent["frailty"].to_numpy())[:, None]
-    r = rx + S.FRAILTY_SD * u
-    s = latent["sick_weeks"].to_numpy()[:, None]
-    hs = (s / S.WEIBULL_SCALE) ** S.WEIBULL_SHAPE
-    # expected return
-    pu = expit(-2.3 + 0.4 * u + 0.4 * mental)
-    er = pd.Categorical(latent["expected_return"], categories=list(S.EXPECTED_RETURN)).codes[:, None]
-    mt = S.WEIBULL_SCALE * (hs + np.log(2.0) * np.exp(r)) ** (1 / S.WEIBULL_SHAPE)
-    mu = np.log(np.maximum(mt - s, 1e-9)); sd = S._EXPECTATION_SD
-    cuts = np.log(np.array([1e-300, 4.0, 8.0, 13.0, np.inf]))
-    k = np.clip(er, 0, 3)
-    pcat = norm.cdf((cuts[k + 1] - mu) / sd) - norm.cdf((cuts[k] - mu) / sd)
-    like = np.where(er == 4, pu, (1 - pu) * pcat)
-    logpost += np.log(np.clip(like, 1e-300, None))
-    # employment
-    emp = pd.Categorical(latent["employment_status"], categories=list(S.EMPLOYMENT)).codes[:, None]
-    pun = expit(-1.9 + 0.45 * mental + 0.2 * u); pself = 0.059 * (1 - pun); pemp = 1 - pun - pself
-    logpost += np.log(np.where(emp == 0, pemp, np.where(emp == 1, pun, pself)))
-    # partial
-    part = latent["partial_sick_leave"].to_numpy(bool)[:, None]
-    load = latent["physical_load"].to_numpy()[:, None]
-    pp = expit(-1.15 - 0.4 * u + 0.2 * (load <= 2))
-    logpost += np.where(emp == 1, 0.0, np.log(np.where(part, pp, 1 - pp)))
-    # contact (employed only)
-    contact = latent["employer_contact"].astype("boolean").fillna(False).to_numpy(bool)[:, None]
-    pc = expit(0.3 + 0.8 * part - 0.2 * u)
-    logpost += np.where(emp == 0, np.log(np.where(contact, pc, 1 - pc)), 0.0)
-    # prior weeks
-    prior = latent["prior_sick_weeks_12m"].to_numpy(float)[:, None]
-    age = latent["age"].to_numpy(float)[:, None]
-    pz = expit(0.55 - 0.5 * u - 0.01 * (age - 45))
-    q = 1 / (1 + 3.5 * np.exp(0.4 * u))
-    pv = np.where(prior >= 52, (1 - q) ** 51, (1 - q) ** (prior - 1) * q)
-    logpost += np.log(np.clip(np.where(prior == 0, pz, (1 - pz) * pv), 1e-300, None))
-    # treatment
-    t = pd.Categorical(latent["treatment"], categories=list(S.TREATMENTS)).codes
-    logits = S._TREATMENT_LOGITS[g][:, None, :] + u[..., None] * S._TREATMENT_FRAILTY
-    logpost += np.take_along_axis(log_softmax(logits, axis=2), t[:, None, None].repeat(len(grid), 1), axis=2)[..., 0]
-    post = np.exp(logpost - logpost.max(axis=1, keepdims=True)); post /= post.sum(axis=1, keepdims=True)
-    hh = (horizon / S.WEIBULL_SCALE) ** S.WEIBULL_SHAPE
-    risk_u = np.exp(-np.maximum(hh - hs, 0) * np.exp(-r))
-    return np.where(s[:, 0] >= horizon, 1.0, (post * risk_u).sum(axis=1))
 
 def heavily_censored(forms, latent, seed: int):
     """The same training people with follow-up cut at entry + U(0, 16) weeks: about half censored."""
@@ -198,15 +130,14 @@ def quality(args: argparse.Namespace) -> dict[str, object]:
     }
     at_risk = test["sick_weeks"].to_numpy() < 13
     outcome = duration[at_risk] > 13
-    try:
-        from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import roc_auc_score
 
-        best = bayes_risk(latent)[at_risk]
-        figures["auc_best_possible_complete_forms"] = roc_auc_score(outcome, best)
-        figures["auc_ratio_to_best_possible"] = model_row["auc"] / figures["auc_best_possible_complete_forms"]
-        figures["auc_best_possible_ratio_to_true_risk"] = figures["auc_best_possible_complete_forms"] / true_row["auc"]
-    except (AttributeError, ImportError, KeyError) as error:  # the simulator changed its internals
-        figures["auc_best_possible_complete_forms"] = f"unavailable: {error!r}"
+    from screening.synthetic import optimal_risk
+
+    best = optimal_risk(latent, horizons=(13,))["risk_13"].to_numpy()[at_risk]
+    figures["auc_best_possible_complete_forms"] = roc_auc_score(outcome, best)
+    figures["auc_ratio_to_best_possible"] = model_row["auc"] / figures["auc_best_possible_complete_forms"]
+    figures["auc_best_possible_ratio_to_true_risk"] = figures["auc_best_possible_complete_forms"] / true_row["auc"]
 
     # Stress: the same training people with about half the spells censored.
     stressed = heavily_censored(train, train_latent, seed=args.seed)
@@ -250,7 +181,8 @@ def print_quality(result: dict[str, object], main) -> None:
     print(f"censored training spells: {result['training_summary']['censored']}")
     with np.printoptions(precision=4):
         print(main.comparison.round(4).to_string())
-    print(f"AUC ratio to true risk {figures['auc_ratio_to_true_risk']:.4f} (target >= 0.99)")
+    print(f"AUC ratio to true risk {figures['auc_ratio_to_true_risk']:.4f} (for information; the goal is "
+          ">= 0.99 x the form-level optimum, below)")
     print(f"ECE {figures['ece']:.4f}  slope {figures['calibration_slope']:.3f}  "
           f"intercept {figures['calibration_intercept']:+.3f}")
     print(f"mean 13-week risk {figures['mean_risk_13']:.4f}; observed rate {figures['observed_rate_13_true_durations']:.4f} "

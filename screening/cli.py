@@ -1,7 +1,9 @@
 """The ``screening`` command: thin, it parses arguments and calls the library.
 
 Exit codes: 0 the file was processed (refused rows are not an error), 2 a file-level
-or usage error (one line on stderr, no traceback), 1 a defect of ours.
+or usage error (one line on stderr, no traceback), 1 a defect of ours. ``monitor``
+answers like ``diff``: 0 no period flagged, 1 at least one flagged, 2 anything else
+(a defect of ours too, so that 1 always means "flagged").
 """
 
 from __future__ import annotations
@@ -66,7 +68,13 @@ def _build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--clean", action="store_true", help="canonical spellings only (no messy variety)")
     simulate.add_argument("--invalid-share", type=float, default=0.0,
                           help="share of forms given a defect the validator refuses (default 0)")
-    simulate.add_argument("--truth", help="also write each form's true risk (case_id, risk_8 .. risk_52) to this CSV")
+    simulate.add_argument("--truth", help="also write each form's true risk (case_id, risk_8 .. risk_52) and the "
+                          "form-level optimum (optimal_risk_8 .. optimal_risk_52) to this CSV")
+    simulate.add_argument("--family", choices=["frailty", "aft"], default="frailty",
+                          help="generative model: frailty (Weibull hazards with a hidden frailty, default) or aft "
+                               "(log-logistic accelerated failure time, nothing hidden)")
+    simulate.add_argument("--window-days", type=_at_least_one, default=730,
+                          help="forms arrive over this many days up to the extraction date (default 730)")
 
     validate = commands.add_parser("validate", help="check a file of intake forms against the contract")
     validate.add_argument("--input", required=True, help="CSV, .xlsx or Parquet file")
@@ -88,7 +96,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--capacity", type=_positive, default=10, help="calls per week per jobcenter, for precision at capacity")
     train.add_argument("--register", metavar="NAME", help="register the model under NAME (first version becomes champion)")
-    train.add_argument("--promote", action="store_true", help="make this version champion even if there is one")
+    train.add_argument("--promote", action="store_true",
+                       help="make this version champion if the promotion guard lets it (on the newest forms, the "
+                            "95%% interval of its difference to the champion within the margins)")
     train.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
 
     score = commands.add_parser("score", help="rank the week's forms with reasons; refused rows, page, audit line")
@@ -117,6 +127,40 @@ def _build_parser() -> argparse.ArgumentParser:
                             "danish_excel (UTF-8 with BOM, semicolon, decimal comma, CRLF, headers in --language; "
                             "for Danish Excel)")
 
+    serve = commands.add_parser(
+        "serve", help="serve a registered model over HTTP for case systems (mlflow models serve, set up to start)")
+    serve.add_argument("--model", default="models:/screening-risk@champion",
+                       help="model URI (default models:/screening-risk@champion) in the store MLFLOW_TRACKING_URI "
+                            "names, else the project's mlruns/")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_at_least_one, default=5000, help="port (default 5000)")
+    serve.add_argument("--workers", type=_at_least_one, default=None, help="server processes (MLflow's default)")
+
+    spark = commands.add_parser(
+        "spark-score", help="score a file or folder of forms with Apache Spark (needs the spark extra and Java 17)",
+        description="The weekly batch on Spark: the same validation, scoring and ranking as 'score'. Runs in a "
+                    "local Spark, or on a cluster under spark-submit (see the README).")
+    spark.add_argument("--model", required=True,
+                       help="model directory, or an MLflow URI such as models:/screening@champion")
+    spark.add_argument("--input", required=True,
+                       help="a forms file (CSV in any dialect, .xlsx, Parquet) or a folder of them with one header")
+    spark.add_argument("--output", required=True,
+                       help="folder to write ranked/ and refused/ (Parquet) and summary.json in")
+    spark.add_argument("--capacity", type=_positive,
+                       help="mark the first K forms (per jobcenter with --per) for contact this week")
+    spark.add_argument("--per", choices=["jobcenter"], help="rank within each jobcenter")
+    spark.add_argument("--language", choices=list(LANGUAGES), default="da",
+                       help="language of reasons, refusals, the summary and file errors (default da)")
+    _add_dialect_options(spark)
+    spark.add_argument("--partitions", type=_at_least_one,
+                       help="spread the forms over N partitions before scoring (default: Spark's parallelism)")
+    spark.add_argument("--chunk-rows", dest="chunk_rows", type=_at_least_one, default=None,
+                       help="forms a task reads and scores at a time (default 250,000): sets the memory used, "
+                            "never the output")
+    spark.add_argument("--master", help="Spark master of a new session (default local[*]; spark-submit sets its own)")
+    spark.add_argument("--driver-memory", dest="driver_memory",
+                       help="memory of a new local session's driver, e.g. 4g (under spark-submit: its --driver-memory)")
+
     evaluate = commands.add_parser("evaluate", help="measure a model on forms with known outcomes")
     evaluate.add_argument("--model", required=True, help="model directory or MLflow URI (models:/NAME@champion)")
     evaluate.add_argument("--data", required=True, help="forms with absence_weeks and spell_ended")
@@ -124,7 +168,44 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--capacity", type=_positive, default=10, help="calls per week per jobcenter")
     evaluate.add_argument("--truth", help="simulated true risks (from 'simulate --truth') to compare with")
     evaluate.add_argument("--output", help="folder for the evaluation tables and plots")
+
+    watch = commands.add_parser(
+        "monitor", help="realised performance per period as outcomes arrive; exit 1 when a period is flagged",
+        description="Scores every form of an extract with outcomes with the model that was (or is) in use and "
+                    "measures it per period of form receipt. A period is flagged when the 95%% interval of its "
+                    "mean risk minus observed rate lies wholly beyond the tolerance. Exit status: 0 no period "
+                    "flagged, 1 at least one flagged (retrain advised), 2 anything else (a file or usage error, "
+                    "nothing to evaluate, or a defect).")
+    watch.add_argument("--model", required=True,
+                       help="model directory or MLflow URI (models:/screening-risk@champion, models:/NAME/VERSION)")
+    watch.add_argument("--data", required=True,
+                       help="the extract: forms with absence_weeks and spell_ended (CSV, .xlsx or Parquet)")
+    watch.add_argument("--by", choices=["month", "quarter"], default="month", help="period of form receipt")
+    watch.add_argument("--report", help="write the page for those who oversee the tool (self-contained HTML)")
+    watch.add_argument("--horizon", type=int, default=MAIN_HORIZON, choices=list(HORIZONS),
+                       help=f"weeks of the outcome (default {MAIN_HORIZON})")
+    watch.add_argument("--tolerance", type=_tolerance, default=0.03,
+                       help="how far mean risk and observed rate may be apart, as a share (default 0.03 = 3 "
+                            "percentage points)")
+    watch.add_argument("--capacity", type=_positive, default=10, help="calls per week per jobcenter (default 10)")
+    watch.add_argument("--min-group", dest="min_group", type=_at_least_one, default=100,
+                       help="effective forms below which a subgroup is shown without figures (default 100)")
+    watch.add_argument("--bootstrap", type=_at_least_one, default=200,
+                       help="bootstrap replicates behind the intervals (default 200)")
+    watch.add_argument("--language", choices=list(LANGUAGES), default="da",
+                       help="language of the page and the summary (default da)")
+    watch.add_argument("--no-tracking", action="store_true", help="do not log the monitoring run to MLflow")
     return parser
+
+
+def _tolerance(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError("a share between 0 and 1 (0.03 = 3 percentage points)")
+    return number
 
 
 def _add_dialect_options(parser: argparse.ArgumentParser) -> None:
@@ -134,6 +215,8 @@ def _add_dialect_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from screening.synthetic import simulate_cohort, write_forms
     from screening._io import write_csv
 
@@ -141,13 +224,14 @@ def _run_simulate(args: argparse.Namespace) -> int:
     if not 0 <= args.invalid_share <= 1:
         raise UserError("--invalid-share must be between 0 and 1")
     cohort = simulate_cohort(args.rows, seed=args.seed, training=args.training, messy=not args.clean,
-                             invalid_share=args.invalid_share)
+                             invalid_share=args.invalid_share, family=args.family, window_days=args.window_days)
     output = Path(args.output)
     if output.suffix.casefold() not in (".csv", ".xlsx", ".parquet", ".txt"):
         raise UserError(f"--output {output.name}: use a .csv, .xlsx or .parquet file name")
     write_forms(cohort.forms, output, dialect=args.dialect)
-    if args.truth:
-        write_csv(cohort.true_risk, args.truth)
+    if args.truth:  # the optimum costs about 1.5 s per 50,000 forms: only when asked
+        optimum = cohort.optimal_risk.drop(columns="case_id").add_prefix("optimal_")
+        write_csv(pd.concat([cohort.true_risk, optimum], axis=1), args.truth)
     elapsed = time.perf_counter() - started
     print(f"wrote {len(cohort.forms):,} simulated forms to {output} ({elapsed:.1f} s)")
     if args.training:
@@ -309,7 +393,9 @@ def _run_train(args: argparse.Namespace) -> int:
     print(f"data:      {data['rows_read']:,} forms read, {data['rows_valid']:,} valid, {data['rows_refused']:,} refused")
     print(f"censored:  {data['censored']:,} spells still going on at extraction "
           f"({data['censored_before_horizon']:,} before week {args.horizon}); used as weeks at risk without a return")
-    print(f"split:     {data['train_forms']:,} older forms to fit and calibrate, {data['test_forms']:,} newest held out")
+    print(f"split:     {data['train_forms']:,} older forms to fit and calibrate, {data['test_forms']:,} newest held out"
+          + (f" (from {data['test_period_starts']}; {data['train_spells_censored_at_test_start']:,} training spells "
+             "censored there)" if data.get("test_period_starts") else ""))
     print(f"model:     {summary['family']} (selection scores: {summary.get('selection', {}).get('scores', {})})")
     print(run.evaluation.comparison[[c for c in ("auc", "brier", "log_loss", "ece", "calibration_slope",
                                                   "calibration_intercept", "precision_at_capacity")
@@ -320,15 +406,29 @@ def _run_train(args: argparse.Namespace) -> int:
         if run.tracking.get("registered_name"):
             alias = " -> champion" if run.tracking["aliases"] else f" (champion stays version {run.tracking['previous_champion']})"
             print(f"registry:  {run.tracking['registered_name']} version {run.tracking['registered_version']}{alias}")
+    for h, figures in run.metadata["evaluation"]["by_horizon"].items():
+        if "not_evaluable" in figures:
+            print(f"{h:>2} weeks:  not measured: {figures['not_evaluable']}")
+            continue
+        print(f"{h:>2} weeks:  " + _with_interval(figures, "auc", "AUC") + "  " + _with_interval(figures, "ece", "ECE")
+              + "  " + _with_interval(figures, "calibration_intercept", "intercept")
+              + f"  ({figures['effective_sample_size']:,.0f} effective forms)")
+    if run.tracking.get("guard"):
+        print(f"guard:     {run.tracking['guard']}")
     print(f"time:      {run.seconds:.1f} s; test AUC {metrics.get('auc', float('nan')):.3f}, ECE {metrics.get('ece', float('nan')):.4f}")
     return EXIT_OK
+
+
+def _with_interval(figures: dict[str, Any], metric: str, label: str) -> str:
+    low, high = figures["intervals"].get(metric, (float("nan"), float("nan")))
+    return f"{label} {figures['metrics'][metric]:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from screening.intake import validate_file
-    from screening.models import evaluate
+    from screening.models import NotEvaluableError, evaluate
     from screening.scoring import load_model
 
     try:  # the same resolution of directories and MLflow URIs as `score`
@@ -340,22 +440,48 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.truth:
         truth_table = pd.read_csv(args.truth, dtype={"case_id": "str"}).set_index("case_id")
         truth = truth_table.reindex(forms["case_id"].to_numpy())[f"risk_{args.horizon}"].to_numpy()
-    result = evaluate(loaded.estimator, forms, horizon=args.horizon, true_risk=truth, capacity=args.capacity)
-    print(f"model {loaded.version} on {len(forms):,} forms, horizon {args.horizon} weeks")
+    try:
+        result = evaluate(loaded.estimator, forms, horizon=args.horizon, true_risk=truth, capacity=args.capacity)
+    except NotEvaluableError as error:
+        raise UserError(str(error)) from None
+    notes = result.notes
+    print(f"model {loaded.version} on {len(forms):,} forms, horizon {args.horizon} weeks: "
+          f"{notes['forms_scored']:,} forms can show the outcome ({notes['effective_sample_size']:,.0f} effective)"
+          + (f"; {notes['forms_follow_up_too_short']:,} left out, their follow-up ends before week {args.horizon} "
+             f"(extracted {notes['extraction_date']})" if notes.get("forms_follow_up_too_short") else ""))
+    for warning in notes.get("warnings", []):
+        print(f"  warning: {warning}")
+    print(f"  {'metric':<24} {'estimate':>8}   95% interval")
     for key, value in result.metrics.items():
-        print(f"  {key:<24} {value:.4f}" if isinstance(value, float) else f"  {key:<24} {value}")
+        low, high = result.interval(key)
+        print(f"  {key:<24} {value:8.4f}   [{low:.4f}, {high:.4f}]")
     if args.output:
         from screening.registry import evaluation_figures
 
         folder = Path(args.output)
         folder.mkdir(parents=True, exist_ok=True)
         result.comparison.to_csv(folder / "comparison.csv")
+        result.intervals.to_csv(folder / "intervals.csv")
         result.subgroups.to_csv(folder / "subgroups.csv")
         result.reliability.to_csv(folder / "reliability.csv")
         for name, content in evaluation_figures(result).items():
             (folder / Path(name).name).write_bytes(content)
         print(f"tables and plots written to {folder}")
     return EXIT_OK
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from screening.registry import serve_command
+
+    try:
+        argv, env = serve_command(args.model, host=args.host, port=args.port, workers=args.workers)
+    except LookupError as error:
+        raise UserError(str(error)) from None
+    print(f"serving {args.model} (store {env['MLFLOW_TRACKING_URI']}) on http://{args.host}:{args.port}/invocations",
+          file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os.execve(argv[0], argv, env)  # MLflow's server takes over this process (Ctrl-C stops it)
+    return EXIT_OK  # pragma: no cover - execve does not return
 
 
 def _run_score(args: argparse.Namespace) -> int:
@@ -369,6 +495,28 @@ def _run_score(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UserError(str(error)) from None
     print(format_score_summary(done.summary, dialect=done.dialect, written=done.written, seconds=done.seconds,
+                               language=args.language))
+    return EXIT_OK
+
+
+def _run_spark_score(args: argparse.Namespace) -> int:
+    try:
+        from screening.spark import SparkTaskError, score_files, session
+    except ImportError as error:  # the one line that says which extra to install
+        raise UserError(str(error)) from None
+    config = {"spark.driver.memory": args.driver_memory} if args.driver_memory else {}
+    spark = session(master=args.master, app_name="screening spark-score", config=config)
+    try:
+        done = score_files(args.input, model=args.model, output=args.output, capacity=args.capacity, per=args.per,
+                           language=args.language, file_format=args.file_format, separator=args.separator,
+                           encoding=args.encoding, partitions=args.partitions, chunk_rows=args.chunk_rows, spark=spark)
+    except (ValueError, LookupError) as error:
+        raise UserError(str(error)) from None
+    except SparkTaskError as error:  # already one line, CPR-safe
+        print(f"screening: {_ERROR_WORD[args.language]}: {error}", file=sys.stderr)
+        return EXIT_DEFECT
+    written = {kind: Path(path) for kind, path in done.written.items() if kind != "summary"}
+    print(format_score_summary(done.summary, dialect=done.dialect, written=written, seconds=done.seconds,
                                language=args.language))
     return EXIT_OK
 
@@ -429,11 +577,28 @@ def format_score_summary(summary: dict[str, Any], *, dialect: dict[str, str], wr
     return "\n".join(lines)
 
 
+def _run_monitor(args: argparse.Namespace) -> int:
+    from screening.monitoring import format_monitoring_summary, monitor, write_monitoring_page
+
+    try:
+        result = monitor(args.model, args.data, by=args.by, horizon=args.horizon, tolerance=args.tolerance,
+                         capacity=args.capacity, min_group=args.min_group, n_boot=args.bootstrap,
+                         track=not args.no_tracking)
+    except (ValueError, LookupError) as error:
+        raise UserError(str(error)) from None
+    page = write_monitoring_page(result, args.report, language=args.language) if args.report else None
+    print(format_monitoring_summary(result, language=args.language, page=page))
+    return result.exit_code  # 0 nothing flagged, 1 a period flagged (as diff: a scheduler can act on it)
+
+
 #: The word before a one-line error, per language.
 _ERROR_WORD = {"da": "fejl", "en": "error"}
 
 _COMMANDS = {"simulate": _run_simulate, "validate": _run_validate, "train": _run_train, "evaluate": _run_evaluate,
-             "score": _run_score}
+             "score": _run_score, "serve": _run_serve,
+             "spark-score": _run_spark_score, "monitor": _run_monitor}
+#: Commands whose exit status 1 means something (monitor: a period flagged): a defect of ours exits 2 there.
+_STATUS_COMMANDS = frozenset({"monitor"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -442,9 +607,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from screening.registry import ModelFileError
 
     language = "en"  # usage errors are argparse's, in English; so are the analysts' commands
+    command = None
     try:
         args = _build_parser().parse_args(argv)
         language = getattr(args, "language", language)
+        command = args.command
         return _COMMANDS[args.command](args)
     except FileError as error:  # in the language of the command (validate and score: Danish unless --language en)
         print(f"screening: {_ERROR_WORD[language]}: {error.text(language)}", file=sys.stderr)
@@ -462,7 +629,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"screening: internal error ({type(error).__name__}): {library_message(error)}. "
               "Run again with SCREENING_DEBUG=1 for details and report it.", file=sys.stderr)
-        return EXIT_DEFECT
+        return EXIT_USER_ERROR if command in _STATUS_COMMANDS else EXIT_DEFECT
 
 
 if __name__ == "__main__":

@@ -7,7 +7,14 @@ messy but valid per the contract ``intake_form.v1``), the clean ``latent``
 frame (typed covariates, the unobserved frailty, the true duration and the
 censoring time) and the ``true_risk`` of a long absence, which is the exact
 probability under the generative model below. A fitted model can therefore be
-judged against the truth, not only against noisy labels.
+judged against the truth, not only against noisy labels. On demand a cohort
+also gives the form-level optimum ``optimal_risk``, the best any model of the
+forms can do (below).
+
+Two generative families share the people and the forms: ``"frailty"`` (the
+default, described first) and ``"aft"``, a structurally different model that
+the project's risk model was not designed around, so that quality figures can
+be checked on both (``simulate_cohort(..., family="aft")``).
 
 The model is an illustration built from the published *directions and rough
 sizes* of effects. None of its numbers is fitted to real data; the jobcenter
@@ -72,8 +79,8 @@ order; later draws may depend on earlier ones.
 13. Timing. Weeks absent at form receipt ``sick_weeks = sick_days / 7``:
     90% log-normal around 32 days (clipped to 7-140 days), 6% in days 0-13,
     4% in weeks 8-20 (median 4.6 weeks, 90% between 1.4 and 11 weeks). Forms
-    are received uniformly over the 730 days up to and including the
-    extraction date, so none is received after it, and
+    are received uniformly over the ``window_days`` (default 730) days up to
+    and including the extraction date, so none is received after it, and
     ``sick_leave_start = form_received - sick_days``.
 
 Absence duration T, in weeks from the first sick day, follows a
@@ -134,8 +141,9 @@ how they carry information, as in the studies that found them predictive:
   T > 13, bounded by the true risk's 0.83 and by its coarse categories.
 
 Both read-outs are functions of (x, u) and independent noise only, never of
-the drawn T, so the forms carry no information on T beyond (x, u) and the
-true risk below is the best any model of the forms can do.
+the drawn T, so the forms carry no information on T beyond (x, u). The true
+risk below conditions on u, which no form shows, so no model of the forms can
+reach it; the form-level optimum (below) is the reachable ceiling.
 
 Left truncation. Only spells still going on when the form arrives produce a
 form, so T is drawn from the distribution conditional on T > s, with
@@ -165,7 +173,62 @@ to the nearest 0.1 week. With the defaults about 35% of forms have T > 13
 weeks, about 9% are censored (4% with the 13-week label unknown), and the
 true risk has a ROC area of about 0.83 for the 13-week outcome, a little above
 the best published intake models (c 0.65-0.79, e.g. Roelen 2013, Rysstad
-2025), as it should be since it also knows the frailty.
+2025), as it should be since it also knows the frailty. Among forms with
+``sick_weeks < 13`` (the ones a 13-week model scores): 33% exceed 13 weeks,
+true-risk AUC 0.81, form-level optimum 0.79 (seed 5, 50,000 forms).
+
+Second family: accelerated failure time ("aft")
+-----------------------------------------------
+The same people (steps 1-4, the same draws for the same seed) and the same
+work-situation sub-models (steps 6-12) with the frailty fed to them set to 0,
+so that no answer carries a hidden latent (``frailty`` is 0 in ``latent``).
+Then, with x the answers:
+
+* ``work_ability`` = round(6.0 + group offset - 0.25 per load step - 0.02 per
+  year above 45 - 0.6 in hospital or on a waiting list - 0.4 with any prior
+  absence + N(0, 1.6^2)), clipped to 0-10: a read-out of x plus noise, and a
+  covariate of mu below in its own right.
+* Duration: log-logistic, log T = mu(x) + sigma_g eps with eps standard
+  logistic, i.e. S(t) = 1 / (1 + z_t), z_t = (t e^{-mu})^{1/sigma_g}. The
+  spread sigma_g depends on the diagnosis group (0.45 injury, 0.50 mental,
+  0.55 respiratory, 0.60 pregnancy, 0.65 musculoskeletal, 0.70
+  cardiovascular and other, 0.75 cancer), so hazards are not proportional,
+  not even in odds, and rise then fall (the log-logistic hazard is not
+  monotone). No frailty: given x, T is all there is.
+* mu(x) (log weeks, higher = longer), effects of other shapes and sizes than
+  the frailty family's: intercept 0.40; age 0.015 per year above 45 plus
+  0.0008 per squared year (longer at both ends); woman +0.10; group mental
+  +0.80, injury +0.25, cancer +1.10, cardiovascular +0.55, respiratory
+  -0.60, pregnancy +0.70, other -0.15; physical load +0.10 per step, +0.20
+  more per step above age 50 (instead of with a musculoskeletal diagnosis);
+  work ability -0.25 per point above 5; unemployed +0.80, self-employed
+  -0.40; partial sick leave -0.60; employer contact -0.40; 0.20 per unit of
+  log(1 + prior weeks); treatment none -0.55, specialist +0.30, hospital
+  +0.65, waiting list +0.80; jobcenter effects -0.15 to +0.18 (again
+  illustrative only).
+* ``expected_return``: the true conditional median remaining time,
+  e^{mu} (1 + 2 z_s)^{sigma} - s, times LogNormal(0, 0.4^2), cut at 4, 8 and
+  13 weeks; ``unknown`` for 12% at random.
+* T is drawn conditional on T > s (left truncation) by exact inverse
+  transform: S(T)/S(s) = (1 + z_s)/(1 + z_T) = U, U ~ U(0, 1]. True risk
+  P(T > h | T > s, x) = (1 + z_s)/(1 + z_h) for h > s, 1 otherwise; the
+  ``risk_score`` is mu(x). Censoring, timing and spelling as above.
+
+Measured (seed 21, 200,000 forms, among forms with ``sick_weeks < 13``):
+35% exceed 13 weeks, the 13-week true-risk AUC is 0.79, about 11% of all
+forms are censored. The log-logistic tail is long: about 6% of forms last
+over 52 weeks (3% in the frailty family) and a few past any real benefit
+period, which only the uncensored ``duration_weeks`` shows.
+
+The form-level optimum
+----------------------
+:func:`optimal_risk` (``Cohort.optimal_risk``) is E[true risk | the form's
+complete answers], the best any model of the forms can do with unlimited
+data. In the frailty family it integrates u out over its posterior given the
+answers that depend on it, on a grid; in the aft family it equals the true
+risk. It is for complete answers: messy forms leave fields blank, which
+lowers what is reachable a little further. Discrimination goals should be
+stated against it (for example AUC >= 0.99 x the optimum's AUC).
 
 Messy forms. With ``messy=True`` the raw strings vary as real files do while
 staying valid per the contract: ICD-10 codes as ``M54.5``, ``M545``, SKS
@@ -211,6 +274,7 @@ True
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import os
 from collections.abc import Sequence
@@ -227,11 +291,13 @@ import pyarrow.csv as pacsv
 from screening.intake import HORIZONS, load_contract
 
 __all__ = [
+    "FAMILIES",
     "FORM_COLUMNS",
     "HORIZONS",
     "TRAINING_COLUMNS",
     "Cohort",
     "danish_excel_values",
+    "optimal_risk",
     "risk_score",
     "simulate_cohort",
     "true_risk",
@@ -352,6 +418,34 @@ _TREATMENT_LOGITS = np.array(
 )
 _TREATMENT_FRAILTY = np.array([-0.6, -0.2, 0.3, 0.5, 0.4])
 
+#: Generative families: "frailty" (Weibull proportional hazards with a hidden
+#: frailty) and "aft" (log-logistic accelerated failure time, nothing hidden).
+FAMILIES = ("frailty", "aft")
+
+# The "aft" family: log T = mu(x) + sigma_g * eps, eps standard logistic. Its
+# effects differ on purpose in shape and size from the frailty family's.
+_AFT_INTERCEPT = 0.40  # log weeks; chosen so that ~35% of forms exceed 13 weeks
+_AFT_SIGMA = np.array([0.65, 0.50, 0.45, 0.75, 0.70, 0.55, 0.60, 0.70])  # by group
+_AFT_AGE = 0.015  # per year above 45 ...
+_AFT_AGE2 = 0.0008  # ... plus per squared year: longer at both ends, most at the old end
+_AFT_WOMAN = 0.10
+_AFT_GROUP = np.array([0.0, 0.80, 0.25, 1.10, 0.55, -0.60, 0.70, -0.15])
+_AFT_LOAD = 0.10  # per step above sedentary
+_AFT_LOAD_OLD = 0.20  # extra per step above age 50
+_AFT_WORK_ABILITY = -0.25  # per point above 5
+_AFT_EMPLOYMENT = np.array([0.0, 0.80, -0.40])
+_AFT_PARTIAL = -0.60
+_AFT_CONTACT = -0.40
+_AFT_PRIOR = 0.20  # per unit of log(1 + prior weeks)
+_AFT_TREATMENT = np.array([-0.55, 0.0, 0.30, 0.65, 0.80])
+_AFT_JOBCENTER = np.array([0.06, 0.12, -0.10, 0.03, -0.15, 0.18, -0.05, 0.08])
+# Work ability as a read-out of the situation plus noise: 6.0 + group offset
+# - 0.25 per load step - 0.02 per year above 45 - 0.6 in hospital or on a
+# waiting list - 0.4 with any prior absence + N(0, 1.6^2), rounded to 0-10.
+_AFT_WA_GROUP = np.array([0.0, -1.0, -0.2, -1.2, -0.6, 0.2, -0.4, -0.2])
+_AFT_WA_SD = 1.6
+_AFT_UNKNOWN = 0.12  # share answering "unknown" to expected return
+
 _MSK = GROUPS.index("musculoskeletal")
 _MENTAL = GROUPS.index("mental")
 _PREGNANCY = GROUPS.index("pregnancy")
@@ -368,18 +462,32 @@ class Cohort:
         value a string (``str`` dtype), blanks as missing. Training cohorts add
         ``absence_weeks`` and ``spell_ended``.
     latent : pandas.DataFrame
-        Clean typed covariates plus what no file holds: ``frailty``, the
-        score ``risk_score``, the true duration ``duration_weeks``, the
-        observable time ``censor_weeks``, and the observed ``absence_weeks``
-        and ``spell_ended``. ``sick_weeks`` is exact (``sick_days / 7``).
+        Clean typed covariates plus what no file holds: ``frailty`` (0 in the
+        "aft" family), the score ``risk_score``, the true duration
+        ``duration_weeks``, the observable time ``censor_weeks``, the observed
+        ``absence_weeks`` and ``spell_ended``, and the generative ``family``
+        (categorical, one of :data:`FAMILIES`). ``sick_weeks`` is exact
+        (``sick_days / 7``).
     true_risk : pandas.DataFrame
         ``case_id`` and ``risk_<h>`` for each horizon in :data:`HORIZONS`:
-        P(T > h | T > sick_weeks, covariates, frailty).
+        P(T > h | T > sick_weeks, everything the simulator knows), frailty
+        included. No model of the forms can reach it in the "frailty" family.
+    optimal_risk : pandas.DataFrame
+        The form-level optimum, E[true risk | the form's complete answers],
+        laid out like ``true_risk`` (see :func:`optimal_risk`). Computed on
+        first access and then kept, so large simulations do not pay for it
+        unless asked.
     """
 
     forms: pd.DataFrame
     latent: pd.DataFrame
     true_risk: pd.DataFrame
+
+    @functools.cached_property
+    def optimal_risk(self) -> pd.DataFrame:
+        # cached_property writes to the instance __dict__, which a frozen
+        # dataclass still has; the frame is derived, never a field.
+        return optimal_risk(self.latent)
 
 
 # --------------------------------------------------------------------------
@@ -393,6 +501,8 @@ def simulate_cohort(
     messy: bool = True,
     invalid_share: float = 0.0,
     extraction_date: datetime.date = datetime.date(2026, 11, 1),
+    family: Literal["frailty", "aft"] = "frailty",
+    window_days: int = WINDOW_DAYS,
 ) -> Cohort:
     """Simulate ``n_rows`` intake forms with their latent truth and true risk.
 
@@ -417,17 +527,44 @@ def simulate_cohort(
     extraction_date : datetime.date, default 2026-11-01
         Day the data are extracted: no form is received after it, and spells
         still going on then are censored.
+    family : {"frailty", "aft"}, default "frailty"
+        Generative model (module docstring): "frailty" is the Weibull
+        proportional-hazards model with a hidden frailty, "aft" a log-logistic
+        accelerated-failure-time model with group-specific spread and nothing
+        hidden. The people (diagnosis, sex, age, jobcenter, code) are the same
+        for the same seed; their answers and durations are not.
+    window_days : int, default 730
+        Forms are received uniformly over this many days up to and including
+        the extraction date. A shorter window means more spells still going
+        on at extraction (more censoring).
 
     Returns
     -------
     Cohort
-        ``forms``, ``latent`` and ``true_risk``, row-aligned.
+        ``forms``, ``latent`` and ``true_risk``, row-aligned; the form-level
+        optimum ``optimal_risk`` on demand.
+
+    Raises
+    ------
+    ValueError
+        Negative ``n_rows``, unknown ``family``, ``window_days`` below 1 or
+        ``invalid_share`` outside [0, 1].
     """
     n = int(n_rows)
     if n < 0:
         raise ValueError(f"n_rows must be >= 0, got {n_rows}")
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {list(FAMILIES)}, got {family!r}")
+    if int(window_days) < 1:
+        raise ValueError(f"window_days must be at least 1, got {window_days}")
     model_seq, spelling_seq = np.random.SeedSequence(seed).spawn(2)
-    latent = _simulate_latent(n, np.random.default_rng(model_seq), extraction_date)
+    latent = _simulate_latent(
+        n,
+        np.random.default_rng(model_seq),
+        extraction_date,
+        family=family,
+        window_days=int(window_days),
+    )
     risk = true_risk(latent)
     forms = _format_forms(
         latent, np.random.default_rng(spelling_seq), messy=messy, training=training
@@ -643,45 +780,29 @@ def _cumulative_baseline(weeks: np.ndarray | float) -> np.ndarray:
 
 
 def _simulate_latent(
-    n: int, rng: np.random.Generator, extraction_date: datetime.date
+    n: int,
+    rng: np.random.Generator,
+    extraction_date: datetime.date,
+    *,
+    family: str = "frailty",
+    window_days: int = WINDOW_DAYS,
 ) -> pd.DataFrame:
     people = _draw_people(rng, n)
+    if family == "aft":
+        # Same people, but nothing hidden: every answer is drawn as for u = 0.
+        people["frailty"] = np.zeros(n)
     work = _draw_work_situation(rng, people)
 
     sick_days = _draw_sick_days(rng, n)
-    received_offset = rng.integers(0, WINDOW_DAYS, n)  # days before extraction
+    received_offset = rng.integers(0, window_days, n)  # days before extraction
     sick_weeks = sick_days / 7.0
 
-    score = _risk_score_arrays(
-        age=people["age"],
-        sex=people["sex"],
-        group=people["group"],
-        load=work["load"],
-        employment=work["employment"],
-        partial=work["partial"],
-        contact=work["contact"] & ~work["contact_na"],
-        prior=work["prior"],
-        treatment=work["treatment"],
-        jobcenter=people["jobcenter"],
-        frailty=people["frailty"],
-    )
-    hazard_scale = np.exp(score)  # multiplies the Exp(1) draw: larger = longer
-
-    # Read-outs of the person's state: functions of (x, u) and fresh noise only.
-    work_ability = 5.2 - 1.5 * people["frailty"] + _WORK_ABILITY_GROUP[people["group"]]
-    work_ability = np.clip(np.rint(work_ability + rng.normal(0.0, 1.5, n)), 0, 10).astype(np.int64)
-
-    h_s = _cumulative_baseline(sick_weeks)
-    median_total = WEIBULL_SCALE * (h_s + np.log(2.0) * hazard_scale) ** (1.0 / WEIBULL_SHAPE)
-    guess = (median_total - sick_weeks) * np.exp(rng.normal(0.0, _EXPECTATION_SD, n))
-    expected = np.searchsorted(np.array([4.0, 8.0, 13.0]), guess, side="right")
-    p_unknown = _logistic(-2.3 + 0.4 * people["frailty"] + 0.4 * (people["group"] == _MENTAL))
-    expected = np.where(rng.random(n) < p_unknown, EXPECTED_RETURN.index("unknown"), expected)
-
-    # Exact draw from S(t | T > s): invert exp(-(H(t) - H(s)) e^{-r}) = U.
-    duration = WEIBULL_SCALE * (h_s + rng.standard_exponential(n) * hazard_scale) ** (
-        1.0 / WEIBULL_SHAPE
-    )
+    if family == "aft":
+        outcome = _aft_outcome(rng, people, work, sick_weeks)
+    else:
+        outcome = _frailty_outcome(rng, people, work, sick_weeks)
+    score, duration = outcome["score"], outcome["duration"]
+    work_ability, expected = outcome["work_ability"], outcome["expected"]
 
     extraction = np.datetime64(extraction_date, "D")
     received = extraction - received_offset.astype("timedelta64[D]")
@@ -722,7 +843,143 @@ def _simulate_latent(
             "censor_weeks": censor_weeks,
             "absence_weeks": np.minimum(duration, censor_weeks),
             "spell_ended": ended,
+            "family": pd.Categorical.from_codes(
+                np.full(n, FAMILIES.index(family), dtype=np.int8), categories=list(FAMILIES)
+            ),
         }
+    )
+
+
+def _frailty_outcome(
+    rng: np.random.Generator,
+    people: dict[str, np.ndarray],
+    work: dict[str, np.ndarray],
+    sick_weeks: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Score, read-outs and duration of the "frailty" family (draw order fixed: seeds rely on it)."""
+    n = sick_weeks.shape[0]
+    score = _risk_score_arrays(
+        age=people["age"],
+        sex=people["sex"],
+        group=people["group"],
+        load=work["load"],
+        employment=work["employment"],
+        partial=work["partial"],
+        contact=work["contact"] & ~work["contact_na"],
+        prior=work["prior"],
+        treatment=work["treatment"],
+        jobcenter=people["jobcenter"],
+        frailty=people["frailty"],
+    )
+    hazard_scale = np.exp(score)  # multiplies the Exp(1) draw: larger = longer
+
+    # Read-outs of the person's state: functions of (x, u) and fresh noise only.
+    work_ability = 5.2 - 1.5 * people["frailty"] + _WORK_ABILITY_GROUP[people["group"]]
+    work_ability = np.clip(np.rint(work_ability + rng.normal(0.0, 1.5, n)), 0, 10).astype(np.int64)
+
+    h_s = _cumulative_baseline(sick_weeks)
+    median_total = WEIBULL_SCALE * (h_s + np.log(2.0) * hazard_scale) ** (1.0 / WEIBULL_SHAPE)
+    guess = (median_total - sick_weeks) * np.exp(rng.normal(0.0, _EXPECTATION_SD, n))
+    expected = np.searchsorted(np.array([4.0, 8.0, 13.0]), guess, side="right")
+    p_unknown = _logistic(-2.3 + 0.4 * people["frailty"] + 0.4 * (people["group"] == _MENTAL))
+    expected = np.where(rng.random(n) < p_unknown, EXPECTED_RETURN.index("unknown"), expected)
+
+    # Exact draw from S(t | T > s): invert exp(-(H(t) - H(s)) e^{-r}) = U.
+    duration = WEIBULL_SCALE * (h_s + rng.standard_exponential(n) * hazard_scale) ** (
+        1.0 / WEIBULL_SHAPE
+    )
+    return {"score": score, "duration": duration, "work_ability": work_ability, "expected": expected}
+
+
+def _aft_outcome(
+    rng: np.random.Generator,
+    people: dict[str, np.ndarray],
+    work: dict[str, np.ndarray],
+    sick_weeks: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Work ability, mu(x), expected return and duration of the "aft" family."""
+    n = sick_weeks.shape[0]
+    group = people["group"]
+    hospital = (work["treatment"] == TREATMENTS.index("hospital")) | (
+        work["treatment"] == TREATMENTS.index("waiting_list")
+    )
+    work_ability = (
+        6.0
+        + _AFT_WA_GROUP[group]
+        - 0.25 * (work["load"] - 1)
+        - 0.02 * (people["age"] - 45)
+        - 0.6 * hospital
+        - 0.4 * (work["prior"] > 0)
+    )
+    work_ability = np.rint(work_ability + rng.normal(0.0, _AFT_WA_SD, n))
+    work_ability = np.clip(work_ability, 0, 10).astype(np.int64)
+    mu = _aft_mu_arrays(
+        age=people["age"],
+        sex=people["sex"],
+        group=group,
+        load=work["load"],
+        work_ability=work_ability,
+        employment=work["employment"],
+        partial=work["partial"],
+        contact=work["contact"] & ~work["contact_na"],
+        prior=work["prior"],
+        treatment=work["treatment"],
+        jobcenter=people["jobcenter"],
+    )
+    sigma = _AFT_SIGMA[group]
+    z_s = _aft_odds(sick_weeks, mu, sigma)
+    # The person's guess: the true conditional median remaining time, where
+    # S(t)/S(s) = 1/2, i.e. z_t = 1 + 2 z_s, times log-normal noise.
+    median_total = np.exp(mu) * (1.0 + 2.0 * z_s) ** sigma
+    guess = (median_total - sick_weeks) * np.exp(rng.normal(0.0, _EXPECTATION_SD, n))
+    expected = np.searchsorted(np.array([4.0, 8.0, 13.0]), guess, side="right")
+    expected = np.where(rng.random(n) < _AFT_UNKNOWN, EXPECTED_RETURN.index("unknown"), expected)
+    # Exact draw from S(t | T > s) = (1 + z_s) / (1 + z_t) = U, U in (0, 1].
+    u = 1.0 - rng.random(n)
+    duration = np.exp(mu + sigma * np.log((1.0 + z_s) / u - 1.0))
+    return {"score": mu, "duration": duration, "work_ability": work_ability, "expected": expected}
+
+
+def _aft_odds(weeks: np.ndarray | float, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """z_t = (t / e^mu)^(1 / sigma), so that S(t) = 1 / (1 + z_t); 0 at t = 0."""
+    weeks = np.asarray(weeks, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        log_weeks = np.log(weeks)
+    return np.exp((log_weeks - mu) / sigma)
+
+
+def _aft_mu_arrays(
+    *,
+    age: np.ndarray,
+    sex: np.ndarray,
+    group: np.ndarray,
+    load: np.ndarray,
+    work_ability: np.ndarray,
+    employment: np.ndarray,
+    partial: np.ndarray,
+    contact: np.ndarray,
+    prior: np.ndarray,
+    treatment: np.ndarray,
+    jobcenter: np.ndarray,
+) -> np.ndarray:
+    """mu(x) of the "aft" family (log weeks; higher = longer absence)."""
+    steps = load - 1
+    years = age - 45
+    return (
+        _AFT_INTERCEPT
+        + _AFT_AGE * years
+        + _AFT_AGE2 * years**2
+        + _AFT_WOMAN * (sex == 0)
+        + _AFT_GROUP[group]
+        + _AFT_LOAD * steps
+        + _AFT_LOAD_OLD * steps * (age > 50)
+        + _AFT_WORK_ABILITY * (work_ability - 5)
+        + _AFT_EMPLOYMENT[employment]
+        + _AFT_PARTIAL * partial
+        + _AFT_CONTACT * contact
+        + _AFT_PRIOR * np.log1p(prior)
+        + _AFT_TREATMENT[treatment]
+        + _AFT_JOBCENTER[jobcenter]
     )
 
 
@@ -752,46 +1009,94 @@ def _codes(
     return codes
 
 
+def _family_codes(latent: pd.DataFrame) -> np.ndarray:
+    """Index into FAMILIES per row; a latent frame without ``family`` is "frailty"."""
+    n = len(latent)
+    if "family" not in latent:
+        return np.zeros(n, dtype=np.int64)
+    column = latent["family"]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # fast path for 10M rows
+        # A trailing -1 so that the NA code (-1) maps to "unknown" too.
+        known = [FAMILIES.index(c) if c in FAMILIES else -1 for c in column.cat.categories]
+        index = np.array([*known, -1], dtype=np.int64)[column.cat.codes.to_numpy()]
+        if (index < 0).any():
+            bad = column[index < 0].iloc[0]
+            raise ValueError(f"latent column 'family' holds {bad!r}, not one of {list(FAMILIES)}")
+        return index
+    return _codes(column, FAMILIES, "family")
+
+
+def _family_rows(latent: pd.DataFrame) -> list[tuple[str, np.ndarray | None]]:
+    """(family, row mask) pairs; the mask is None when every row is of that family."""
+    codes = _family_codes(latent)
+    counts = np.bincount(codes, minlength=len(FAMILIES))
+    present = np.flatnonzero(counts)
+    if present.size <= 1:
+        return [(FAMILIES[int(present[0]) if present.size else 0], None)]
+    return [(FAMILIES[k], codes == k) for k in present]
+
+
+def _covariates(latent: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Integer-coded covariates of a latent frame (contact 0 where not applicable)."""
+    contact = latent["employer_contact"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return {
+        "age": latent["age"].to_numpy(dtype=np.float64),
+        "sex": _codes(latent["sex"], SEXES, "sex"),
+        "group": _codes(latent["diagnosis_group"], GROUPS, "diagnosis_group"),
+        "load": latent["physical_load"].to_numpy(dtype=np.int64),
+        "employment": _codes(latent["employment_status"], EMPLOYMENT, "employment_status"),
+        "partial": latent["partial_sick_leave"].to_numpy(dtype=bool),
+        "contact": contact,
+        "prior": latent["prior_sick_weeks_12m"].to_numpy(dtype=np.float64),
+        "treatment": _codes(latent["treatment"], TREATMENTS, "treatment"),
+        "jobcenter": _codes(latent["jobcenter"], JOBCENTERS, "jobcenter"),
+    }
+
+
+def _family_score(family: str, latent: pd.DataFrame, mask: np.ndarray | None) -> np.ndarray:
+    """r(x, u) for "frailty" rows, mu(x) for "aft" rows (both: higher = longer absence)."""
+    rows = latent if mask is None else latent[mask]
+    if family == "aft":
+        return _aft_mu_arrays(**_covariates(rows), work_ability=rows["work_ability"].to_numpy(dtype=np.float64))
+    return _risk_score_arrays(**_covariates(rows), frailty=rows["frailty"].to_numpy(dtype=np.float64))
+
+
 def risk_score(latent: pd.DataFrame) -> np.ndarray:
-    """The score r(x, u) of each row of a latent frame (higher = longer absence).
+    """The true score of each row of a latent frame (higher = longer absence).
 
     Parameters
     ----------
     latent : pandas.DataFrame
-        A ``Cohort.latent`` frame (or one with the same covariate columns and
-        ``frailty``).
+        A ``Cohort.latent`` frame (or one with the same covariate columns,
+        ``frailty`` and ``work_ability``). Rows are read by their ``family``;
+        a frame without that column is taken as "frailty".
 
     Returns
     -------
     numpy.ndarray
-        r(x, u), float64, one per row.
+        float64, one per row: r(x, u) (frailty included) for "frailty" rows,
+        mu(x), the location of log T, for "aft" rows.
     """
-    contact = latent["employer_contact"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    return _risk_score_arrays(
-        age=latent["age"].to_numpy(dtype=np.float64),
-        sex=_codes(latent["sex"], SEXES, "sex"),
-        group=_codes(latent["diagnosis_group"], GROUPS, "diagnosis_group"),
-        load=latent["physical_load"].to_numpy(dtype=np.int64),
-        employment=_codes(latent["employment_status"], EMPLOYMENT, "employment_status"),
-        partial=latent["partial_sick_leave"].to_numpy(dtype=bool),
-        contact=contact,
-        prior=latent["prior_sick_weeks_12m"].to_numpy(dtype=np.float64),
-        treatment=_codes(latent["treatment"], TREATMENTS, "treatment"),
-        jobcenter=_codes(latent["jobcenter"], JOBCENTERS, "jobcenter"),
-        frailty=latent["frailty"].to_numpy(dtype=np.float64),
-    )
+    score = np.empty(len(latent))
+    for family, mask in _family_rows(latent):
+        score[slice(None) if mask is None else mask] = _family_score(family, latent, mask)
+    return score
 
 
 def true_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) -> pd.DataFrame:
-    """Exact P(T > h | T > sick_weeks, covariates, frailty) for each horizon.
+    """Exact P(T > h | T > sick_weeks, everything the simulator knows) per horizon.
 
-    Recomputes the score from the covariates and ``frailty`` (it does not
-    trust a stored ``risk_score``), so tests can check the simulator.
+    In the "frailty" family that includes the frailty, which no form shows,
+    so no model of the forms can reach this risk: its ceiling is
+    :func:`optimal_risk`. In the "aft" family nothing is hidden and the two
+    are equal. Recomputes the score from the covariates (and ``frailty``); it
+    does not trust a stored ``risk_score``, so tests can check the simulator.
 
     Parameters
     ----------
     latent : pandas.DataFrame
-        A ``Cohort.latent`` frame.
+        A ``Cohort.latent`` frame; rows are read by their ``family`` column
+        ("frailty" where the column is absent).
     horizons : sequence of int, default HORIZONS
         Horizons h in weeks from the first sick day.
 
@@ -802,15 +1107,192 @@ def true_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) -> pd
         latent frame's row order. The risk is 1.0 where ``sick_weeks >= h``
         and never increases with h.
     """
-    score = risk_score(latent)
     sick_weeks = latent["sick_weeks"].to_numpy(dtype=np.float64)
-    h_s = _cumulative_baseline(sick_weeks)
+    risks = np.empty((len(latent), len(horizons)))
+    for family, mask in _family_rows(latent):
+        rows = slice(None) if mask is None else mask
+        score = _family_score(family, latent, mask)
+        s = sick_weeks[rows]
+        if family == "aft":
+            sigma = _AFT_SIGMA[_codes(latent["diagnosis_group"], GROUPS, "diagnosis_group")[rows]]
+            neg_log_survival_s = np.log1p(_aft_odds(s, score, sigma))
+        for j, h in enumerate(horizons):
+            if family == "aft":
+                # S(h) / S(s) with S(t) = 1 / (1 + z_t).
+                risk = np.exp(neg_log_survival_s - np.log1p(_aft_odds(float(h), score, sigma)))
+            else:
+                excess = np.maximum(_cumulative_baseline(float(h)) - _cumulative_baseline(s), 0.0)
+                risk = np.exp(-excess * np.exp(-score))
+            risks[rows, j] = np.where(s >= h, 1.0, risk)
     out: dict[str, Any] = {"case_id": latent["case_id"].reset_index(drop=True)}
-    for h in horizons:
-        excess = np.maximum(_cumulative_baseline(float(h)) - h_s, 0.0)
-        risk = np.exp(-excess * np.exp(-score))
-        out[f"risk_{h}"] = np.where(sick_weeks >= h, 1.0, risk)
+    for j, h in enumerate(horizons):
+        out[f"risk_{h}"] = risks[:, j]
     return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------
+# The form-level optimum
+# --------------------------------------------------------------------------
+_FRAILTY_GRID = np.linspace(-5.0, 5.0, 161)  # N(0, 1) mass outside: 6e-7
+_OPTIMUM_CHUNK_ROWS = 20_000  # bounds memory: a few (rows x grid) float arrays
+
+
+def optimal_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) -> pd.DataFrame:
+    r"""The form-level optimum E[true risk | the form's complete answers].
+
+    The best risk any model of the forms can give, in the limit of unlimited
+    training data: the benchmark for discrimination (a model's AUC against
+    this one's), where :func:`true_risk` is out of reach.
+
+    * "frailty" rows: the frailty u is not on the form, but the answers the
+      simulator drew from it are (work ability, expected return, employment,
+      partial sick leave, employer contact where employed, prior weeks,
+      treatment). Their likelihoods, exactly as the simulator draws them, give
+      the posterior of u on a grid of 161 points over [-5, 5] with the prior
+      N(0, 1), and the true risk is averaged over it. Answers that do not
+      depend on u (diagnosis, sex, age, jobcenter, load, hours, timing) enter
+      only through the risk itself. The survival to ``sick_weeks`` is *not* a
+      term of the posterior here: the simulator draws u independently of
+      ``sick_weeks`` and then T conditional on T > sick_weeks given u, so
+      among the forms u ~ N(0, 1) at every ``sick_weeks``. (A cohort of spells
+      followed from the first sick day and sampled when still absent would
+      need the factor S(s | x, u); this simulator samples forms, not spells.)
+      Computed in chunks of 20,000 rows: about 1.5 s per 50,000 rows on two
+      cores.
+    * "aft" rows: nothing is hidden (work ability is a covariate of mu and
+      the expected return a noisy read-out of the true median, carrying no
+      information beyond x), so the optimum equals the true risk.
+
+    The optimum is for *complete* answers, as in the latent frame. Messy forms
+    leave fields blank at random (and 3% give no diagnosis); the optimum of
+    such a form would average over the blanks too and is lower in AUC, so a
+    model trained and scored on messy forms is judged against a slightly
+    generous ceiling.
+
+    Parameters
+    ----------
+    latent : pandas.DataFrame
+        A ``Cohort.latent`` frame; rows are read by their ``family`` column.
+        The frailty itself is never read.
+    horizons : sequence of int, default HORIZONS
+        Horizons h in weeks from the first sick day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case_id`` and one float64 column ``risk_<h>`` per horizon, like
+        :func:`true_risk`: 1.0 where ``sick_weeks >= h``, never increasing
+        with h, and with the same mean as the true risk over a cohort (up to
+        sampling error), by the law of total expectation.
+    """
+    out = true_risk(latent, horizons=horizons)  # final for "aft" rows
+    for family, mask in _family_rows(latent):
+        if family != "frailty" or len(latent) == 0:
+            continue
+        rows = np.arange(len(latent)) if mask is None else np.flatnonzero(mask)
+        values = np.empty((rows.size, len(horizons)))
+        for start in range(0, rows.size, _OPTIMUM_CHUNK_ROWS):
+            chunk = rows[start : start + _OPTIMUM_CHUNK_ROWS]
+            values[start : start + chunk.size] = _frailty_optimum(latent.iloc[chunk], horizons)
+        for j, h in enumerate(horizons):
+            column = out[f"risk_{h}"].to_numpy(copy=True)
+            column[rows] = values[:, j]
+            out[f"risk_{h}"] = column
+    return out
+
+
+def _log_interval(ndtr: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """log P(low < Z <= high) for Z ~ N(0, 1), accurate in both tails."""
+    upper = low > 0  # both bounds in the upper tail: use the mirrored interval
+    p = ndtr(np.where(upper, -low, high)) - ndtr(np.where(upper, -high, low))
+    return np.log(np.maximum(p, 1e-300))
+
+
+def _frailty_optimum(latent: pd.DataFrame, horizons: Sequence[int]) -> np.ndarray:
+    """(rows, horizons) E[risk | answers] for "frailty" rows, the frailty integrated out."""
+    from scipy.special import ndtr  # scikit-learn's dependency; only needed here
+
+    u = _FRAILTY_GRID
+    n_grid = u.size
+    cov = _covariates(latent)
+    group, employment = cov["group"], cov["employment"]
+    mental = (group == _MENTAL).astype(np.int64)
+    # Prior N(0, 1) on the grid (up to a constant, as every term below).
+    logpost = np.broadcast_to(-0.5 * u**2, (len(latent), n_grid)).copy()
+
+    # Work ability: clip(rint(5.2 - 1.5 u + offset_g + N(0, 1.5^2)), 0, 10); table (group, answer, grid).
+    centre = 5.2 - 1.5 * u[None, None, :] + _WORK_ABILITY_GROUP[:, None, None]
+    answer = np.arange(11.0)[None, :, None]
+    low = np.where(answer <= 0, -np.inf, (answer - 0.5 - centre) / 1.5)
+    high = np.where(answer >= 10, np.inf, (answer + 0.5 - centre) / 1.5)
+    table = _log_interval(ndtr, low, high)
+    logpost += table[group, latent["work_ability"].to_numpy(dtype=np.int64)]
+
+    # Employment: unemployed with logistic(-1.9 + 0.45 mental + 0.2 u), self-employed 0.059 of the rest.
+    p_unemployed = _logistic(-1.9 + 0.45 * np.arange(2)[:, None] + 0.2 * u[None, :])
+    p_self = 0.059 * (1.0 - p_unemployed)
+    table = np.log(np.stack([1.0 - p_unemployed - p_self, p_unemployed, p_self], axis=1))
+    logpost += table[mental, employment]
+
+    # Partial sick leave: logistic(-1.15 - 0.4 u + 0.2 light) unless unemployed (0.03, free of u).
+    light = (cov["load"] <= 2).astype(np.int64)
+    p_partial = _logistic(-1.15 + 0.2 * np.arange(2)[:, None] - 0.4 * u[None, :])
+    table = np.log(np.stack([1.0 - p_partial, p_partial], axis=1))  # (light, answer, grid)
+    partial = cov["partial"].astype(np.int64)
+    logpost += np.where((employment != EMPLOYMENT.index("unemployed"))[:, None], table[light, partial], 0.0)
+
+    # Employer contact, employed only: logistic(0.3 + 0.8 partial - 0.2 u).
+    p_contact = _logistic(0.3 + 0.8 * np.arange(2)[:, None] - 0.2 * u[None, :])
+    table = np.log(np.stack([1.0 - p_contact, p_contact], axis=1))  # (partial, answer, grid)
+    contact = cov["contact"].astype(np.int64)
+    logpost += np.where((employment == EMPLOYMENT.index("employed"))[:, None], table[partial, contact], 0.0)
+
+    # Prior weeks: 0 with logistic(0.55 - 0.5 u - 0.01 (age - 45)), else min(Geometric(q), 52);
+    # table (age 0-75, weeks 0-52, grid).
+    p_zero = _logistic(0.55 - 0.5 * u[None, :] - 0.01 * (np.arange(76.0)[:, None] - 45))
+    q = 1.0 / (1.0 + 3.5 * np.exp(0.4 * u))
+    weeks = np.arange(53.0)[:, None]
+    log_positive = np.where(weeks >= 52, 51 * np.log1p(-q), (weeks - 1) * np.log1p(-q) + np.log(q))
+    table = np.where(
+        weeks[None] == 0, np.log(p_zero)[:, None, :], np.log1p(-p_zero)[:, None, :] + log_positive[None]
+    )
+    logpost += table[cov["age"].astype(np.int64), cov["prior"].astype(np.int64)]
+
+    # Treatment: softmax of the group's logits + u * slope; table (group, answer, grid).
+    logits = _TREATMENT_LOGITS[:, :, None] + _TREATMENT_FRAILTY[None, :, None] * u[None, None, :]
+    table = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    logpost += table[group, cov["treatment"]]
+
+    # Expected return: unknown with logistic(-2.3 + 0.4 u + 0.4 mental), else the
+    # true median remaining time times LogNormal(0, 0.4^2), cut at 4, 8, 13 weeks.
+    # exp(r) = exp(r(x, 0)) exp(sigma_u u): outer products instead of exponentials.
+    score_x = _risk_score_arrays(**cov, frailty=np.zeros(len(latent)))
+    sick_weeks = latent["sick_weeks"].to_numpy(dtype=np.float64)[:, None]
+    h_s = _cumulative_baseline(sick_weeks)
+    scale = np.exp(score_x)[:, None] * np.exp(FRAILTY_SD * u)[None, :]
+    median_total = WEIBULL_SCALE * (h_s + np.log(2.0) * scale) ** (1.0 / WEIBULL_SHAPE)
+    centre = np.log(np.maximum(median_total - sick_weeks, 1e-300))
+    expected = _codes(latent["expected_return"], EXPECTED_RETURN, "expected_return")
+    unknown = expected == EXPECTED_RETURN.index("unknown")
+    cuts = np.log(np.array([4.0, 8.0, 13.0]))
+    cuts = np.concatenate([[-np.inf], cuts, [np.inf]])
+    k = np.where(unknown, 0, expected)[:, None]
+    log_category = _log_interval(
+        ndtr, (cuts[k] - centre) / _EXPECTATION_SD, (cuts[k + 1] - centre) / _EXPECTATION_SD
+    )
+    p_unknown = _logistic(-2.3 + 0.4 * u[None, :] + 0.4 * np.arange(2)[:, None])  # (mental, grid)
+    logpost += np.where(
+        unknown[:, None], np.log(p_unknown[mental]), np.log1p(-p_unknown[mental]) + log_category
+    )
+
+    posterior = np.exp(logpost - logpost.max(axis=1, keepdims=True))
+    posterior /= posterior.sum(axis=1, keepdims=True)
+    result = np.empty((len(latent), len(horizons)))
+    for j, h in enumerate(horizons):
+        excess = np.maximum(_cumulative_baseline(float(h)) - h_s, 0.0)
+        risk = (posterior * np.exp(-excess / scale)).sum(axis=1)
+        result[:, j] = np.where(sick_weeks[:, 0] >= h, 1.0, risk)
+    return result
 
 
 # --------------------------------------------------------------------------

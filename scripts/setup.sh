@@ -17,7 +17,7 @@ fi
 if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp_source" ]; then
     echo "setup: installing the package and its pinned dependencies into .venv (a few minutes the first time)"
     if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip \
-           && .venv/bin/python -m pip install --disable-pip-version-check -c constraints.txt -e ".[train,test,notebooks]"; } \
+           && .venv/bin/python -m pip install --disable-pip-version-check -c constraints.txt -e ".[train,test,notebooks,spark]"; } \
            > .venv/setup.log 2>&1; then
         tail -30 .venv/setup.log >&2
         echo "setup: installing failed; the whole log is in .venv/setup.log" >&2

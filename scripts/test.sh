@@ -18,5 +18,13 @@ if ! command -v soffice >/dev/null 2>&1 && ! command -v libreoffice >/dev/null 2
         > .venv/apt-libreoffice.log 2>&1 \
         || echo "test: could not install LibreOffice (see .venv/apt-libreoffice.log); its workbook test will be skipped" >&2
 fi
+# The Spark engine's tests run Spark in local mode, which needs a Java runtime: Debian's OpenJDK 17.
+if ! command -v java >/dev/null 2>&1; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    echo "test: installing Debian's openjdk-17-jre-headless for the Spark tests"
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless; } \
+        > .venv/apt-java.log 2>&1 \
+        || echo "test: could not install Java (see .venv/apt-java.log); the Spark tests will be skipped" >&2
+fi
 export MPLBACKEND=Agg
 exec .venv/bin/python -m pytest -q "$@"

@@ -1,6 +1,6 @@
 """The package's architecture, checked from its source (``ast``; nothing is imported).
 
-Stages, in order: intake -> features -> models -> registry -> scoring -> cli. A stage
+Stages, in order: intake -> features -> models -> registry -> scoring -> spark -> monitoring -> cli. A stage
 imports only earlier stages, and only their public names; no two modules import each
 other, directly or round about. ``screening/_io.py`` (safe file writing) and
 ``screening/_lazy.py`` (names imported on first use), which import no stage, and
@@ -37,11 +37,13 @@ LEVELS: dict[str, float] = {
     "models": 3,
     "registry": 4,
     "scoring": 5,
+    "spark": 5.5,
+    "monitoring": 5.6,
     "cli": 6,
     "__init__": 7,
     "__main__": 7,
 }
-STAGES = ("intake", "features", "models", "registry", "scoring", "cli")
+STAGES = ("intake", "features", "models", "registry", "scoring", "spark", "monitoring", "cli")
 #: Shared by every part of the package although its name starts with ``_``.
 SHARED_MODULES = frozenset({"_io", "_lazy"})
 

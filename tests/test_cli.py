@@ -37,6 +37,29 @@ def test_training_files_validate_with_the_training_flag(tmp_path, capsys):
     assert code == 0 and "valid:    300" in out
 
 
+def test_simulate_family_window_and_truth_with_the_optimum(tmp_path, capsys):
+    from screening.synthetic import simulate_cohort
+
+    forms, truth = tmp_path / "aft.parquet", tmp_path / "truth.csv"
+    code, _, _ = run(capsys, "simulate", "--rows", "400", "--seed", "5", "--output", str(forms), "--training",
+                     "--family", "aft", "--window-days", "120", "--truth", str(truth))
+    assert code == 0
+    expected = simulate_cohort(400, seed=5, training=True, family="aft", window_days=120)
+    pd.testing.assert_frame_equal(pd.read_parquet(forms).astype("str"), expected.forms)
+    written = pd.read_csv(truth, dtype={"case_id": "str"})
+    horizons = [c.removeprefix("risk_") for c in written.columns if c.startswith("risk_")]
+    assert horizons and written.columns.tolist() == (
+        ["case_id"] + [f"risk_{h}" for h in horizons] + [f"optimal_risk_{h}" for h in horizons])
+    assert written["risk_13"].to_numpy() == pytest.approx(expected.true_risk["risk_13"].to_numpy())
+    # Frailty family: the optimum averages the hidden frailty out, so it differs from the true risk.
+    run(capsys, "simulate", "--rows", "400", "--output", str(forms), "--truth", str(truth))
+    written = pd.read_csv(truth)
+    assert not written["optimal_risk_13"].equals(written["risk_13"])
+    for argv, message in ((["--window-days", "0"], "--window-days"), (["--family", "weibull"], "--family")):
+        code, _, err = run(capsys, "simulate", "--rows", "10", "--output", str(forms), *argv)
+        assert code == 2 and message in err and err.count("\n") == 1
+
+
 def test_refused_rows_are_summarised_and_written(forms_file, tmp_path, capsys):
     path = forms_file([form(case_id="A", age="12"), form(case_id="B", sex="?"), form(case_id="C")])
     rejects = tmp_path / "refused.csv"

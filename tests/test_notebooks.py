@@ -1,6 +1,6 @@
 """The analysts' notebooks run top to bottom, headless, against a temporary MLflow store.
 
-The three notebooks in ``notebooks/`` are executed in order with nbclient, each in its own
+The four notebooks in ``notebooks/`` are executed in order with nbclient, each in its own
 kernel started from this interpreter, with the working directory at the notebook (as Jupyter
 does). Their parameters are injected through environment variables: ``MLFLOW_TRACKING_URI``
 points at a temporary SQLite store and ``SCREENING_NB_OUT_DIR`` at a temporary folder, so a test
@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-ORDER = ("01_explore_intake.ipynb", "02_train_and_calibrate.ipynb", "03_evaluate_and_promote.ipynb")
+ORDER = ("01_explore_intake.ipynb", "02_train_and_calibrate.ipynb", "03_evaluate_and_promote.ipynb",
+         "04_monitor.ipynb")
 REGISTERED_NAME = "screening-risk"
 CELL_TIMEOUT = 600  # seconds; the whole set takes about two minutes on the project's machine
 
@@ -63,7 +64,7 @@ def test_notebooks_use_only_the_public_api(name):
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    """Run the three notebooks in order; returns the executed notebooks, the store URI and the output folder."""
+    """Run the notebooks in order; returns the executed notebooks, the store URI and the output folder."""
     try:
         import nbformat
         from nbclient import NotebookClient
@@ -129,7 +130,7 @@ def test_notebooks_show_and_save_real_figures(executed, client):
                   if "image/png" in output.get("data", {})]
         assert len(images) >= 2, f"{name} shows {len(images)} figures"
     saved = {path.name[:2] for path in (executed["out"] / "figures").glob("*.png")}
-    assert saved == {"01", "02", "03"}
+    assert saved == {"01", "02", "03", "04"}
     experiment = client.get_experiment_by_name("screening-notebooks")
     runs = client.search_runs([experiment.experiment_id])
     assert {run.data.tags["screening.notebook"] for run in runs} == {Path(name).stem for name in ORDER}
@@ -145,20 +146,36 @@ def test_training_runs_are_tracked_and_the_champion_loads(executed, client):
 
     training = client.search_runs([client.get_experiment_by_name("screening").experiment_id])
     families = sorted(run.data.params["family"] for run in training)
-    # Notebook 02: both families compared, then one registered; notebook 03: a candidate.
-    assert len(training) == 4 and {"additive", "boosted"} <= set(families)
+    # Notebook 02: both families compared, then one registered; notebook 03: a candidate; notebook 04: a model
+    # retrained on the forms since the population shifted.
+    assert len(training) == 5 and {"additive", "boosted"} <= set(families)
     assert all("test_auc" in run.data.metrics for run in training)
 
     champion = client.get_model_version_by_alias(REGISTERED_NAME, "champion")
     candidate = client.get_model_version(REGISTERED_NAME, "2")
+    retrained = client.get_model_version(REGISTERED_NAME, "3")  # notebook 04, promoted only through the guard
     assert candidate.tags["screening.guard"] in {"passed", "refused"}
-    assert str(champion.version) == ("2" if candidate.tags["screening.guard"] == "passed" else "1")
+    assert retrained.tags["screening.guard"] in {"passed", "refused"}
+    before = "2" if candidate.tags["screening.guard"] == "passed" else "1"
+    assert str(champion.version) == ("3" if retrained.tags["screening.guard"] == "passed" else before)
 
     loaded = load_model_dir(resolve_model_uri(f"models:/{REGISTERED_NAME}@champion"))
     assert loaded.metadata["family"] in {"additive", "boosted"}
     week = validate_file(executed["out"] / "week_forms.csv").valid
     risks = loaded.estimator.predict_risk(week)
     assert len(risks) == len(week) > 100 and risks.stack().between(0, 1).all()
+
+
+@pytest.mark.slow
+def test_the_monitoring_notebook_flags_the_shift_and_logs_a_linked_run(executed, client):
+    experiment = client.get_experiment_by_name("screening-monitoring")
+    (run,) = client.search_runs([experiment.experiment_id])
+    tags = run.data.tags
+    assert tags["screening.retrain_advised"] == "yes" and tags["screening.registered_name"] == REGISTERED_NAME
+    assert tags["screening.registered_version"] in {"1", "2"}  # the champion of notebooks 02-03 it watched
+    assert min(tags["screening.flagged_periods"].split(",")) >= "2027-09"  # the shift month, never before
+    page = executed["out"] / "monitoring.html"
+    assert page.is_file() and '<html lang="da">' in page.read_text("utf-8")
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ reader, so that the simulator is checked against the contract itself.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,9 @@ from screening.synthetic import (
     HORIZONS,
     ICD_CODES,
     TRAINING_COLUMNS,
+    FAMILIES,
     danish_excel_values,
+    optimal_risk,
     risk_score,
     simulate_cohort,
     true_risk,
@@ -376,6 +379,228 @@ def test_censoring_is_present_and_never_mislabelled(training_cohort, contract):
     extraction = pd.Timestamp(EXTRACTION)
     expected_censor = (extraction - latent["sick_leave_start"]).dt.days / 7
     np.testing.assert_allclose(censor, expected_censor)
+
+
+# ----------------------------------------------------------------------------
+# The frailty family stays as it was; the window of arrival
+# ----------------------------------------------------------------------------
+def test_frailty_family_is_unchanged_for_a_fixed_seed():
+    """Checksums taken before the second family was added: benchmarks and tests rely on them."""
+    cohort = simulate_cohort(2_000, seed=3, training=True)
+    digest = hashlib.sha256()
+    numeric = ["sick_days", "age", "physical_load", "prior_sick_weeks_12m", "work_ability",
+               "frailty", "risk_score", "duration_weeks", "censor_weeks"]
+    for name in numeric:
+        digest.update(np.ascontiguousarray(cohort.latent[name].to_numpy(dtype=np.float64)).tobytes())
+    for name in RISK_COLUMNS:
+        digest.update(np.ascontiguousarray(cohort.true_risk[name].to_numpy()).tobytes())
+    assert digest.hexdigest() == "72bc87460c76049d38807db7579dc4bd5d3ec26d63f422faa3f5b1ece59364d5"
+    cells = cohort.forms.fillna("<NA>").astype(str).to_numpy().ravel().tolist()
+    assert hashlib.sha256("\x1f".join(cells).encode()).hexdigest() == (
+        "be1e91fa99677ede758a7d3bafe4aef43050e56d2ecc94b3a2ec103cd8f27d51"
+    )
+    assert cohort.latent["duration_weeks"].iloc[0] == 25.2145676221765
+    assert cohort.true_risk["risk_13"].iloc[0] == 0.5684557131363847
+    assert (cohort.latent["family"] == "frailty").all()
+    explicit = simulate_cohort(2_000, seed=3, training=True, family="frailty", window_days=730)
+    pd.testing.assert_frame_equal(explicit.forms, cohort.forms)
+    pd.testing.assert_frame_equal(explicit.latent, cohort.latent)
+
+
+def test_forms_arrive_within_the_window_and_a_short_window_censors_more():
+    extraction = pd.Timestamp(EXTRACTION)
+    short = simulate_cohort(20_000, seed=4, training=True, window_days=90).latent
+    age_days = (extraction - short["form_received"]).dt.days
+    assert age_days.between(0, 89).all() and age_days.max() >= 85
+    wide = simulate_cohort(20_000, seed=4, training=True).latent
+    assert (extraction - wide["form_received"]).dt.days.max() >= 700
+    assert (~short["spell_ended"]).mean() > 2 * (~wide["spell_ended"]).mean()
+    expected_censor = (extraction - short["sick_leave_start"]).dt.days / 7
+    np.testing.assert_allclose(short["censor_weeks"], expected_censor)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"family": "weibull"}, "family"), ({"window_days": 0}, "window_days")],
+)
+def test_bad_family_or_window_is_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        simulate_cohort(10, **options)
+
+
+# ----------------------------------------------------------------------------
+# The second family: log-logistic accelerated failure time, nothing hidden
+# ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def aft_cohort() -> synthetic.Cohort:
+    return simulate_cohort(200_000, seed=21, training=True, family="aft")
+
+
+def test_aft_has_the_same_people_and_no_hidden_frailty(aft_cohort):
+    frailty = simulate_cohort(5_000, seed=21, training=True)
+    aft = simulate_cohort(5_000, seed=21, training=True, family="aft")
+    people = ["case_id", "sex", "age", "jobcenter", "diagnosis_code", "diagnosis_group"]
+    pd.testing.assert_frame_equal(aft.latent[people], frailty.latent[people])
+    assert not aft.latent["duration_weeks"].equals(frailty.latent["duration_weeks"])
+    latent = aft_cohort.latent
+    assert (latent["frailty"] == 0).all() and (latent["family"] == "aft").all()
+    assert set(FAMILIES) == {"frailty", "aft"}
+    np.testing.assert_allclose(risk_score(latent), latent["risk_score"], rtol=0, atol=1e-12)
+    pd.testing.assert_frame_equal(true_risk(latent), aft_cohort.true_risk)
+    # Nothing hidden: the form-level optimum is the true risk itself.
+    pd.testing.assert_frame_equal(aft_cohort.optimal_risk, aft_cohort.true_risk)
+
+
+def test_aft_true_risk_is_a_valid_monotone_probability(aft_cohort):
+    risk = aft_cohort.true_risk[RISK_COLUMNS].to_numpy()
+    assert np.isfinite(risk).all() and (risk >= 0).all() and (risk <= 1).all()
+    assert (np.diff(risk, axis=1) <= 0).all()
+    sick_weeks = aft_cohort.latent["sick_weeks"].to_numpy()
+    for h in HORIZONS:
+        column = aft_cohort.true_risk[f"risk_{h}"].to_numpy()
+        assert (column[sick_weeks >= h] == 1.0).all()
+        assert (column[sick_weeks < h] < 1.0).all()
+    assert (aft_cohort.latent["duration_weeks"] > aft_cohort.latent["sick_weeks"]).all()
+
+
+def test_aft_true_risk_is_the_empirical_survival(aft_cohort):
+    """On 200,000 forms the share with T > h matches the mean true risk, overall and by decile."""
+    latent, risk = aft_cohort.latent, aft_cohort.true_risk
+    duration, sick_weeks = latent["duration_weeks"].to_numpy(), latent["sick_weeks"].to_numpy()
+    at_risk = sick_weeks < 13
+    assert (duration[at_risk] > 13).mean() == pytest.approx(risk["risk_13"][at_risk].mean(), abs=0.005)
+    for h in HORIZONS:
+        assert (duration > h).mean() == pytest.approx(risk[f"risk_{h}"].mean(), abs=0.006), h
+    decile = pd.qcut(risk["risk_13"][at_risk], 10, labels=False)
+    frame = pd.DataFrame({"d": decile, "y": duration[at_risk] > 13, "p": risk["risk_13"][at_risk]})
+    by_decile = frame.groupby("d").mean()
+    assert (by_decile["y"] - by_decile["p"]).abs().max() < 0.015
+
+
+def test_aft_long_absence_share_and_discrimination(aft_cohort):
+    """Tuning guard. Measured for seed 21, n = 200,000: among forms with
+    sick_weeks < 13, share T > 13 weeks = 0.35 and the 13-week true-risk AUC
+    = 0.79; about 11% of forms are censored. Expectation alone ~0.68.
+    """
+    latent, risk = aft_cohort.latent, aft_cohort.true_risk
+    at_risk = latent["sick_weeks"] < 13
+    long = latent["duration_weeks"][at_risk] > 13
+    assert 0.30 <= long.mean() <= 0.40
+    assert 0.75 <= _auc(risk["risk_13"][at_risk], long) <= 0.85
+    assert 0.05 <= (~latent["spell_ended"]).mean() <= 0.20
+    assert latent["expected_return"].eq("unknown").mean() == pytest.approx(0.12, abs=0.01)
+    order = {"within_4_weeks": 0, "4_to_8_weeks": 1, "8_to_13_weeks": 2, "unknown": 2.5, "over_13_weeks": 3}
+    assert _auc(latent["expected_return"][at_risk].map(order), long) > 0.6
+    assert _auc(-latent["work_ability"][at_risk], long) > 0.55
+
+
+def test_aft_spread_differs_by_group():
+    """Not one shape for all: with a common spread the survival odds ratio between two
+    groups would be the same at every horizon (proportional odds); here it is not."""
+    latent = simulate_cohort(50_000, seed=22, family="aft").latent
+    latent = latent.assign(sick_weeks=0.0)  # the same start for everyone: unconditional survival
+    risk = true_risk(latent, horizons=(4, 52))
+    injury = (latent["diagnosis_group"] == "injury").to_numpy()
+    cancer = (latent["diagnosis_group"] == "cancer").to_numpy()
+
+    def log_odds(h: int, rows: np.ndarray) -> float:
+        p = risk[f"risk_{h}"].to_numpy()[rows]
+        return float(np.median(np.log(p / (1 - p))))
+
+    gap_early = log_odds(4, cancer) - log_odds(4, injury)
+    gap_late = log_odds(52, cancer) - log_odds(52, injury)
+    assert gap_late - gap_early > 1.0  # about log(13) (1/0.45 - 1/0.75) = 2.3
+
+
+def test_aft_censoring_is_consistent(aft_cohort, contract):
+    latent, forms = aft_cohort.latent, aft_cohort.forms
+    ended = latent["spell_ended"].to_numpy()
+    duration, censor = latent["duration_weeks"].to_numpy(), latent["censor_weeks"].to_numpy()
+    np.testing.assert_array_equal(ended, duration <= censor)
+    np.testing.assert_array_equal(latent["absence_weeks"], np.minimum(duration, censor))
+    expected_censor = (pd.Timestamp(EXTRACTION) - latent["sick_leave_start"]).dt.days / 7
+    np.testing.assert_allclose(censor, expected_censor)
+    assert (latent["form_received"] <= pd.Timestamp(EXTRACTION)).all()
+    written_ended = _parse_bool(forms["spell_ended"], contract).to_numpy(dtype=bool)
+    np.testing.assert_array_equal(written_ended, ended)
+    weeks = pd.to_numeric(forms["absence_weeks"]).to_numpy()
+    for h in HORIZONS:
+        np.testing.assert_array_equal(weeks[ended] > h, duration[ended] > h)
+        assert (duration[~ended][weeks[~ended] > h] > h).all()
+
+
+@pytest.mark.parametrize("messy", [True, False])
+def test_aft_forms_validate_with_no_refusals(messy):
+    from screening.intake import RawTable, validate_table
+
+    cohort = simulate_cohort(20_000, seed=23, training=True, messy=messy, family="aft")
+    checked = validate_table(RawTable(cohort.forms, np.arange(2, len(cohort.forms) + 2)), training=True)
+    assert checked.refused_rows == 0, checked.refused.head(10).to_string()
+    assert len(checked.valid) == len(cohort.forms)
+
+
+# ----------------------------------------------------------------------------
+# The form-level optimum
+# ----------------------------------------------------------------------------
+def test_optimal_risk_is_lazy_cached_and_laid_out_like_the_true_risk():
+    fresh = simulate_cohort(3_000, seed=13, training=True)
+    assert "optimal_risk" not in vars(fresh)  # not computed unless asked
+    first = fresh.optimal_risk
+    assert fresh.optimal_risk is first
+    pd.testing.assert_frame_equal(first, optimal_risk(fresh.latent))
+    assert list(first.columns) == ["case_id", *RISK_COLUMNS]
+    assert first["case_id"].equals(fresh.true_risk["case_id"])
+    risk = first[RISK_COLUMNS].to_numpy()
+    assert np.isfinite(risk).all() and ((risk >= 0) & (risk <= 1)).all()
+    assert (np.diff(risk, axis=1) <= 1e-12).all()
+    sick_weeks = fresh.latent["sick_weeks"].to_numpy()
+    for h in HORIZONS:
+        assert (first[f"risk_{h}"].to_numpy()[sick_weeks >= h] == 1.0).all()
+    custom = optimal_risk(fresh.latent, horizons=(10, 13))
+    assert list(custom.columns) == ["case_id", "risk_10", "risk_13"]
+    np.testing.assert_allclose(custom["risk_13"], first["risk_13"], rtol=0, atol=1e-12)
+
+
+def test_optimal_risk_never_reads_the_frailty(training_cohort):
+    latent = training_cohort.latent.head(4_000)
+    scrambled = latent.assign(frailty=np.random.default_rng(0).normal(size=len(latent)))
+    pd.testing.assert_frame_equal(optimal_risk(scrambled), optimal_risk(latent))
+    assert not true_risk(scrambled).equals(true_risk(latent))
+
+
+def test_frailty_optimum_is_below_the_true_risk_and_keeps_its_mean(large_cohort):
+    """Law of total expectation: E[E[R | answers]] = E[R]; and no form shows the frailty."""
+    latent, truth, optimum = large_cohort.latent, large_cohort.true_risk, large_cohort.optimal_risk
+    duration, sick_weeks = latent["duration_weeks"].to_numpy(), latent["sick_weeks"].to_numpy()
+    for h in HORIZONS:
+        difference = optimum[f"risk_{h}"].to_numpy() - truth[f"risk_{h}"].to_numpy()
+        standard_error = difference.std() / np.sqrt(len(difference))
+        assert abs(difference.mean()) < 4 * standard_error + 1e-12, h
+    at_risk = sick_weeks < 13
+    long = duration[at_risk] > 13
+    auc_optimum = _auc(optimum["risk_13"][at_risk], long)
+    auc_truth = _auc(truth["risk_13"][at_risk], long)
+    assert auc_optimum <= auc_truth
+    assert auc_optimum > auc_truth - 0.05  # the answers do reveal much of the frailty
+    # The optimum is itself calibrated against the true durations, by decile.
+    frame = pd.DataFrame({"y": long, "p": optimum["risk_13"][at_risk]})
+    by_decile = frame.groupby(pd.qcut(frame["p"], 10, labels=False)).mean()
+    assert (by_decile["y"] - by_decile["p"]).abs().max() < 0.03
+
+
+def test_mixed_family_frames_dispatch_by_row():
+    aft = simulate_cohort(1_000, seed=31, family="aft")
+    frailty = simulate_cohort(1_000, seed=32)
+    mixed = pd.concat(
+        [aft.latent, frailty.latent.assign(case_id="F" + frailty.latent["case_id"])], ignore_index=True
+    )
+    expected = pd.concat([aft.true_risk, frailty.true_risk], ignore_index=True)
+    np.testing.assert_array_equal(true_risk(mixed)[RISK_COLUMNS], expected[RISK_COLUMNS])
+    np.testing.assert_array_equal(risk_score(mixed), mixed["risk_score"])
+    expected = pd.concat([aft.optimal_risk, frailty.optimal_risk], ignore_index=True)
+    np.testing.assert_allclose(optimal_risk(mixed)[RISK_COLUMNS], expected[RISK_COLUMNS], rtol=0, atol=1e-12)
+    # A latent frame saved without the family column is read as "frailty".
+    pd.testing.assert_frame_equal(true_risk(frailty.latent.drop(columns="family")), frailty.true_risk)
 
 
 # ----------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 - The contract: :func:`load_contract` (the only column list), :data:`HORIZONS`, :data:`MAIN_HORIZON`.
 - One reader: :class:`ChunkedTable` reads CSV (any Danish dialect), ``.xlsx`` or
   Parquet a chunk of forms at a time; :func:`read_table` is its one-chunk case;
-  :func:`forms_table` takes a table already in memory.
+  :func:`forms_table` takes a table already in memory; :func:`parquet_frame` turns
+  typed columns (Parquet's, a Spark batch's) into the text a CSV holds.
 - One validator: :func:`validate_table` judges a table (:func:`validate_in_chunks`
   a file of any size, as the whole file would be judged); :class:`FormValidator`
-  judges one form the same way, fast.
+  judges one form the same way, fast. :func:`comparable_case_ids` gives the ids as
+  validation compares them, to find ids repeated across chunks (or Spark partitions).
 - Privacy: :func:`redact`, :func:`mask_cpr` and :func:`library_message` keep
   CPR-shaped numbers out of everything shown.
 - Words: refusal reasons (:func:`reason_text`) and file errors
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 import os
 
-from screening.intake._cells import cell_text, forms_table, text_frame
+from screening.intake import _pandera  # noqa: F401  (first: pandera without pandas-on-Spark)
+from screening.intake._cells import cell_text, forms_table, parquet_frame, text_frame
 from screening.intake._contract import HORIZONS, MAIN_HORIZON, Contract, Field, load_contract
 from screening.intake._decode import Format
 from screening.intake._form import FormValidator, RefusedFormError, ValidForm
@@ -29,7 +32,7 @@ from screening.intake._passes import FirstPass, ValidationTotals, first_pass, va
 from screening.intake._privacy import CPR_MASK, CPR_PATTERN, library_message, mask_cpr, redact
 from screening.intake._read import DEFAULT_CHUNK_ROWS, VALIDATE_CHUNK_ROWS, ChunkedTable, read_table
 from screening.intake._table import TEXT_DTYPE, FileError, RawTable
-from screening.intake._validate import REFUSED_COLUMNS, Validation, validate_table
+from screening.intake._validate import REFUSED_COLUMNS, Validation, comparable_case_ids, validate_table
 
 
 def validate_file(
@@ -92,6 +95,7 @@ __all__ = [
     "Validation",
     "ValidationTotals",
     "cell_text",
+    "comparable_case_ids",
     "first_pass",
     "format_number",
     "forms_table",
@@ -99,6 +103,7 @@ __all__ = [
     "load_contract",
     "mask_cpr",
     "normalise_codes",
+    "parquet_frame",
     "read_table",
     "reason_text",
     "redact",

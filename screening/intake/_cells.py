@@ -10,6 +10,7 @@ time stamp is its ISO day, a blank is missing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 import pandas as pd
@@ -19,10 +20,20 @@ import pyarrow.compute as pc
 from screening.intake._table import TEXT_DTYPE, FileError, RawTable
 
 
+@functools.lru_cache(maxsize=65_536)
+def float_text(value: float) -> str:
+    """A number as Arrow writes a float column as text (:func:`text_frame`, Parquet): ``40.0`` is ``"40"``.
+
+    One rule for a float alone and a column of them, so that ``40.0`` sent in a
+    mapping, in a typed column or in a Parquet file is the same text.
+    """
+    return pc.cast(pa.scalar(value, pa.float64()), pa.string()).as_py()
+
+
 def cell_text(value: object) -> str | None:
     """A value of a form as the text a file would hold (None when blank).
 
-    Numbers keep their value (``45`` and ``45.0`` both read as 45), yes/no become
+    Numbers keep their value (``45`` and ``45.0`` are both ``"45"``, :func:`float_text`), yes/no become
     ``true``/``false``, dates their ISO day; text is passed on as it is.
     """
     if value is None or value is pd.NA or value is pd.NaT:
@@ -34,7 +45,7 @@ def cell_text(value: object) -> str | None:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return None if np.isnan(value) else repr(float(value))
+        return None if np.isnan(value) else float_text(float(value))
     if isinstance(value, (dt.datetime, pd.Timestamp)):
         return value.date().isoformat()
     if isinstance(value, dt.date):

@@ -28,6 +28,7 @@ fast path can only ever decide "valid, and these are its typed values";
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import threading
 from collections.abc import Mapping
@@ -40,7 +41,7 @@ import pandas as pd
 from screening.intake._cells import cell_text, text_frame
 from screening.intake._contract import load_contract
 from screening.intake._icd10 import all_codes, normalise_codes
-from screening.intake._messages import Language
+from screening.intake._messages import Language, reason_text
 from screening.intake._parse import DATE_FORMATS, MAX_CELL_CHARACTERS
 from screening.intake._privacy import CONTROL_PATTERN, CPR_SEARCH_PATTERN, redact
 from screening.intake._table import FileError, RawTable
@@ -110,6 +111,11 @@ def _blank(value: object) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
 
 
+def _shown(text: str) -> str:
+    """A text from the caller made safe to show (CPR-shaped numbers masked, control characters replaced)."""
+    return str(redact(pd.Series([text], dtype="str")).iloc[0])
+
+
 def _key(value: object) -> object:
     """A hashable, NaN-free cache key for a parsed value (blank is None)."""
     if _blank(value):
@@ -176,6 +182,8 @@ class FormValidator:
             today = dt.date.today()
             days = [today + dt.timedelta(days=offset) for offset in range(-WARM_DAYS_BACK, WARM_DAYS_AHEAD)]
             spellings.update(day.strftime(fmt) for day in days for fmt in _WARM_DATE_FORMATS)
+            # Midnight date-times as case systems export them (2026-11-16 00:00:00, 2026-11-16T00:00:00).
+            spellings.update(f"{day.isoformat()}{sep}00:00:00" for day in days for sep in (" ", "T"))
         elif spec.parse == "icd10":
             # Every code as WHO (M54.5, m54.5), compact (M545) and Danish SKS (DM545) spell it; others are
             # parsed when met.
@@ -339,16 +347,23 @@ class FormValidator:
                 raise _Defer
         return values
 
-    def validate(self, form: Mapping[str, Any], *, language: Language = "da") -> ValidForm:
+    def validate(self, form: Mapping[str, Any], *, language: Language = "da",
+                 ignore_unknown: bool = False) -> ValidForm:
         """Validate one form.
 
         Parameters
         ----------
         form : mapping
             Field name -> value, names as in the contract (any case); values as
-            text or typed. Missing keys are blank answers.
+            text or typed (numbers, booleans, dates and date-times). Missing keys
+            are blank answers.
         language : {"da", "en"}, default "da"
             Language of the refusal reasons.
+        ignore_unknown : bool, default False
+            Pass over keys the contract does not know. By default such a key
+            refuses the form (reason kind ``unknown_field``, naming the nearest
+            contract field): a misspelt ``work_abilty`` would otherwise be a blank
+            answer and a different risk.
 
         Returns
         -------
@@ -363,10 +378,28 @@ class FormValidator:
         """
         if not isinstance(form, Mapping):
             raise TypeError(f"a form is a mapping of field name to value, got {type(form).__name__}")
+        if not ignore_unknown:
+            unknown = [key for key in form if self.known.get(str(key).strip().casefold()) is None]
+            if unknown:
+                raise self._unknown_fields(form, unknown, language)
         try:
             return ValidForm(values=self._fast(form))
         except _Defer:
             return self._validate_as_table(form, language)
+
+    def _unknown_fields(self, form: Mapping[str, Any], unknown: list[object], language: Language) -> RefusedFormError:
+        """The refusal of a form with keys the contract does not know: each named, with the nearest field."""
+        reasons = []
+        for key in unknown:
+            name = str(key).strip()
+            nearest = difflib.get_close_matches(name.casefold(), self.contract.columns, n=1, cutoff=0.6)
+            reason = (reason_text("unknown_field", language, nearest=nearest[0]) if nearest
+                      else reason_text("unknown_field_far", language))
+            value = cell_text(form[key])
+            reasons.append({"column": _shown(name), "value": "" if value is None else _shown(value),
+                            "reason": reason, "kind": "unknown_field"})
+        case_id = next((form[key] for key in form if str(key).strip().casefold() == "case_id"), None)
+        return RefusedFormError(reasons, case_id=_shown(cell_text(case_id) or ""))
 
     def _validate_as_table(self, form: Mapping[str, Any], language: Language) -> ValidForm:
         row = {str(key): value for key, value in form.items()}

@@ -81,6 +81,15 @@ REASONS: dict[str, tuple[str, str]] = {
         'et citationstegn (") åbnet i rækken lukkes aldrig; rækken kan ikke læses',
         'a quote (") opened in this row is never closed; the row cannot be read',
     ),
+    # One form (score_one): a field name the contract does not have, so its answer would be silently lost.
+    "unknown_field": (
+        "ukendt felt; mente du {nearest}? (felter med andre navne afvises, så et svar ikke går tabt)",
+        "unknown field; did you mean {nearest}? (fields of other names are refused, so no answer is lost)",
+    ),
+    "unknown_field_far": (
+        "ukendt felt: kontrakten har intet felt med det navn eller et navn tæt på",
+        "unknown field: the contract has no field of that name or a name close to it",
+    ),
     "malformed_row": (
         "rækken har {found} felter, men overskriften har {expected}",
         "the row has {found} fields but the header has {expected}",
@@ -146,6 +155,20 @@ FILE_ERRORS: dict[str, tuple[str, str]] = {
     ),
     "cannot_write": ("kan ikke skrive {path}: {detail}", "cannot write {path}: {detail}"),
     "cannot_write_output": ("kan ikke skrive en outputfil: {detail}", "cannot write an output file: {detail}"),
+    # The Spark engine's input folders and outputs (screening.spark, `screening spark-score`).
+    "empty_folder": ("{path}: mappen har ingen skemafiler", "{path}: the folder has no form files"),
+    "different_headers": (
+        "filerne i mappen har ikke samme overskriftsrække ({first} og {other})",
+        "the files of the folder do not have the same header row ({first} and {other})",
+    ),
+    "mixed_formats": (
+        "mappen blander Parquet med CSV eller .xlsx ({first} og {other}); læg dem i hver sin mappe",
+        "the folder mixes Parquet with CSV or .xlsx ({first} and {other}); put them in folders of their own",
+    ),
+    "output_exists": (
+        "--output {path} findes og er ikke en tidligere spark-score-mappe; vælg en ny mappe",
+        "--output {path} exists and is not an earlier spark-score folder; choose a new folder",
+    ),
 }
 
 

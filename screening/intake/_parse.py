@@ -28,6 +28,11 @@ DATE_FORMATS = (
     (re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$"), "%d.%m.%Y"),
     (re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$"), "%d/%m/%Y"),
 )
+#: A time of day after a date, as case systems and spreadsheets export date-times
+#: (``2026-11-16 00:00:00``, ``2026-11-16T08:30``, ``16-11-2026 00:00``, with seconds' fractions and a
+#: ``Z`` or UTC offset): read as the day written before it, the time ignored. Only a valid time of day
+#: counts: ``2026-11-16 25:00`` is no date.
+TIME_OF_DAY = r"[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"
 EARLIEST_DATE = pd.Timestamp("2000-01-01")
 LATEST_DATE = pd.Timestamp("2100-12-31")
 
@@ -139,6 +144,7 @@ def parse_whole(uniques: pd.Series, spec: Field, contract: Contract) -> Parsed:
 
 def parse_date(uniques: pd.Series, spec: Field, contract: Contract) -> Parsed:
     dates = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[ns]")
+    uniques = uniques.str.replace(TIME_OF_DAY, "", regex=True)  # a date-time is the day written in it
     implausible = np.zeros(len(uniques), dtype=bool)
     impossible = np.zeros(len(uniques), dtype=bool)
     for pattern, fmt in DATE_FORMATS:

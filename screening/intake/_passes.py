@@ -139,6 +139,19 @@ class ValidationTotals:
             self.ignored_columns = list(validation.ignored_columns)
             self.dialect = dict(validation.dialect)
 
+    def add_totals(self, other: ValidationTotals) -> None:
+        """Count in the totals of other chunks of the same input (a Spark partition's, for example)."""
+        first = self.rows_read == 0 and not self.dialect
+        self.rows_read += other.rows_read
+        self.valid_rows += other.valid_rows
+        self.refused_rows += other.refused_rows
+        self.blank_rows += other.blank_rows
+        self._by_reason.update(other._by_reason)
+        self.notes.update(other.notes)
+        if first:
+            self.ignored_columns = list(other.ignored_columns)
+            self.dialect = dict(other.dialect)
+
     def refused_by_reason(self) -> dict[tuple[str, str], int]:
         """Forms refused per (column, reason kind), over the whole file."""
         return dict(self._by_reason)

@@ -48,6 +48,11 @@ class FileError(Exception):
     def __reduce__(self) -> tuple[object, ...]:  # pickled with its kind and facts, not only its English line
         return _file_error, (self.kind, self.params)
 
+    @classmethod
+    def rebuilt(cls, kind: str, params: dict[str, object]) -> FileError:
+        """The error again from its ``kind`` and ``params`` (a Spark task sends them to the driver as JSON)."""
+        return _file_error(kind, params)
+
 
 def _file_error(kind: str, params: dict[str, object]) -> FileError:
     return FileError(kind, **params)

@@ -25,8 +25,12 @@ How it is fitted
 4. ``family="auto"`` fits both families on the oldest forms, calibrates each on the
    next ones and scores both on the newest with the censored log score (the
    log-likelihood of the observed spells, a strictly proper scoring rule for the
-   whole duration distribution); the winner is then refitted exactly as if it
-   had been named.
+   whole duration distribution).
+5. The chosen family is then refitted on every form, and its calibration map is
+   fitted on out-of-fold log hazards of all forms (``calibration_folds``, random by
+   form): old and new forms, long and short follow-up all decide it, not only the
+   newest and most censored (``calibration_folds=1`` keeps the older split of
+   step 1).
 """
 
 from __future__ import annotations
@@ -159,6 +163,9 @@ class RiskModel(BaseEstimator):
         scores that chose it, calibration, seed, horizons, fit time.
     """
 
+    #: Models saved before cross-fitted calibration existed were calibrated on one split.
+    calibration_folds = 1
+
     def __init__(
         self,
         *,
@@ -170,6 +177,7 @@ class RiskModel(BaseEstimator):
         audit_inputs: Sequence[str] = (),
         max_person_periods: int | None = 2_000_000,
         attribution_permutations: int = 16,
+        calibration_folds: int = 3,
     ) -> None:
         self.family = family
         self.seed = seed
@@ -179,6 +187,7 @@ class RiskModel(BaseEstimator):
         self.audit_inputs = audit_inputs
         self.max_person_periods = max_person_periods
         self.attribution_permutations = attribution_permutations
+        self.calibration_folds = calibration_folds
 
     # ----------------------------------------------------------------- fitting
     def fit(self, forms: pd.DataFrame, y: object = None) -> RiskModel:
@@ -236,7 +245,14 @@ class RiskModel(BaseEstimator):
         else:
             chosen = self.family
         self.family_ = chosen
-        self.hazard_, self.calibrator_, periods_info = self._fit_family(chosen, data, final_fit, final_calibration, rng)
+        if self.calibration_folds > 1:
+            # Chosen on time; now refitted on every form, calibrated on out-of-fold predictions of all of
+            # them, so old and new, long and short follow-up all decide the calibration.
+            self.hazard_, self.calibrator_, periods_info = self._fit_cross_calibrated(chosen, data, usable, rng)
+            final_fit = final_calibration = usable
+        else:
+            self.hazard_, self.calibrator_, periods_info = self._fit_family(
+                chosen, data, final_fit, final_calibration, rng)
         self.contribution_groups_ = self._contribution_groups()
         self.training_summary = self._summary(
             forms, ended, exit_, contradictory, final_fit, final_calibration, periods_info, split_method,
@@ -244,15 +260,37 @@ class RiskModel(BaseEstimator):
         )
         return self
 
-    def _fit_family(
-        self,
-        family: str,
-        data: tuple[np.ndarray, ...],
-        fit_forms: np.ndarray,
-        calibration_forms: np.ndarray,
-        rng: np.random.Generator,
+    def _fit_cross_calibrated(
+        self, family: str, data: tuple[np.ndarray, ...], usable: np.ndarray, rng: np.random.Generator,
     ) -> tuple[AdditiveHazard | BoostedHazard, HazardCalibrator, dict[str, Any]]:
-        X, entry, exit_, ended = data
+        """The hazard on every usable form, calibrated on ``calibration_folds``-fold out-of-fold log hazards."""
+        folds = self.calibration_folds
+        fold = np.empty(len(usable), dtype=np.int64)
+        fold[rng.permutation(len(usable))] = np.arange(len(usable)) % folds
+        cal_periods, cal_rows = self._rows(data, usable)
+        cal_periods_all = len(cal_periods)
+        cal_periods, cal_share = subsample_without_event(cal_periods, self.max_person_periods, rng)
+        if cal_share != 1.0:
+            cal_rows = self._rows(data, usable, cal_periods)[1]
+        out_of_fold = np.empty(len(cal_periods))
+        row_fold = fold[cal_periods.form]
+        for k in range(folds):
+            hazard_k, _ = self._fit_hazard(family, data, usable & (fold != k), rng)
+            mine = row_fold == k
+            out_of_fold[mine] = hazard_k.predict_log_rate(cal_rows[mine])
+            del hazard_k
+        del cal_rows
+        calibrator = HazardCalibrator().fit(out_of_fold, cal_periods.event, exposure=cal_periods.exposure,
+                                            sample_weight=cal_periods.weight)
+        hazard, info = self._fit_hazard(family, data, usable, rng)
+        info.update({"calibration_rows": cal_periods_all, "calibration_rows_used": len(cal_periods),
+                     "calibration_folds": folds})
+        return hazard, calibrator, info
+
+    def _fit_hazard(
+        self, family: str, data: tuple[np.ndarray, ...], fit_forms: np.ndarray, rng: np.random.Generator,
+    ) -> tuple[AdditiveHazard | BoostedHazard, dict[str, Any]]:
+        """The hazard of one family fitted on the person-periods of ``fit_forms``."""
         periods, rows = self._rows(data, fit_forms)
         all_rows = len(periods)
         budget = self.max_person_periods
@@ -273,6 +311,23 @@ class RiskModel(BaseEstimator):
             hazard.fit(rows.astype(np.float32), periods.event, exposure=periods.exposure,
                        sample_weight=periods.weight, groups=periods.form)
         del rows
+        info = {
+            "fit_rows": all_rows, "fit_rows_used": len(periods), "fit_events": int(periods.event.sum()),
+            "fit_exposure_weeks": float(periods.exposure @ periods.weight),
+            "kept_share_of_rows_without_event": share,
+        }
+        return hazard, info
+
+    def _fit_family(
+        self,
+        family: str,
+        data: tuple[np.ndarray, ...],
+        fit_forms: np.ndarray,
+        calibration_forms: np.ndarray,
+        rng: np.random.Generator,
+    ) -> tuple[AdditiveHazard | BoostedHazard, HazardCalibrator, dict[str, Any]]:
+        """One family fitted on ``fit_forms`` and calibrated on ``calibration_forms`` (selection)."""
+        hazard, info = self._fit_hazard(family, data, fit_forms, rng)
         cal_periods, cal_rows = self._rows(data, calibration_forms)
         cal_periods_all = len(cal_periods)
         cal_periods, cal_share = subsample_without_event(cal_periods, self.max_person_periods, rng)
@@ -282,12 +337,7 @@ class RiskModel(BaseEstimator):
             hazard.predict_log_rate(cal_rows), cal_periods.event,
             exposure=cal_periods.exposure, sample_weight=cal_periods.weight,
         )
-        info = {
-            "fit_rows": all_rows, "fit_rows_used": len(periods), "fit_events": int(periods.event.sum()),
-            "fit_exposure_weeks": float(periods.exposure @ periods.weight),
-            "kept_share_of_rows_without_event": share,
-            "calibration_rows": cal_periods_all, "calibration_rows_used": len(cal_periods),
-        }
+        info.update({"calibration_rows": cal_periods_all, "calibration_rows_used": len(cal_periods)})
         return hazard, calibrator, info
 
     @staticmethod
@@ -368,7 +418,10 @@ class RiskModel(BaseEstimator):
             "family": self.family_,
             "family_requested": self.family,
             "selection": selection,
-            "calibration": {"method": "log hazard' = a + b log hazard, Poisson ML on calibration forms",
+            "calibration": {"method": ("log hazard' = a + b log hazard, Poisson ML on the out-of-fold log hazards "
+                                       f"of all forms ({self.calibration_folds} folds); hazard refitted on all forms"
+                                       if self.calibration_folds > 1 else
+                                       "log hazard' = a + b log hazard, Poisson ML on calibration forms"),
                             "intercept": self.calibrator_.intercept_, "slope": self.calibrator_.slope_},
             "seed": int(self.seed),
             "horizons": [int(h) if float(h).is_integer() else h for h in self.horizons_],
@@ -857,6 +910,7 @@ def fit_risk_model(
     horizons: Sequence[int] = HORIZONS,
     audit_inputs: Sequence[str] = (),
     max_person_periods: int | None = 2_000_000,
+    calibration_folds: int = 3,
 ) -> RiskModel:
     """Fit the calibrated long-absence risk model on validated training forms.
 
@@ -887,6 +941,12 @@ def fit_risk_model(
         Above this many person-period rows, rows without a return are subsampled
         and reweighted (unbiased; bounds time and memory on large data). The
         additive family uses at most ``ADDITIVE_MAX_ROWS`` (1,000,000) whatever this says.
+    calibration_folds : int, default 3
+        After the family is chosen on time-ordered forms, the hazard is refitted on
+        every form and calibrated on out-of-fold log hazards from this many folds
+        (random by form), so the newest, most censored forms do not decide the
+        calibration alone. 1: the older behaviour (fit on the oldest forms,
+        calibrate on the newest ``calibration_fraction``).
 
     Returns
     -------
@@ -896,5 +956,5 @@ def fit_risk_model(
     return RiskModel(
         family=family, seed=seed, calibration_fraction=calibration_fraction,
         selection_fraction=selection_fraction, horizons=horizons, audit_inputs=audit_inputs,
-        max_person_periods=max_person_periods,
+        max_person_periods=max_person_periods, calibration_folds=calibration_folds,
     ).fit(forms)

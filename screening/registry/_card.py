@@ -29,6 +29,53 @@ def _table(frame: pd.DataFrame, *, digits: int = 3) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def _subgroups_with_intervals(table: pd.DataFrame) -> pd.DataFrame:
+    """Subgroup figures as "estimate [low, high]" text, too-small groups marked."""
+    shown = pd.DataFrame(index=table.index)
+    if not len(table):
+        return shown
+    shown["n"] = table["n"]
+    for name in ("observed_rate", "mean_risk", "auc", "ece", "calibration_intercept"):
+        if name not in table:
+            continue
+        low, high = table.get(f"{name}_low"), table.get(f"{name}_high")
+        shown[name] = [
+            "" if value != value else (f"{value:.3f}" if low is None or lo != lo else f"{value:.3f} [{lo:.3f}, {hi:.3f}]")
+            for value, lo, hi in zip(table[name], low if low is not None else table[name],
+                                     high if high is not None else table[name], strict=True)]
+    shown["status"] = table.get("status", "")
+    return shown
+
+
+def _horizon_table(by_horizon: dict[str, Any]) -> str:
+    rows = []
+    for h, figures in by_horizon.items():
+        if "not_evaluable" in figures:
+            rows.append(f"| {h} | not measured: {figures['not_evaluable']} | | | |")
+            continue
+        cells = []
+        for name in ("auc", "ece", "calibration_intercept"):
+            low, high = figures["intervals"].get(name, (float("nan"), float("nan")))
+            cells.append(f"{figures['metrics'][name]:.3f} [{low:.3f}, {high:.3f}]")
+        rows.append(f"| {h} | " + " | ".join(cells) + f" | {figures['effective_sample_size']:,.0f} |")
+    return "\n".join(["| weeks | AUC | ECE | calibration-in-the-large | effective forms |", "|---|---|---|---|---|", *rows])
+
+
+def _guard_lines(guard: dict[str, Any] | None) -> list[str]:
+    if not guard:
+        return []
+    lines = ["### Promotion guard", guard["reason"] + ".", ""]
+    if guard.get("checks"):
+        lines.append("| metric | candidate | champion | difference [95 % interval] | margin | passed |")
+        lines.append("|---|---|---|---|---|---|")
+        for check in guard["checks"]:
+            lines.append(f"| {check['metric']} | {check['candidate']:.4f} | {check['champion']:.4f} | "
+                         f"{check['difference']:+.4f} [{check['low']:+.4f}, {check['high']:+.4f}] | "
+                         f"{check['margin']:.3f} | {'yes' if check['passed'] else 'no'} |")
+        lines.append("")
+    return lines
+
+
 def model_card(
     *,
     metadata: dict[str, Any],
@@ -51,7 +98,7 @@ def model_card(
     """
     summary = metadata.get("training_summary", {})
     metrics = evaluation.metrics
-    subgroup_columns = [c for c in ("n", "auc", "brier", "ece", "calibration_slope", "calibration_intercept", "mean_risk", "observed_rate") if c in evaluation.subgroups.columns]
+    subgroups = _subgroups_with_intervals(evaluation.subgroups)
     comparison_columns = [c for c in ("auc", "brier", "log_loss", "ece", "calibration_slope", "calibration_intercept", "precision_at_capacity", "recall_at_capacity") if c in evaluation.comparison.columns]
     lines = [
         f"# Model card: long sick-leave risk, version {metadata.get('version')}",
@@ -104,16 +151,28 @@ def model_card(
         f"Outcome: {evaluation.notes.get('outcome', '')}. Capacity: {evaluation.notes.get('capacity', '')}. "
         "ECE: expected calibration error over ten equal-count bins.",
         "",
-        f"AUC **{metrics.get('auc', float('nan')):.3f}**, Brier {metrics.get('brier', float('nan')):.3f}, "
-        f"log loss {metrics.get('log_loss', float('nan')):.3f}, ECE **{metrics.get('ece', float('nan')):.3f}**, "
-        f"calibration slope {metrics.get('calibration_slope', float('nan')):.2f}, intercept "
-        f"{metrics.get('calibration_intercept', float('nan')):.3f}.",
+        "Each figure with its 95 % bootstrap interval "
+        f"({evaluation.notes.get('bootstrap', '')}); {evaluation.notes.get('forms_scored', 0):,} forms "
+        f"({evaluation.notes.get('effective_sample_size', 0):,.0f} effective) could show the outcome.",
         "",
+        "- " + "\n- ".join(f"{name}: **{value:.3f}** [{evaluation.interval(name)[0]:.3f}, {evaluation.interval(name)[1]:.3f}]"
+                          for name, value in metrics.items() if isinstance(value, float)),
+        "",
+        "### Every horizon",
+        "A horizon is measured only on held-out forms whose follow-up could reach it (the data end on the "
+        "extraction date); where too few can, the card says so instead of showing a figure.",
+        "",
+        _horizon_table(metadata.get("evaluation", {}).get("by_horizon", {})),
+        "",
+        *_guard_lines(metadata.get("promotion_guard")),
         "### Against plain peers trained on the same forms",
         _table(evaluation.comparison[comparison_columns]),
         "",
         "### By subgroup",
-        _table(evaluation.subgroups[subgroup_columns]) if subgroup_columns else "(no subgroups)",
+        f"Groups with fewer than {evaluation.notes.get('min_group', '')} effective forms are marked too small "
+        "and given no figures. Brackets: 95 % interval.",
+        "",
+        _table(subgroups) if len(subgroups) else "(no subgroups)",
         "",
         "### Figures",
         *[f"![{title}]({path})" for title, path in plots.items()],
@@ -126,7 +185,7 @@ def model_card(
         "ranks, it does not diagnose.",
         "- Published intake models reach AUC 0.65–0.79 on external data (Roelen 2013; Rysstad 2025): expect "
         "lower discrimination on real forms than on the simulated cohorts used in this repository's tests.",
-        "- Groups with few forms in the table above have wide uncertainty.",
+        "- Groups with few forms have wide intervals; the smallest are not shown at all.",
         "",
     ]
     return "\n".join(lines)

@@ -1,58 +1,35 @@
-"""MLflow: the embedded local store, logging a training run, registering and resolving models.
+"""MLflow: logging a training run, registering models and moving the ``champion`` alias.
 
-The store is SQLite under ``mlruns/`` in the working directory (``mlruns/mlflow.db``,
-artifacts in ``mlruns/artifacts``) unless ``MLFLOW_TRACKING_URI`` says otherwise:
-since MLflow 3.7 the default would be a ``mlflow.db`` wherever the command runs, and
-the old file store refuses to start unless told to. MLflow is imported only here,
-only when tracking is asked for.
+The store is the one :func:`screening.registry._store.tracking_uri` names
+(``MLFLOW_TRACKING_URI``, else SQLite in the project's ``mlruns/``, artifacts in
+``mlruns/artifacts``), whatever the current folder: since MLflow 3.7 the default
+would be a ``mlflow.db`` wherever the command runs, and the old file store refuses
+to start unless told to. Only a training run creates the store; finding a model in
+it is ``_store``'s job, without MLflow where it can. MLflow is imported only when
+tracking is asked for (``_store.mlflow_at``).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from screening.registry._store import PYFUNC_ARTIFACT, mlflow_at as _mlflow, sqlite_path, tracking_uri
+
 EXPERIMENT = "screening"
 CHAMPION = "champion"
-PYFUNC_ARTIFACT = "model_dir"
 #: The code MLflow runs to build the logged model ("models from code"): the scoring stage's pyfunc. It is
 #: a file MLflow copies into the model, named here by its path: the registry never imports scoring.
 PYFUNC_CODE = Path(__file__).resolve().parents[1] / "scoring" / "pyfunc_entry.py"
 
-
-def tracking_uri(store: str | os.PathLike[str] | None = None) -> str:
-    """The tracking URI in force: ``MLFLOW_TRACKING_URI``, else SQLite in ``mlruns/``."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    root = Path(store) if store else Path.cwd() / "mlruns"
-    root.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{root.resolve() / 'mlflow.db'}"
-
-
 def _artifact_root(uri: str) -> str | None:
-    if uri.startswith("sqlite:///"):
-        return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
-    return None
-
-
-def _mlflow(uri: str | None = None) -> Any:
-    import logging
-
-    import mlflow
-
-    # Alembic and MLflow announce every migration step at INFO on first use.
-    for name in ("alembic", "mlflow.store.db.utils", "mlflow.tracking._tracking_service.client"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    # The registry follows the tracking URI when no registry URI is set; setting one would also
-    # export MLFLOW_REGISTRY_URI to every child process (kernels, `mlflow models predict`).
-    mlflow.set_tracking_uri(uri or tracking_uri())
-    return mlflow
+    database = sqlite_path(uri)
+    return (database.parent / "artifacts").resolve().as_uri() if database is not None else None
 
 
 def experiment_id(name: str = EXPERIMENT) -> str:
     """Create (with artifacts beside the SQLite store) or find the experiment."""
-    mlflow = _mlflow()
+    mlflow = _mlflow(create=True)
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
@@ -60,21 +37,32 @@ def experiment_id(name: str = EXPERIMENT) -> str:
 
 
 def pyfunc_signature(*, example: Any) -> Any:
-    """Input: the contract's columns as text (forms as they arrive); output: risks per horizon."""
+    """The logged pyfunc's signature: forms as clients send them in, one answer per form out.
+
+    Input: each contract column typed ``any`` (text, number, boolean or null), so
+    MLflow's schema enforcement lets CSV and JSON with numbers through and our
+    validation decides (a ``string`` column refuses a CSV's numbers, "Can not safely
+    convert float64 to <U0", before the model runs). Output: the answer's columns
+    (``screening.scoring._pyfunc.ANSWER_COLUMNS``), None where there is no value.
+    Parameter: ``language`` (``da`` or ``en``) of the reasons and refusals.
+    """
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
     from screening.intake import HORIZONS, load_contract
 
     contract = load_contract()
     required = set(contract.required_columns)
-    inputs = Schema([ColSpec("string", name, required=name in required) for name in contract.columns])
+    inputs = Schema([ColSpec(AnyType(), name, required=name in required) for name in contract.columns])
     outputs = Schema(
-        [ColSpec("string", "case_id"), ColSpec("string", "status")]
-        + [ColSpec("double", f"risk_{h}") for h in HORIZONS]
-        + [ColSpec("string", "refusal")]
+        [ColSpec("string", "case_id", required=False), ColSpec("string", "status")]
+        + [ColSpec("double", f"risk_{h}", required=False) for h in HORIZONS]
+        + [ColSpec("string", "queue", required=False), ColSpec("long", "horizon", required=False)]
+        + [ColSpec("string", name, required=False) for name in ("priority", "reasons", "reason_factors", "questions",
+                                                                "refusal", "refusal_reasons", "model_version")]
     )
-    return ModelSignature(inputs=inputs, outputs=outputs)
+    params = ParamSchema([ParamSpec("language", "string", "da")])
+    return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
 
 def log_training_run(
@@ -97,7 +85,7 @@ def log_training_run(
         ``run_id``, ``model_uri`` and, when registered, ``registered_name``,
         ``registered_version`` and ``aliases``.
     """
-    mlflow = _mlflow()
+    mlflow = _mlflow(create=True)
     with mlflow.start_run(experiment_id=experiment_id(), run_name=run_name) as run:
         mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
         mlflow.log_metrics({key: float(value) for key, value in metrics.items() if value == value})
@@ -138,26 +126,3 @@ def _alias_version(client: Any, name: str, alias: str) -> str | None:
 def promote(name: str, version: str | int, *, alias: str = CHAMPION) -> None:
     """Point ``alias`` (default ``champion``) at a registered version."""
     _mlflow().MlflowClient().set_registered_model_alias(name, alias, str(version))
-
-
-def resolve_model_uri(uri: str) -> Path:
-    """The local model directory behind an MLflow model URI (``models:/NAME@champion``, ``runs:/...``).
-
-    Raises
-    ------
-    LookupError
-        The URI names no model in the store.
-    """
-    mlflow = _mlflow()
-    try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri.rstrip("/")))
-    except Exception as error:  # MlflowException and friends: unknown name, alias or run
-        raise LookupError(f"{uri}: no such model in {tracking_uri()} ({str(error).splitlines()[0][:200]})") from None
-    try:
-        flavor = mlflow.models.Model.load(str(local / "MLmodel")).flavors["python_function"]
-        model_dir = local / flavor["artifacts"][PYFUNC_ARTIFACT]["path"]
-    except (OSError, KeyError, TypeError):
-        raise LookupError(f"{uri}: not a screening model (no {PYFUNC_ARTIFACT} artifact)") from None
-    if not model_dir.is_dir():
-        raise LookupError(f"{uri}: the model's {PYFUNC_ARTIFACT} artifact is missing")
-    return model_dir

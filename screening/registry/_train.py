@@ -54,23 +54,58 @@ class TrainingRun:
     seconds: float = 0.0
 
 
+def _form_days(forms: pd.DataFrame) -> np.ndarray:
+    """Day each form arrived (receipt, else first sick day + sick_weeks) as float days; NaN if unknown."""
+    start_based = forms["sick_leave_start"] + pd.to_timedelta(forms["sick_weeks"] * 7, unit="D")
+    when = forms["form_received"].fillna(start_based).to_numpy(dtype="datetime64[ns]")
+    days = when.astype("int64").astype(np.float64) / 86_400e9
+    days[np.isnat(when)] = np.nan
+    return days
+
+
 def split_by_date(forms: pd.DataFrame, *, test_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The newest ``test_fraction`` of forms (by receipt, else sick-leave start) are the test set.
 
-    Forms with neither date are spread over both at random (seeded).
+    A form with neither date gets the date of a dated form drawn at random (seeded),
+    so undated forms are as common in the test set as in the training set.
     """
-    received = forms["form_received"]
-    start_based = forms["sick_leave_start"] + pd.to_timedelta(forms["sick_weeks"] * 7, unit="D")
-    when = received.fillna(start_based).to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
-    when[np.isnat(received.fillna(start_based).to_numpy(dtype="datetime64[ns]"))] = np.nan
+    when = _form_days(forms)
+    undated = np.isnan(when)
     rng = np.random.default_rng(seed)
-    order_key = np.where(np.isnan(when), rng.random(len(forms)) * np.nanmax(np.append(when, 1.0)), when)
-    order = np.argsort(order_key, kind="stable")
+    if undated.all():
+        when = rng.random(len(forms))
+    elif undated.any():
+        when[undated] = rng.choice(when[~undated], size=int(undated.sum()))
+    order = np.lexsort((rng.random(len(forms)), when))  # ties in random (seeded) order
     n_test = int(round(len(forms) * test_fraction))
-    test_positions = np.sort(order[len(forms) - n_test :])
     is_test = np.zeros(len(forms), dtype=bool)
-    is_test[test_positions] = True
+    is_test[order[len(forms) - n_test:]] = True
     return forms.iloc[~is_test], forms.iloc[is_test]
+
+
+def censor_at(forms: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, int]:
+    """Training forms as an extract taken on ``cutoff`` would have shown them.
+
+    A spell still going on at ``cutoff`` is censored there, so the model never learns
+    an outcome from the test period. Forms with no date cannot be placed and are left
+    as they are. Returns the forms and how many spells were cut.
+    """
+    start = forms["sick_leave_start"].to_numpy(dtype="datetime64[ns]")
+    derived = (forms["form_received"] - pd.to_timedelta(forms["sick_weeks"] * 7, unit="D")).to_numpy(
+        dtype="datetime64[ns]")
+    start = np.where(np.isnat(start), derived, start)
+    limit = (np.datetime64(cutoff, "ns") - start).astype("timedelta64[s]").astype(np.float64) / (7 * 86_400)
+    weeks = forms["absence_weeks"].to_numpy(dtype=np.float64)
+    cut = ~np.isnat(start) & (weeks > limit)
+    if not cut.any():
+        return forms, 0
+    out = forms.copy()
+    out["absence_weeks"] = np.where(cut, np.round(np.maximum(limit, forms["sick_weeks"].to_numpy(dtype=np.float64)),
+                                                  3), weeks)
+    ended = out["spell_ended"].astype("boolean").copy()
+    ended[cut] = False
+    out["spell_ended"] = ended
+    return out, int(cut.sum())
 
 
 def evaluation_figures(evaluation: Any) -> dict[str, bytes]:
@@ -112,8 +147,18 @@ def _input_example(n: int = 3) -> pd.DataFrame:
     return simulate_cohort(n, seed=2026, messy=False).forms.astype(object).where(lambda f: f.notna(), None)
 
 
-def _flat_metrics(evaluation: Any) -> dict[str, float]:
+def _flat_metrics(evaluation: Any, by_horizon: dict[str, Any] | None = None) -> dict[str, float]:
+    """MLflow metrics: the held-out figures with their 95 % interval bounds, every horizon, the peers."""
     metrics = {f"test_{key}": value for key, value in evaluation.metrics.items() if isinstance(value, (int, float))}
+    for key in evaluation.metrics:
+        low, high = evaluation.interval(key)
+        metrics[f"test_{key}_low"], metrics[f"test_{key}_high"] = low, high
+    for h, figures in (by_horizon or {}).items():
+        for key, value in figures.get("metrics", {}).items():
+            metrics[f"h{h}_{key}"] = value
+            metrics[f"h{h}_{key}_low"], metrics[f"h{h}_{key}_high"] = figures["intervals"][key]
+        if "effective_sample_size" in figures:
+            metrics[f"h{h}_effective_forms"] = figures["effective_sample_size"]
     for source, row in evaluation.comparison.iterrows():
         if source == "model":
             continue
@@ -157,7 +202,10 @@ def train_model(
     register : str, optional
         Register the model under this name. The first version becomes ``champion``.
     promote : bool, default False
-        Make this version ``champion`` even if there is one.
+        Make this version ``champion`` if the promotion guard lets it: on the held-out
+        forms, the 95 % interval of its paired difference to the current champion
+        must stay within the margins of :data:`screening.registry.MARGINS` (log loss,
+        AUC, ECE). The decision and its checks are in ``metadata["promotion_guard"]``.
 
     Returns
     -------
@@ -165,7 +213,7 @@ def train_model(
     """
     from screening.features import AUDIT_ATTRIBUTES, drift_reference
     from screening.intake import validate_file
-    from screening.models import evaluate, fit_plain_peers, fit_risk_model
+    from screening.models import NotEvaluableError, evaluate, extraction_date, fit_plain_peers, fit_risk_model
     from screening.registry._card import model_card
 
     started = time.perf_counter()
@@ -174,9 +222,23 @@ def train_model(
     if len(forms) < 200:
         raise ValueError(f"only {len(forms)} valid training forms; at least 200 are needed")
     train, test = split_by_date(forms, test_fraction=test_fraction, seed=seed)
+    test_days = _form_days(test)
+    cutoff = (pd.Timestamp(0) + pd.Timedelta(days=float(np.nanmin(test_days)))) if not np.isnan(test_days).all() else None
+    cut = 0
+    if cutoff is not None:
+        train, cut = censor_at(train, cutoff)
     model = fit_risk_model(train, family=family, seed=seed)
     peers = fit_plain_peers(train, horizon=horizon, seed=seed)
-    evaluation = evaluate(model, test, horizon=horizon, peers=peers, capacity=capacity)
+    extraction = extraction_date(forms)
+    try:
+        evaluation = evaluate(model, test, horizon=horizon, peers=peers, capacity=capacity, extraction=extraction)
+    except NotEvaluableError as error:
+        raise ValueError(f"the held-out newest forms cannot measure the model: {error}") from None
+    by_horizon = _by_horizon(model, test, horizon=horizon, main=evaluation, capacity=capacity,
+                             extraction=extraction)
+    guard = None
+    if register and promote:
+        guard = _guard_against_champion(model, test, register=register, horizon=horizon, capacity=capacity)
     summary = model.training_summary
     ended = forms["spell_ended"].astype(bool)
     data_facts = {
@@ -190,6 +252,11 @@ def train_model(
         "censored_before_horizon": int(((~ended) & (forms["absence_weeks"] <= horizon)).sum()),
         "train_forms": len(train),
         "test_forms": len(test),
+        "test_period_starts": None if cutoff is None else str(cutoff.date()),
+        "train_spells_censored_at_test_start": cut,
+        "extraction_date": None if extraction is None else str(extraction.date()),
+        "undated_forms": {"train": int(np.isnan(_form_days(train)).sum()),
+                          "test": int(np.isnan(test_days).sum())},
     }
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     version = f"{created:%Y%m%d}-{data_facts['sha256'][:8]}-{summary['family']}-s{seed}"
@@ -205,7 +272,10 @@ def train_model(
         "audit_attributes": list(AUDIT_ATTRIBUTES),
         "training_summary": summary,
         "data": data_facts,
-        "evaluation": {"metrics": evaluation.metrics, "notes": evaluation.notes},
+        "evaluation": {"metrics": evaluation.metrics, "notes": evaluation.notes,
+                       "intervals": {metric: list(evaluation.interval(metric)) for metric in evaluation.metrics},
+                       "by_horizon": by_horizon},
+        **({"promotion_guard": guard.to_dict()} if guard is not None else {}),
         "drift_reference": drift_reference(train),
     }
     figures = evaluation_figures(evaluation)
@@ -216,6 +286,8 @@ def train_model(
         "evaluation/subgroups.csv": evaluation.subgroups.to_csv(),
         "evaluation/reliability.csv": evaluation.reliability.to_csv(),
         "evaluation/decision_curve.csv": evaluation.decision_curve.to_csv(),
+        "evaluation/intervals.csv": evaluation.intervals.to_csv(),
+        **({"evaluation/promotion_guard.csv": guard.checks.to_csv()} if guard is not None and len(guard.checks) else {}),
     }
     target = save_model_dir(model, model_dir, metadata=metadata,
                             extra_files={"model_card.md": card, **figures, **tables})
@@ -232,12 +304,54 @@ def train_model(
 
             fingerprint.write_text(json.dumps(data_facts, indent=2, default=str))
             run.tracking = log_training_run(
-                model_dir=target, params=params, metrics=_flat_metrics(evaluation),
+                model_dir=target, params=params, metrics=_flat_metrics(evaluation, by_horizon),
                 artifacts={"card": target / "model_card.md", "plots": target / "plots",
                            "evaluation": target / "evaluation", "data": fingerprint},
                 tags={"screening.version": version, "screening.family": summary["family"]},
-                input_example=_input_example(), register=register, promote=promote,
+                input_example=_input_example(), register=register,
+                promote=bool(promote and (guard is None or guard.promote)),
                 run_name=version,
             )
+        if guard is not None:
+            run.tracking["guard"] = guard.reason
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _by_horizon(model: Any, test: pd.DataFrame, *, horizon: int, main: Any, capacity: int,
+                extraction: Any) -> dict[str, Any]:
+    """Figures with intervals at every horizon, or why a horizon cannot be measured on these forms."""
+    from screening.intake import HORIZONS
+    from screening.models import NotEvaluableError, evaluate
+
+    out: dict[str, Any] = {}
+    for h in HORIZONS:
+        try:
+            evaluation = main if h == horizon else evaluate(model, test, horizon=h, capacity=capacity,
+                                                            extraction=extraction, subgroups=())
+        except NotEvaluableError as error:
+            out[str(h)] = {"not_evaluable": str(error)}
+            continue
+        out[str(h)] = {
+            "metrics": {name: value for name, value in evaluation.metrics.items()},
+            "intervals": {name: list(evaluation.interval(name)) for name in evaluation.metrics},
+            "forms_scored": evaluation.notes.get("forms_scored"),
+            "effective_sample_size": evaluation.notes.get("effective_sample_size"),
+            "warnings": evaluation.notes.get("warnings", []),
+        }
+    return out
+
+
+def _guard_against_champion(model: Any, test: pd.DataFrame, *, register: str, horizon: int,
+                            capacity: int) -> Any:
+    """The promotion guard against the current champion (None when there is none yet)."""
+    from screening.registry._files import load_model_dir
+    from screening.registry._promotion import PromotionDecision, promotion_guard
+    from screening.registry._store import resolve_model_uri
+
+    try:
+        champion_dir = resolve_model_uri(f"models:/{register}@champion")
+    except LookupError:
+        return PromotionDecision(promote=True, reason="promoted: there is no champion yet")
+    champion = load_model_dir(champion_dir).estimator
+    return promotion_guard(model, champion, test, horizon=horizon, capacity=capacity)

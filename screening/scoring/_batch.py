@@ -70,28 +70,32 @@ def risk_names(horizons: tuple[int, ...]) -> list[str]:
     return ["risk", *(f"risk_{h}" for h in horizons if h != MAIN_HORIZON)]
 
 
-def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool) -> pa.Schema:
-    """Columns of a sorted chunk (a run)."""
+def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool, *, reason_factors: bool = False) -> pa.Schema:
+    """Columns of a sorted chunk (a run); ``reason_factors`` (the reasons as JSON) only when asked for."""
     fields = [pa.field("case_id", pa.string())]
     if with_jobcenter:
         fields.append(pa.field("jobcenter", pa.string()))
     fields += [pa.field("queue", pa.string()), pa.field("horizon", pa.int64())]
     fields += [pa.field(name, pa.float64()) for name in risk_names(horizons)]
     fields += [pa.field("priority", pa.string()), pa.field("reasons", pa.string()), pa.field("questions", pa.string())]
+    if reason_factors:
+        fields.append(pa.field("reason_factors", pa.string()))
     return pa.schema(fields)
 
 
 def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: str,
-                 with_jobcenter: bool) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+                 with_jobcenter: bool, reason_factors: bool = False) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """Score valid forms and put them in working order (two queues, see ``_rank``), with risks (4 decimals),
-    priority, reasons and the questions worth asking (``_reasons``).
+    priority, reasons and the questions worth asking (``_reasons``); with ``reason_factors`` also the reasons
+    as JSON (:func:`_reasons.reason_factors`).
 
     Returns the sorted table (:func:`chunk_schema`), the positions of the forms in
     ``valid`` in that order, and their exact risks (shape (n, horizons), in that order).
     """
     horizons = model.horizons
     if len(valid) == 0:
-        return chunk_schema(horizons, with_jobcenter).empty_table(), np.zeros(0, np.int64), np.zeros((0, len(horizons)))
+        return (chunk_schema(horizons, with_jobcenter, reason_factors=reason_factors).empty_table(),
+                np.zeros(0, np.int64), np.zeros((0, len(horizons))))
     X, entry = _engine.encode(model.estimator, valid)
     scored = _engine.score_encoded(model.estimator, X, entry)
     risks = {h: np.rint(scored.risks[:, k] * _rank.RISK_SCALE) / _rank.RISK_SCALE
@@ -113,9 +117,9 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
     exact_risk = np.full(len(valid), np.nan)  # reasons are sized on the exact risk the form is ranked by
     for k, h in enumerate(scored.horizons):
         exact_risk[horizon == h] = scored.risks[horizon == h, k]
-    reasons, questions = _reasons.explain_chunk(
+    reasons, questions, factors = _reasons.explain_chunk(
         model.estimator, X, entry, scored.contributions, scored.groups, valid, risk=exact_risk, horizon=horizon,
-        already_absent=queue == 1, order=order, language=language)
+        already_absent=queue == 1, order=order, language=language, structured=reason_factors)
     del X
     take = pa.array(order)
     columns: dict[str, Any] = {"case_id": case_ids.take(take)}
@@ -132,7 +136,10 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
     columns["priority"] = priority
     columns["reasons"] = reasons.combine_chunks()
     columns["questions"] = questions.combine_chunks()
-    return pa.table(columns, schema=chunk_schema(horizons, with_jobcenter)), order, scored.risks[order]
+    if reason_factors:
+        columns["reason_factors"] = factors
+    schema = chunk_schema(horizons, with_jobcenter, reason_factors=reason_factors)
+    return pa.table(columns, schema=schema), order, scored.risks[order]
 
 
 @dataclass
@@ -146,7 +153,8 @@ class ScoredChunk:
     run : pyarrow.Table
         The valid forms in working order: ``case_id``, ``jobcenter`` (with a
         jobcenter column), ``risk`` (13 weeks) and the other risks with 4 decimals,
-        ``priority``, ``reasons`` and ``questions`` (:func:`chunk_schema`).
+        ``priority``, ``reasons``, ``questions`` and, when asked for, ``reason_factors``
+        (:func:`chunk_schema`).
     rows : numpy.ndarray
         The row number of each form of ``run`` (its row in the file or table, header = 1).
     risks : numpy.ndarray
@@ -170,8 +178,9 @@ def score_chunk(
     *,
     per: str | None = None,
     language: str = "da",
-    duplicates: RepeatedIds | None = None,
+    duplicates: RepeatedIds | pd.Series | None = None,
     with_jobcenter: bool | None = None,
+    reason_factors: bool = False,
 ) -> ScoredChunk:
     """Validate a chunk of raw forms, score the valid ones and sort them in working order.
 
@@ -190,12 +199,18 @@ def score_chunk(
         Sort within jobcenters.
     language : {"da", "en"}, default "da"
         Language of reasons and refusals.
-    duplicates : RepeatedIds, optional
-        Ids repeated anywhere in the file the chunk is part of (every copy is refused);
-        without it, ids are compared within the chunk.
+    duplicates : RepeatedIds or pandas.Series, optional
+        Ids repeated anywhere in the file the chunk is part of (every copy is refused):
+        their fingerprints, or the ids themselves as
+        :func:`~screening.intake.comparable_case_ids` gives them (a Spark partition's
+        share of the ids a Spark aggregation found repeated); without it, ids are
+        compared within the chunk.
     with_jobcenter : bool, optional
         Whether the forms have a jobcenter column (the ranked list then has one);
         by default, from the chunk's header.
+    reason_factors : bool, default False
+        Also give each form's reasons as JSON text (column ``reason_factors`` of
+        the run: factor, direction, percentage points, phrase), for case systems.
 
     Returns
     -------
@@ -210,7 +225,7 @@ def score_chunk(
     else:
         validation = chunk
     run, order, risks = sorted_chunk(model, validation.valid, per=per, language=language,
-                                     with_jobcenter=with_jobcenter)
+                                     with_jobcenter=with_jobcenter, reason_factors=reason_factors)
     rows = validation.valid.index.to_numpy(dtype=np.int64)[order]
     return ScoredChunk(validation=validation, run=run, rows=rows, risks=risks)
 
@@ -403,6 +418,17 @@ class Totals:
         if self.reference.get("inputs"):
             for name, counts in drift_counts(self.reference, validation.valid).items():
                 self.drift_counts[name] = self.drift_counts.get(name, 0) + counts
+
+    def add_totals(self, other: Totals) -> None:
+        """Count in the totals of other chunks of the same run (scored elsewhere: a Spark partition's)."""
+        self.forms.add_totals(other.forms)
+        self.scored += other.scored
+        self.priority_counts += other.priority_counts
+        self.queue_counts += other.queue_counts
+        self.risk_counts += other.risk_counts
+        for name, counts in other.drift_counts.items():
+            self.drift_counts[name] = self.drift_counts.get(name, 0) + counts
+        self.contacts += other.contacts
 
     def add_scored(self, chunk: pa.Table) -> None:
         risk = chunk.column("risk").to_numpy(zero_copy_only=False)

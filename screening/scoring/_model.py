@@ -160,15 +160,23 @@ class ScreeningModel:
         return ScoreResult(ranked=ranked, refused=scored.validation.refused, summary=summary, drift=drift)
 
     # ------------------------------------------------------------ single form
-    def score_one(self, form: Mapping[str, Any], *, language: Language = "da") -> Score:
+    def score_one(self, form: Mapping[str, Any], *, language: Language = "da",
+                  ignore_unknown: bool = False) -> Score:
         """Score one form, as a case system does when a form arrives.
 
         Parameters
         ----------
         form : mapping
             Field name -> value, names as in the intake-form contract (any case);
-            values as text or typed. Missing keys are blank answers.
+            values as text or typed (numbers, booleans, ``date``/``datetime``/
+            ``pandas.Timestamp``; a date-time such as ``"2026-11-16 00:00:00"`` is
+            read as its day). Missing keys are blank answers.
         language : {"da", "en"}, default "da"
+        ignore_unknown : bool, default False
+            Pass over keys the contract does not know. By default a form with such
+            a key is refused (reason kind ``unknown_field``, naming the key and the
+            nearest contract field), because a misspelt key would silently be a
+            blank answer and give another risk.
 
         Returns
         -------
@@ -181,7 +189,7 @@ class ScreeningModel:
         """
         if self._single is None:
             self.prepare_single_forms()
-        return self._single.score_form(form, version=self.version, language=language)
+        return self._single.score_form(form, version=self.version, language=language, ignore_unknown=ignore_unknown)
 
 
 def load_model(path_or_uri: str | os.PathLike[str], *, single_forms: bool = True) -> ScreeningModel:
@@ -191,8 +199,11 @@ def load_model(path_or_uri: str | os.PathLike[str], *, single_forms: bool = True
     ----------
     path_or_uri : str or path-like
         A model directory (as ``screening train`` writes it), or an MLflow model URI
-        such as ``models:/screening@champion`` or ``runs:/<id>/model`` (resolved
-        with :func:`screening.registry.resolve_model_uri`, which imports MLflow).
+        such as ``models:/screening-risk@champion`` or ``runs:/<id>/model``, found in
+        the store ``MLFLOW_TRACKING_URI`` names, else the project's own
+        (:func:`screening.registry.resolve_model_uri`: a SQLite registry is read
+        directly, in milliseconds, without importing MLflow; other URIs and stores
+        import it).
     single_forms : bool, default True
         Prepare :meth:`ScreeningModel.score_one` now (about a second), so that the
         first form scored is as fast as the others. A batch that only scores
@@ -208,7 +219,8 @@ def load_model(path_or_uri: str | os.PathLike[str], *, single_forms: bool = True
         The directory is not a model, was changed after saving, or needs other
         library versions.
     LookupError
-        The URI names no model.
+        The URI names no model, or the store does not exist (one line naming the
+        store and how to point at another; nothing is created).
     """
     text = os.fspath(path_or_uri)
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):/", text)  # two letters at least: C:/ is a path

@@ -74,6 +74,7 @@ answer (a few hundred per model, remembered with the model), never per form.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -1163,6 +1164,39 @@ def questions_text(questions: np.ndarray, labels: list[str], *, language: Langua
                          first_prefix=QUESTION_PREFIX[LANGUAGES[_language_index(language)]])
 
 
+def reason_factors(explanation: Explanation, codes: np.ndarray, phrases: list[str], risk: np.ndarray,
+                   order: np.ndarray) -> pa.Array:
+    """Each form's reasons as JSON text a case system parses, in the working ``order``.
+
+    A list, in the order of the reasons cell (``↑`` reasons first, then ``↓``, each
+    largest first), of ``{"factor": <contract field>, "direction": "up"|"down",
+    "points": <percentage points the factor moves the risk the form is ranked by,
+    signed, 1 decimal>, "text": <the phrase of the reasons cell>}``; ``[]`` when
+    no factor is named.
+
+    Parameters
+    ----------
+    explanation : Explanation
+    codes, phrases
+        The forms' phrase codes per factor (:func:`factor_phrases`).
+    risk : ndarray
+        Each form's exact risk at its horizon, in the forms' own order.
+    order : ndarray of int
+    """
+    plan, factors, selection = explanation.plan, explanation.factors, explanation.selection
+    points = np.round(risk_moved(factors.values, risk), 1)
+    records = []
+    for row in np.asarray(order, dtype=np.int64).tolist():
+        named = []
+        for direction, chosen in (("up", selection.up[row]), ("down", selection.down[row])):
+            for f in chosen.tolist():
+                if f >= 0:
+                    named.append({"factor": plan.sources[f], "direction": direction,
+                                  "points": float(points[row, f]) + 0.0, "text": phrases[codes[row, f]]})
+        records.append(json.dumps(named, ensure_ascii=False))
+    return pa.array(records, pa.string())
+
+
 def explain_chunk(
     estimator: object,
     X: np.ndarray,
@@ -1176,8 +1210,10 @@ def explain_chunk(
     already_absent: np.ndarray,
     order: np.ndarray,
     language: Language = "da",
-) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """The ``reasons`` and ``questions`` cells of a chunk of scored forms, in the working ``order``.
+    structured: bool = False,
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.Array | None]:
+    """The ``reasons`` and ``questions`` cells of a chunk of scored forms, in the working ``order``, and with
+    ``structured`` the same reasons as JSON (:func:`reason_factors`; None otherwise).
 
     Everything but ``order`` is in the forms' own order (see :func:`explain`).
     """
@@ -1188,7 +1224,8 @@ def explain_chunk(
     up, down = chosen_phrases(explanation.selection, codes)
     reasons = reasons_text(up[order], down[order], phrases, language=language)
     questions = questions_text(explanation.questions[order], question_labels(plan, language), language=language)
-    return reasons, questions
+    factors = reason_factors(explanation, codes, phrases, risk, order) if structured else None
+    return reasons, questions, factors
 
 
 def explain_one(

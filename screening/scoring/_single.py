@@ -158,9 +158,10 @@ class SingleFormScorer:
                                  case_id=str(values["case_id"]), version=version, phrases=phrases,
                                  questions=questions)
 
-    def score_form(self, form: Mapping[str, Any], *, version: str, language: Language = "da") -> Score:
+    def score_form(self, form: Mapping[str, Any], *, version: str, language: Language = "da",
+                   ignore_unknown: bool = False) -> Score:
         """Validate and score one form (see :meth:`ScreeningModel.score_one`)."""
-        valid = self.validator.validate(form, language=language)
+        valid = self.validator.validate(form, language=language, ignore_unknown=ignore_unknown)
         if valid.fast:
             return self.score(valid.values, version=version, language=language)
         X, entry = _engine.encode(self.estimator, valid.frame)

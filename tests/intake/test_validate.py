@@ -85,6 +85,27 @@ def test_bad_values_are_refused_with_column_value_and_reason(forms_file, column,
 
 
 @pytest.mark.parametrize(
+    "spelling",
+    ["2026-11-16 00:00:00", "2026-11-16T00:00:00", "2026-11-16T08:30", "2026-11-16 23:59:59.999",
+     "2026-11-16T00:00:00Z", "2026-11-16T00:00:00+01:00", "16-11-2026 00:00", "16.11.2026 08:15:00"],
+)
+def test_a_date_time_is_read_as_its_day(forms_file, spelling):
+    """Case systems export dates as date-times; the day is what the contract asks for."""
+    result = validate_file(forms_file([form(form_received=spelling, sick_weeks=None)]))
+    assert result.refused.empty, result.refused
+    assert result.valid["form_received"].iloc[0] == pd.Timestamp("2026-11-16")
+    assert result.valid["sick_weeks"].iloc[0] == 4.0  # derived from the day, not the time
+
+
+@pytest.mark.parametrize(("spelling", "kind"), [("2026-11-16 25:00", "not_a_date"), ("2026-11-16T", "not_a_date"),
+                                                ("2026-11-16 00:00:00 extra", "not_a_date"),
+                                                ("2026-02-30 00:00:00", "impossible_date")])
+def test_a_date_time_with_no_valid_day_or_time_is_refused(forms_file, spelling, kind):
+    result = validate_file(forms_file([form(form_received=spelling)]), language="en")
+    assert refusals(result, "form_received")["kind"].tolist() == [kind]
+
+
+@pytest.mark.parametrize(
     ("label", "column", "expected"),
     [("K", "sex", "F"), ("kvinde", "sex", "F"), ("mand", "sex", "M"), ("m", "sex", "M"),
      ("stillesiddende", "physical_load", 1), ("let", "physical_load", 2), ("middel", "physical_load", 3),

@@ -38,7 +38,10 @@ def test_training_summary_reports_censoring_and_how_it_was_used(additive_model, 
     assert "never counted as a return" in summary["censored_use"]
     assert summary["rows"] == len(forms) and summary["family"] == "additive"
     assert summary["person_periods"]["fit_rows"] > len(forms)
-    assert summary["split"]["calibration_forms"] == pytest.approx(0.2 * len(forms), abs=2)
+    # Refitted on every form and calibrated on out-of-fold predictions of all of them (issue 12).
+    assert summary["split"]["fit_forms"] == summary["split"]["calibration_forms"] == len(forms)
+    assert summary["person_periods"]["calibration_folds"] == 3
+    assert "out-of-fold" in summary["calibration"]["method"]
     assert summary["seed"] == 0 and summary["horizons"] == [8, 13, 22, 52]
 
 

@@ -1,14 +1,18 @@
 """The registered model through MLflow's own tools answers as the batch does: same risks, same refusals, no CPR.
 
-The pyfunc runs the batch's primitive (``score_chunk``), so a form is refused, masked
-and scored alike by ``screening score``, the Python pyfunc, ``mlflow models predict``
-and ``mlflow models serve``.
+The pyfunc runs the batch's primitive (``score_chunk``), so a form is refused, masked,
+scored and explained alike by ``screening score``, the Python pyfunc, ``mlflow models
+predict`` (CSV, and JSON with numbers) and ``mlflow models serve`` (started by
+``screening serve`` as the README says, answered over HTTP in strict JSON).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -21,9 +25,12 @@ import pandas as pd
 import pytest
 
 from screening.synthetic import simulate_cohort, write_forms
+from tests.conftest import HEADER
 
 CPR = "010190-1234"
 HORIZONS = (8, 13, 22, 52)
+ANSWER = ("case_id", "status", "risk_8", "risk_13", "risk_22", "risk_52", "queue", "horizon", "priority", "reasons",
+          "reason_factors", "questions", "refusal", "refusal_reasons", "model_version")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +56,7 @@ def week(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def library(registered, week):
-    """What the library says of the week: exact risks of the valid forms, and the ranked list."""
+    """What the library says of the week: exact risks of the valid forms, and the ranked list (Danish, English)."""
     from screening.intake import validate_file
     from screening.scoring import load_model
 
@@ -58,11 +65,22 @@ def library(registered, week):
     valid = validate_file(path).valid
     exact = model.estimator.predict_risk(valid)
     exact.index = valid["case_id"].to_numpy()
-    return exact, model.score(forms).ranked.set_index("case_id"), validate_file(path)
+    english = model.score(forms, language="en").ranked.set_index("case_id")
+    return exact, model.score(forms).ranked.set_index("case_id"), validate_file(path), english
 
 
-def assert_answers_as_the_library(answer: pd.DataFrame, forms: pd.DataFrame, library) -> None:
-    exact, ranked, validation = library
+def strict_json(text: str) -> object:
+    """JSON as a strict parser (JavaScript's JSON.parse) reads it: NaN and Infinity are refused."""
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not strict JSON: {constant} in the answer")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def assert_answers_as_the_library(answer: pd.DataFrame, forms: pd.DataFrame, library, *, language: str = "da") -> None:
+    exact, ranked, validation, english = library
+    ranked = english if language == "en" else ranked
+    assert answer.columns.tolist() == list(ANSWER)
     assert len(answer) == len(forms)
     shown = answer["case_id"].astype(object).where(answer["case_id"].notna(), None).tolist()
     assert not any(CPR in str(value) or "0101901234" in str(value) for value in shown), shown
@@ -70,17 +88,33 @@ def assert_answers_as_the_library(answer: pd.DataFrame, forms: pd.DataFrame, lib
     scored = answer[answer["status"] == "scored"]
     assert len(scored) == len(validation.valid) == len(ranked)
     ids = scored["case_id"].to_numpy()
+    rows = ranked.loc[ids]
     for h in HORIZONS:
         column = f"risk_{h}"
         np.testing.assert_allclose(scored[column].to_numpy(dtype=float), exact.loc[ids, column].to_numpy(),
                                    rtol=0, atol=1e-9)
-        rows = ranked.loc[ids]
         written = (np.where(rows["queue"] == "early", rows["risk"].to_numpy(dtype=float), 1.0) if h == 13
                    else rows[column].to_numpy(dtype=float))  # the ranked list's risk is 13 weeks in the early queue
         assert np.abs(scored[column].to_numpy(dtype=float) - written).max() <= 0.5e-4 + 1e-12  # 4 decimals
+    # What the batch shows the consultant, row for row: queue, horizon, priority, reasons, questions.
+    for name in ("queue", "priority", "reasons", "questions"):
+        assert scored[name].tolist() == rows[name].tolist(), name
+    assert [None if h is None or h != h else int(h) for h in scored["horizon"]] == [
+        None if pd.isna(h) else int(h) for h in rows["horizon"]]
+    assert scored["reasons"].str.len().gt(0).mean() > 0.8  # most forms have a reason
+    contract = set(HEADER)
+    for text, factors in zip(scored["reasons"], scored["reason_factors"]):
+        listed = strict_json(factors)
+        assert "; ".join(f"{'↑' if item['direction'] == 'up' else '↓'} {item['text']}" for item in listed) == text
+        assert all(item["factor"] in contract and (item["points"] > 0) == (item["direction"] == "up")
+                   and abs(item["points"]) >= 2.0 for item in listed), listed
+    assert scored["refusal"].isna().all() and scored["refusal_reasons"].isna().all()
     refused = answer[answer["status"] == "refused"]
-    assert len(refused) == validation.refused_rows and (refused["refusal"] != "").all()
-    assert refused[[f"risk_{h}" for h in HORIZONS]].isna().all().all()
+    assert len(refused) == validation.refused_rows and refused["refusal"].str.len().gt(0).all()
+    assert refused[[f"risk_{h}" for h in HORIZONS] + ["priority", "reasons", "reason_factors"]].isna().all().all()
+    for text, reasons in zip(refused["refusal"], refused["refusal_reasons"]):
+        listed = strict_json(reasons)
+        assert listed and all(item["reason"] in text and item["kind"] for item in listed)
     assert not any(CPR in text for text in refused["refusal"])
 
 
@@ -88,27 +122,72 @@ def test_the_python_pyfunc_answers_as_the_library(registered, week, library):
     import mlflow
 
     forms, _ = week
-    answer = mlflow.pyfunc.load_model("models:/risk@champion").predict(forms)
-    assert_answers_as_the_library(answer, forms, library)
+    model = mlflow.pyfunc.load_model("models:/risk@champion")
+    assert_answers_as_the_library(model.predict(forms), forms, library)
+    assert_answers_as_the_library(model.predict(forms, params={"language": "en"}), forms, library, language="en")
 
 
-def payload(forms: pd.DataFrame) -> dict:
-    return {"dataframe_split": {"columns": list(forms.columns),
-                                "data": forms.astype(object).where(forms.notna(), None).values.tolist()}}
+def test_the_signature_takes_text_numbers_booleans_and_nulls(registered):
+    """MLflow enforces the input schema before our code runs: a `string` column refuses numbers."""
+    import mlflow
+
+    info = mlflow.models.get_model_info("models:/risk@champion")
+    inputs = info.signature.inputs.to_dict()
+    assert {column["name"] for column in inputs} == set(HEADER)
+    assert {column["type"] for column in inputs} == {"any"}
+    assert [column["name"] for column in info.signature.outputs.to_dict()] == list(ANSWER)
+    assert info.signature.params.to_dict() == [{"name": "language", "type": "string", "default": "da", "shape": None}]
 
 
-def test_mlflow_models_predict_answers_as_the_library(registered, week, library, tmp_path, store):
-    forms, _ = week
-    source = tmp_path / "input.json"
-    source.write_text(json.dumps(payload(forms)))
-    output = tmp_path / "out.json"
+def typed_records(forms: pd.DataFrame) -> list[dict]:
+    """The forms as a case system sends JSON: numbers as numbers, yes/no as booleans, blanks as null.
+
+    ``case_id`` stays text (an id is text; as a number it would lose its leading zeros).
+    """
+    records = []
+    for row in forms.to_dict("records"):
+        typed: dict[str, object] = {}
+        for key, value in row.items():
+            if value is None or value != value:
+                typed[key] = None
+            elif key != "case_id" and re.fullmatch(r"-?\d{1,6}", value):
+                typed[key] = int(value)
+            elif key != "case_id" and re.fullmatch(r"-?\d{1,6}\.\d{1,6}", value):
+                typed[key] = float(value)
+            elif value in ("true", "false"):
+                typed[key] = value == "true"
+            else:
+                typed[key] = value
+        records.append(typed)
+    kinds = {type(value) for record in records for value in record.values()}
+    assert {int, float, bool, str, type(None)} <= kinds, kinds
+    return records
+
+
+def predict_with_mlflow(source: Path, content_type: str, store: str, output: Path) -> pd.DataFrame:
     done = subprocess.run(
         [sys.executable, "-m", "mlflow", "models", "predict", "-m", "models:/risk@champion", "-i", str(source),
-         "-t", "json", "-o", str(output), "--env-manager", "local"],
+         "-t", content_type, "-o", str(output), "--env-manager", "local"],
         capture_output=True, text=True, env={**os.environ, "MLFLOW_TRACKING_URI": store},
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    answer = pd.DataFrame(json.loads(output.read_text())["predictions"])
+    return pd.DataFrame(strict_json(output.read_text())["predictions"])
+
+
+@pytest.mark.slow
+def test_mlflow_models_predict_takes_json_records_with_numbers(registered, week, library, tmp_path, store):
+    forms, _ = week
+    source = tmp_path / "input.json"
+    source.write_text(json.dumps({"dataframe_records": typed_records(forms)}))
+    answer = predict_with_mlflow(source, "json", store, tmp_path / "out.json")
+    assert_answers_as_the_library(answer, forms, library)
+
+
+@pytest.mark.slow
+def test_mlflow_models_predict_takes_a_csv(registered, week, library, tmp_path, store):
+    """MLflow reads the CSV with pandas, so numeric columns arrive as float64 (40.0, NaN): they answer as text."""
+    forms, path = week
+    answer = predict_with_mlflow(path, "csv", store, tmp_path / "out.json")
     assert_answers_as_the_library(answer, forms, library)
 
 
@@ -118,33 +197,84 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_mlflow_models_serve_answers_as_the_library(registered, week, library, store):
-    forms, _ = week
+@pytest.fixture(scope="module")
+def server(registered, store, tmp_path_factory):
+    """`screening serve`, started as the README says, from another folder and with the venv *not* on PATH."""
     port = free_port()
-    bin_dir = str(Path(sys.executable).parent)  # `mlflow models serve` starts uvicorn by name from PATH
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/risk@champion", "-h", "127.0.0.1",
-         "-p", str(port), "--env-manager", "local"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "MLFLOW_TRACKING_URI": store, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")},
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    environment = {**os.environ, "MLFLOW_TRACKING_URI": store, "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "screening"), "serve", "--model", "models:/risk@champion",
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=elsewhere, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment,
+        start_new_session=True,  # MLflow's server runs uvicorn as a child: stop the whole group
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2):
                     break
             except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"the server did not start: {server.stderr.read()[-2000:]}") from None
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the server did not start: {process.stderr.read()[-2000:]}") from None
                 time.sleep(0.5)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(payload(forms)).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            body = response.read().decode("utf-8")
+        yield f"http://127.0.0.1:{port}", elsewhere
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+        process.stderr.close()
+
+
+def post(url: str, body: dict | str) -> str:
+    data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    request = urllib.request.Request(f"{url}/invocations", data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return response.read().decode("utf-8")
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_answers_as_the_library_in_strict_json(server, week, library):
+    forms, _ = week
+    url, elsewhere = server
+    body = post(url, {"dataframe_records": typed_records(forms)})
     assert CPR not in body and "0101901234" not in body
-    answer = pd.DataFrame(json.loads(body)["predictions"])
+    answer = pd.DataFrame(strict_json(body)["predictions"])
     assert_answers_as_the_library(answer, forms, library)
+    english = post(url, {"dataframe_split": {"columns": list(forms.columns),
+                                             "data": forms.astype(object).where(forms.notna(), None).values.tolist()},
+                         "params": {"language": "en"}})
+    assert_answers_as_the_library(pd.DataFrame(strict_json(english)["predictions"]), forms, library, language="en")
+    assert not any(elsewhere.iterdir())  # nothing written where the server was started (no mlflow.db)
+
+
+def readme_example() -> tuple[str, list[dict]]:
+    """The curl request of the README's case-systems section, and the answer it documents."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    section = text.split("<!-- serve-example -->")[1]
+    request = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    answer = re.search(r"```json\n(.*?)```", section, re.S).group(1)
+    body = re.search(r"-d '(.*?)'", request, re.S).group(1)
+    assert "curl" in request and "/invocations" in request
+    return body, strict_json(answer)["predictions"]
+
+
+@pytest.mark.slow
+def test_the_readme_curl_example_gets_the_answer_it_documents(server):
+    """The README's request, sent as it stands (with curl when there is one), gets an answer of the documented shape."""
+    url, _ = server
+    body, documented = readme_example()
+    if shutil.which("curl"):
+        done = subprocess.run(["curl", "-s", "-f", f"{url}/invocations", "-H", "Content-Type: application/json",
+                               "-d", body], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        text = done.stdout
+    else:  # pragma: no cover - curl is in every Debian image we use
+        text = post(url, body)
+    answer = strict_json(text)["predictions"]
+    assert [list(row) for row in answer] == [list(row) for row in documented] == [list(ANSWER)] * len(documented)
+    for got, shown in zip(answer, documented):
+        # Risks, priority and reasons are the model's (the README's come from the demo's model); the rest is not.
+        assert {key: got[key] for key in ("case_id", "status", "refusal", "refusal_reasons")} == {
+            key: shown[key] for key in ("case_id", "status", "refusal", "refusal_reasons")}
+        assert all((got[key] is None) == (shown[key] is None) for key in ANSWER)

@@ -67,5 +67,5 @@ def test_the_pyfunc_gives_the_old_exact_risks(old_model, expected):
     scored = answer[answer["status"] == "scored"].set_index("case_id")
     assert len(scored) == len(expected)
     for h in HORIZONS:
-        np.testing.assert_allclose(scored.loc[expected.index, f"risk_{h}"].to_numpy(),
+        np.testing.assert_allclose(scored.loc[expected.index, f"risk_{h}"].to_numpy(dtype=float),  # None-able cells
                                    expected[f"risk_{h}"].to_numpy(), rtol=0, atol=1e-12)

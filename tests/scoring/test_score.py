@@ -152,6 +152,59 @@ def test_a_cpr_number_is_refused_and_never_repeated(model):
     assert caught.value.reasons[0]["kind"] == "cpr_shaped"
 
 
+def test_score_one_refuses_an_unknown_key_and_names_the_nearest_field(model):
+    """A misspelt key would be a blank answer and another risk: the form is refused, saying which key."""
+    values = form(case_id="K-5", work_ability="2")
+    misspelt = {("work_abilty" if key == "work_ability" else key): value for key, value in values.items()}
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one(misspelt, language="en")
+    assert [(reason["column"], reason["kind"]) for reason in caught.value.reasons] == [("work_abilty", "unknown_field")]
+    assert "work_ability" in caught.value.reasons[0]["reason"] and "work_abilty" in str(caught.value)
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one({**values, "favourite_colour": "blå"})
+    assert caught.value.reasons[0]["kind"] == "unknown_field" and "favourite_colour" in str(caught.value)
+    assert "kontrakten" in caught.value.reasons[0]["reason"]  # Danish by default
+
+
+def test_score_one_passes_over_unknown_keys_when_asked(model):
+    values = form(case_id="K-6", work_ability="2")
+    without = {key: value for key, value in values.items() if key != "work_ability"}
+    lenient = model.score_one({**without, "work_abilty": "2"}, ignore_unknown=True)
+    assert lenient.risks == model.score_one(without).risks != model.score_one(values).risks
+
+
+def test_an_unknown_key_shaped_like_a_cpr_number_is_not_repeated(model):
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one({**form(case_id="K-7"), "010203-1234": "x"})
+    assert "010203-1234" not in str(caught.value) and "010203-1234" not in repr(caught.value.reasons)
+
+
+@pytest.mark.parametrize("received", ["2026-11-16 00:00:00", "2026-11-16T00:00:00", "16-11-2026 00:00"])
+def test_score_one_reads_a_date_time_as_its_day(model, received):
+    import datetime as dt
+
+    day = model.score_one(form(case_id="K-8", sick_weeks=None))
+    assert model.score_one(form(case_id="K-8", sick_weeks=None, form_received=received)).risks == day.risks
+    for value in (dt.datetime(2026, 11, 16, 0, 0), dt.datetime(2026, 11, 16, 14, 5), pd.Timestamp("2026-11-16 09:00"),
+                  dt.date(2026, 11, 16)):
+        typed = {**form(case_id="K-8", sick_weeks=None), "form_received": value}
+        assert model.score_one(typed).risks == day.risks
+
+
+def test_a_float_is_read_as_the_text_a_file_holds(model):
+    """40.0 from a case system's JSON is "40" alone, in a typed column and in a mixed one: one rule."""
+    values = form(case_id="K-9", weekly_hours=None)
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one({**values, "weekly_hours": 90.0})
+    assert [(r["column"], r["value"]) for r in caught.value.reasons] == [("weekly_hours", "90")]
+    typed = pd.DataFrame([values, {**values, "case_id": "K-10"}]).assign(weekly_hours=[90.0, 37.5])
+    mixed = typed.assign(weekly_hours=pd.Series([90.0, "37,5"], dtype=object))
+    for forms in (typed, mixed):
+        result = model.score(forms)
+        assert result.refused[["case_id", "column", "value"]].values.tolist() == [["K-9", "weekly_hours", "90"]]
+        assert result.ranked["case_id"].tolist() == ["K-10"]
+
+
 def test_score_one_treats_a_missing_field_as_blank(model):
     values = form(case_id="K-4")
     del values["age"]

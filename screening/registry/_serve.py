@@ -1,0 +1,66 @@
+"""``mlflow models serve`` for a registered model, as a command that starts from any shell.
+
+MLflow's server starts ``uvicorn`` by name from ``PATH``, so ``.venv/bin/mlflow models
+serve`` fails ("exec: uvicorn: not found") unless the virtual environment's ``bin`` is
+on ``PATH``; and MLflow looks for ``models:/...`` in ``./mlflow.db`` of the current
+folder unless ``MLFLOW_TRACKING_URI`` says otherwise (creating an empty one). The
+command built here puts this interpreter's ``bin`` first on ``PATH``, names the
+project's store (:func:`~screening.registry.tracking_uri`), checks that the model is
+there (one line, creating nothing, if not) and runs MLflow's own server with
+``--env-manager local``: nothing is downloaded or installed at start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from screening.registry._store import TRACKING_ENV, resolve_model_uri, tracking_uri
+
+#: Address and port the server listens on unless told otherwise (the loopback address: only this machine).
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
+
+
+def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                  workers: int | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that serve ``model`` over HTTP with ``mlflow models serve``.
+
+    Parameters
+    ----------
+    model : str
+        A model URI (``models:/screening-risk@champion``, ``runs:/...``) or the
+        folder of a logged pyfunc (one with an ``MLmodel`` file).
+    host : str, default "127.0.0.1"
+    port : int, default 5000
+    workers : int, optional
+        Server processes (MLflow's default when not given).
+
+    Returns
+    -------
+    argv : list of str
+        ``python -m mlflow models serve ...``, this interpreter first.
+    env : dict of str to str
+        The current environment with this interpreter's ``bin`` first on ``PATH``
+        and ``MLFLOW_TRACKING_URI`` set to the store in force.
+
+    Raises
+    ------
+    LookupError
+        The model is not in the store, or the folder is not a logged pyfunc.
+    """
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", model):
+        resolve_model_uri(model)  # fails fast, in one line, before MLflow starts
+    elif not (Path(model) / "MLmodel").is_file():
+        raise LookupError(f"{model}: not a logged MLflow model (no MLmodel file); give a model URI such as "
+                          "models:/screening-risk@champion")
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "") if env.get("PATH") else bin_dir
+    env[TRACKING_ENV] = tracking_uri()
+    argv = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model, "-h", host, "-p", str(int(port)),
+            "--env-manager", "local"]
+    if workers:
+        argv += ["-w", str(int(workers))]
+    return argv, env
