@@ -1,0 +1,281 @@
+"""Batch speed on a suite of files: ``screening score`` against a plain script and the pyarrow floor, per file.
+
+The files, each made once under ``benchmarks/data/`` (gitignored) with ``--rows`` forms:
+
+- ``standard``: the project's simulator, standard CSV (UTF-8, comma), 1 % of forms with a defect;
+- ``danish_excel``: the same simulator in the Danish Excel dialect (Windows-1252, semicolon, decimal comma);
+- ``high_cardinality``: simulated forms rewritten with long ids (``S3-0000001``), weekly hours with a
+  decimal (``37.25``), and diagnosis codes drawn from the whole WHO ICD-10 list in every accepted
+  spelling (``M54.5``, ``M545``, ``DM545``, lower case, padded);
+- ``refused_5pct``: the simulator with 5 % of forms given a defect the validator refuses;
+- ``optional_blank``: every column the contract does not require left blank (the contract's
+  ``required_columns`` and one column of each ``required_one_of`` group are kept).
+
+For each file, interleaved so that a busy moment on a shared machine hits all three alike, median of
+``--repeat`` runs each (wall time and peak memory from ``/usr/bin/time -v``):
+
+1. ``screening score`` with ``--report``, ``--capacity 10 --per jobcenter`` (as the README's benchmark);
+2. a plain pandas + scikit-learn script: ``read_csv``, a fitted LogisticRegression pipeline saved
+   beforehand, ``predict_proba``, sort, ``to_csv``; no validation, no reasons;
+3. the pyarrow floor: ``pyarrow.csv`` reads the file and writes the same rows.
+
+The per-step profile is the command's own: the ``seconds_by_step`` of its summary (model load and first
+read, validation and scoring, merge and write), parsed from the summary it prints; the rest of the wall
+time (interpreter start and imports, the HTML page written after the command takes its total, exit) is
+reported as ``start_up_page_and_exit``. Finer steps (encode, model, reasons, rank) are not timed by the
+command today.
+
+    python benchmarks/bench_suite.py [--rows 1000000] [--repeat 3] [--files standard,danish_excel,...]
+
+Results go to ``benchmarks/results/suite.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import DATA, PYTHON, ROOT, machine, simulated_csv
+from bench_scoring import trained_model
+
+FILES = ("standard", "danish_excel", "high_cardinality", "refused_5pct", "optional_blank")
+
+ARROW_READ_WRITE = """
+import sys, pyarrow.csv as c
+read = c.ReadOptions(encoding=sys.argv[3])
+parse = c.ParseOptions(delimiter=sys.argv[4])
+table = c.read_csv(sys.argv[1], read_options=read, parse_options=parse)
+c.write_csv(table, sys.argv[2])
+"""
+
+PLAIN_SCRIPT = """
+import sys
+import pandas as pd, skops.io as sio
+from screening.models._peers import PEER_CATEGORIES, PEER_NUMBERS
+pipeline = sio.load(sys.argv[1], trusted=sio.get_untrusted_types(file=sys.argv[1]))
+forms = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False, na_values=[""], encoding=sys.argv[4],
+                    sep=sys.argv[5])
+yes_no = {"ja": 1.0, "yes": 1.0, "true": 1.0, "1": 1.0, "nej": 0.0, "no": 0.0, "false": 0.0, "0": 0.0}
+inputs = {}
+for name in PEER_NUMBERS:
+    text = forms[name].str.strip().str.lower()
+    numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    inputs[name] = numbers.fillna(text.map(yes_no)).astype("float64")
+for name in PEER_CATEGORIES:
+    inputs[name] = forms[name]
+risk = pipeline.predict_proba(pd.DataFrame(inputs))[:, 1]
+out = pd.DataFrame({"case_id": forms["case_id"], "risk": risk}).sort_values("risk", ascending=False, kind="stable")
+out.to_csv(sys.argv[3], index=False)
+"""
+
+#: How each file is read by the plain script and the floor: encoding and separator.
+READ_AS = {"danish_excel": ("cp1252", ";")}
+
+
+def high_cardinality_csv(rows: int, seed: int = 3) -> Path:
+    """Simulated forms with long ids, decimal weekly hours and ICD-10 codes in every spelling."""
+    path = DATA / f"suite_high_cardinality_{rows}_{seed}.csv"
+    if path.exists():
+        return path
+    import numpy as np
+    import pandas as pd
+
+    from screening.intake._icd10 import all_codes
+
+    source = simulated_csv(rows, seed=seed, invalid_share=0.0)
+    forms = pd.read_csv(source, dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(seed)
+    forms["case_id"] = [f"S3-{i:07d}" for i in range(1, rows + 1)]
+    hours = forms["weekly_hours"] != ""
+    decimal = np.round(rng.uniform(1.0, 80.0, rows), 2)
+    forms.loc[hours, "weekly_hours"] = [f"{value:.2f}".rstrip("0").rstrip(".") for value in decimal[hours.to_numpy()]]
+    codes = np.array(all_codes())
+    drawn = codes[rng.integers(0, len(codes), rows)]
+    plain = np.char.replace(drawn, ".", "")
+    spellings = [drawn, plain, np.char.add("D", plain), np.char.lower(drawn), np.char.add(" ", np.char.add(drawn, " ")),
+                 np.char.lower(np.char.add("D", plain))]
+    choice = rng.integers(0, len(spellings), rows)
+    spelled = np.choose(choice, spellings)
+    has_code = forms["diagnosis_code"] != ""
+    forms.loc[has_code, "diagnosis_code"] = spelled[has_code.to_numpy()]
+    forms.loc[has_code, "diagnosis_group"] = ""  # the group comes from the code, so a drawn code never contradicts it
+    forms.to_csv(path, index=False)
+    return path
+
+
+def optional_blank_csv(rows: int, seed: int = 4) -> Path:
+    """Simulated forms with every column the contract does not require left blank (none refused for that)."""
+    path = DATA / f"suite_optional_blank_{rows}_{seed}.csv"
+    if path.exists():
+        return path
+    import pandas as pd
+
+    from screening.intake import load_contract
+
+    contract = load_contract()
+    kept = set(contract.required_columns) | {group[0] for group in contract.required_one_of.values()}
+    source = simulated_csv(rows, seed=seed, invalid_share=0.0)
+    forms = pd.read_csv(source, dtype=str, keep_default_na=False)
+    for group in contract.required_one_of.values():  # where the kept column is blank, a value drawn from the others
+        column = forms[group[0]]
+        given = column[column != ""]
+        blank = column == ""
+        forms.loc[blank, group[0]] = given.sample(int(blank.sum()), replace=True, random_state=seed).to_numpy()
+    for name in forms.columns:
+        if name not in kept:
+            forms[name] = ""
+    forms.to_csv(path, index=False)
+    return path
+
+
+def suite_files(rows: int, names: list[str]) -> dict[str, Path]:
+    makers = {
+        "standard": lambda: simulated_csv(rows, dialect="standard"),
+        "danish_excel": lambda: simulated_csv(rows, dialect="danish_excel"),
+        "high_cardinality": lambda: high_cardinality_csv(rows),
+        "refused_5pct": lambda: simulated_csv(rows, invalid_share=0.05),
+        "optional_blank": lambda: optional_blank_csv(rows),
+    }
+    return {name: makers[name]() for name in names}
+
+
+def timed(command: list[str]) -> tuple[dict[str, float], str]:
+    """Wall time, peak memory (GNU time) and the command's own output."""
+    timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
+    started = time.perf_counter()
+    done = subprocess.run(timer + command, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
+    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    return {"seconds": seconds, "peak_mb": int(peak.group(1)) / 1024 if peak else float("nan")}, done.stdout
+
+
+def own_profile(stdout: str) -> dict[str, float] | None:
+    """``seconds_by_step`` and the total from the summary ``screening score`` prints (Danish, the default)."""
+    from screening.cli import _SUMMARY
+
+    words = _SUMMARY["da"]
+    label_to_step = {words[step]: step for step in ("load_and_first_read", "validate_and_score", "merge_and_write")}
+    for line in stdout.splitlines():
+        if line.startswith(words["time"]):
+            found = re.match(rf"{re.escape(words['time'])}\s+([\d.,]+) s(?: \((.*)\))?", line)
+            if not found:
+                return None
+            number = lambda text: float(text.replace(".", "").replace(",", "."))  # noqa: E731 - Danish decimals
+            profile = {"total_in_command": number(found.group(1))}
+            for item in (found.group(2) or "").split(", "):
+                label, _, value = item.rpartition(" ")
+                if label in label_to_step:
+                    profile[label_to_step[label]] = number(value)
+            return profile
+    return None
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {"seconds": round(statistics.median(run["seconds"] for run in runs), 2),
+            "peak_mb": round(max(run["peak_mb"] for run in runs)),
+            "all_seconds": [round(run["seconds"], 2) for run in runs]}
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [float(value) for value in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return None
+
+
+def bench_file(name: str, path: Path, model_dir: Path, peer: Path, repeat: int) -> dict[str, object]:
+    out = DATA / "suite_out" / name
+    out.mkdir(parents=True, exist_ok=True)
+    encoding, separator = READ_AS.get(name, ("utf8", ","))
+    score = [PYTHON, "-m", "screening", "score", "--model", str(model_dir), "--input", str(path),
+             "--output", str(out / "ranked.csv"), "--report", str(out / "week.html"),
+             "--capacity", "10", "--per", "jobcenter", "--audit-log", str(out / "audit.jsonl")]
+    plain = [PYTHON, "-c", PLAIN_SCRIPT, str(peer), str(path), str(out / "plain.csv"), encoding, separator]
+    floor = [PYTHON, "-c", ARROW_READ_WRITE, str(path), str(out / "arrow.csv"), encoding, separator]
+    runs: dict[str, list[dict[str, float]]] = {"screening_score": [], "plain_pandas_sklearn": [],
+                                               "pyarrow_read_write": []}
+    profiles = []
+    load_before = load_average()
+    for _ in range(repeat):  # interleaved
+        runs["pyarrow_read_write"].append(timed(floor)[0])
+        measured, stdout = timed(score)
+        runs["screening_score"].append(measured)
+        profile = own_profile(stdout)
+        if profile is not None:
+            profile["start_up_page_and_exit"] = round(measured["seconds"] - profile["total_in_command"], 2)
+            profiles.append(profile)
+        runs["plain_pandas_sklearn"].append(timed(plain)[0])
+    result: dict[str, object] = {key: median_of(value) for key, value in runs.items()}
+    scored = result["screening_score"]["seconds"]
+    result.update({
+        "file": path.name, "file_mb": round(path.stat().st_size / 2**20, 1),
+        "ratio_to_plain": round(scored / result["plain_pandas_sklearn"]["seconds"], 2),
+        "ratio_to_pyarrow": round(scored / result["pyarrow_read_write"]["seconds"], 1),
+        "rows_scored": sum(1 for _ in (out / "ranked.csv").open("rb")) - 1,
+        "load_average_before_after": [load_before, load_average()],
+    })
+    if profiles:  # the profile of the median run
+        middle = sorted(profiles, key=lambda p: p["total_in_command"])[len(profiles) // 2]
+        result["profile_seconds"] = middle
+    else:
+        result["profile_seconds"] = "not available: the command's summary printed no step timings"
+    result["profile_note"] = ("the command times three steps only: model load and first read, validation + "
+                              "encoding + model + reasons, merge (rank) + write; start_up_page_and_exit is wall time minus its own total: interpreter "
+                              "start, imports, the HTML page (rendered after the total is taken), exit")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--files", default=",".join(FILES), help="comma-separated, of: " + ", ".join(FILES))
+    parser.add_argument("--train-rows", type=int, default=30_000)
+    args = parser.parse_args()
+    names = [name.strip() for name in args.files.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(FILES))
+    if unknown:
+        parser.error(f"unknown file(s): {', '.join(unknown)}")
+
+    model_dir, peer = trained_model("additive", args.train_rows)
+    files = suite_files(args.rows, names)
+    results: dict[str, object] = {"machine": machine(), "rows": args.rows, "repeat": args.repeat,
+                                  "model": {"family": "additive", "train_rows": args.train_rows},
+                                  "command": "python benchmarks/bench_suite.py " + " ".join(sys.argv[1:]),
+                                  "goals": {"ratio_to_plain": "<= 0.5", "ratio_to_pyarrow": "<= 5 (stretch 3)",
+                                            "peak_mb": "< 1536 at 1M rows"},
+                                  "files": {}}
+    for name, path in files.items():
+        result = bench_file(name, path, model_dir, peer, args.repeat)
+        results["files"][name] = result
+        profile = result["profile_seconds"]
+        scored = result["screening_score"]
+        print(f"{name:<17} score {scored['seconds']:>6} s {scored['peak_mb']:>5} MB"
+              f" | plain {result['plain_pandas_sklearn']['seconds']:>6} s"
+              f" | pyarrow {result['pyarrow_read_write']['seconds']:>5} s"
+              f" | x plain {result['ratio_to_plain']:>5} | x floor {result['ratio_to_pyarrow']:>5}"
+              f" | steps {profile}", flush=True)
+        save_suite(results)
+    print(f"wrote {save_suite(results)}")
+
+
+def save_suite(results: dict[str, object]) -> Path:
+    import json
+
+    from _common import RESULTS
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "suite.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    main()
