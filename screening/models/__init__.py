@@ -24,6 +24,7 @@ from screening.models._evaluate import (
 from screening.models._hazard import threadpool_controller
 from screening.models._peers import fit_plain_peers, plain_inputs
 from screening.models._risk_model import FAMILIES, HORIZONS, RiskModel, fit_risk_model
+from screening.models._risk_model import _form_dates as form_days
 
 __all__ = [
     "FAMILIES",
@@ -38,6 +39,7 @@ __all__ = [
     "fit_plain_peers",
     "fit_risk_model",
     "follow_up_weeks",
+    "form_days",
     "ipcw_outcome",
     "plain_inputs",
     "threadpool_controller",

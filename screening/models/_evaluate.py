@@ -294,24 +294,26 @@ def _age_band(age: pd.Series) -> pd.Series:
     return pd.Series(labels, index=age.index, dtype="str")
 
 
-def _risks_of(source: Any, forms: pd.DataFrame, horizon: float) -> np.ndarray | None:
-    """Risk at ``horizon`` from a RiskModel, a fitted peer, a frame of risks or an array.
+def _risks_of(source: Any, forms: pd.DataFrame, *horizons: float) -> list[np.ndarray | None]:
+    """Risks at each of ``horizons`` from a RiskModel, a fitted peer, a frame of risks or an array.
 
-    None when the source cannot give that horizon (a plain array of other risks).
+    A model predicts once for all of them. A peer or an array has one risk, used at every
+    horizon; a frame gives None for a horizon it has no column for.
     """
     if hasattr(source, "predict_risk"):
-        return source.predict_risk(forms)[f"risk_{horizon:g}"].to_numpy(dtype=np.float64)
+        frame = source.predict_risk(forms)
+        return [frame[f"risk_{h:g}"].to_numpy(dtype=np.float64) for h in horizons]
     if hasattr(source, "predict_proba"):
         from screening.models._peers import plain_inputs
 
-        return source.predict_proba(plain_inputs(forms))[:, 1]
+        return [source.predict_proba(plain_inputs(forms))[:, 1]] * len(horizons)
     if isinstance(source, pd.DataFrame):
-        column = f"risk_{horizon:g}"
-        return source[column].to_numpy(dtype=np.float64) if column in source else None
+        return [source[f"risk_{h:g}"].to_numpy(dtype=np.float64) if f"risk_{h:g}" in source else None
+                for h in horizons]
     values = np.asarray(source, dtype=np.float64)
     if values.shape != (len(forms),):
         raise ValueError(f"risks must have one value per form ({len(forms)}), got shape {values.shape}")
-    return values
+    return [values] * len(horizons)
 
 
 # ---------------------------------------------------------------- fast metrics (bootstrap)
@@ -657,8 +659,7 @@ def compare_paired(
     values = {}
     replicates = {}
     for name, source in (("candidate", candidate), ("reference", reference)):
-        risks = _risks_of(source, forms, horizon)
-        list_risks = _risks_of(source, forms, LIST_HORIZON)
+        risks, list_risks = _risks_of(source, forms, horizon, LIST_HORIZON)
         selected, _ = _selection(forms, risks if list_risks is None else list_risks,
                                  capacity=capacity, capacity_by=capacity_by)
         scorer = _Scorer(y, risks[scored], selected=selected[scored], truth=None, n_bins=n_bins)
@@ -746,17 +747,16 @@ def evaluate(
     scored = population.scored
     y = population.y[scored].astype(np.float64)
     w = population.w[scored]
-    sources: dict[str, np.ndarray] = {"model": _risks_of(model_or_risks, forms, horizon)}
-    list_sources: dict[str, np.ndarray | None] = {"model": _risks_of(model_or_risks, forms, LIST_HORIZON)}
-    for name, peer in (peers or {}).items():
-        sources[name] = _risks_of(peer, forms, horizon)
-        list_sources[name] = _risks_of(peer, forms, LIST_HORIZON)
+    sources: dict[str, np.ndarray] = {}
+    list_sources: dict[str, np.ndarray | None] = {}
+    for name, source in {"model": model_or_risks, **(peers or {})}.items():
+        sources[name], list_sources[name] = _risks_of(source, forms, horizon, LIST_HORIZON)
     truth = None
     if true_risk is not None:
-        truth = _risks_of(true_risk, forms, horizon)
+        truth, truth_list = _risks_of(true_risk, forms, horizon, LIST_HORIZON)
         sources["true_risk"] = truth
-        list_sources["true_risk"] = _risks_of(true_risk, forms, LIST_HORIZON) if not isinstance(
-            true_risk, (np.ndarray, pd.Series)) else None
+        # Bare true risks at one horizon cannot rank the 13-week list: it is left unranked by them.
+        list_sources["true_risk"] = None if isinstance(true_risk, (np.ndarray, pd.Series)) else truth_list
 
     counts = _replicate_counts(int(scored.sum()), n_boot, seed) if n_boot else np.empty((0, int(scored.sum())))
     rows, interval_rows = {}, []

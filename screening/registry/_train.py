@@ -56,11 +56,9 @@ class TrainingRun:
 
 def _form_days(forms: pd.DataFrame) -> np.ndarray:
     """Day each form arrived (receipt, else first sick day + sick_weeks) as float days; NaN if unknown."""
-    start_based = forms["sick_leave_start"] + pd.to_timedelta(forms["sick_weeks"] * 7, unit="D")
-    when = forms["form_received"].fillna(start_based).to_numpy(dtype="datetime64[ns]")
-    days = when.astype("int64").astype(np.float64) / 86_400e9
-    days[np.isnat(when)] = np.nan
-    return days
+    from screening.models import form_days
+
+    return form_days(forms)
 
 
 def split_by_date(forms: pd.DataFrame, *, test_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
