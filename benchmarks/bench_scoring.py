@@ -47,7 +47,8 @@ import sys
 import numpy as np, pandas as pd, skops.io as sio
 from screening.models._peers import PEER_CATEGORIES, PEER_NUMBERS
 pipeline = sio.load(sys.argv[1], trusted=sio.get_untrusted_types(file=sys.argv[1]))
-forms = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False, na_values=[""])
+encoding, sep = (sys.argv[4:6] + ["utf-8", ","][len(sys.argv[4:6]):])  # optional: how the file is written
+forms = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False, na_values=[""], encoding=encoding, sep=sep)
 yes_no = {"ja": 1.0, "yes": 1.0, "true": 1.0, "1": 1.0, "nej": 0.0, "no": 0.0, "false": 0.0, "0": 0.0}
 inputs = {}
 for name in PEER_NUMBERS:

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 from _common import DATA, PYTHON, ROOT, machine, simulated_csv
-from bench_scoring import trained_model
+from bench_scoring import PLAIN_PIPELINE, trained_model
 
 FILES = ("standard", "danish_excel", "high_cardinality", "refused_5pct", "optional_blank")
 
@@ -53,25 +53,8 @@ table = c.read_csv(sys.argv[1], read_options=read, parse_options=parse)
 c.write_csv(table, sys.argv[2])
 """
 
-PLAIN_SCRIPT = """
-import sys
-import pandas as pd, skops.io as sio
-from screening.models._peers import PEER_CATEGORIES, PEER_NUMBERS
-pipeline = sio.load(sys.argv[1], trusted=sio.get_untrusted_types(file=sys.argv[1]))
-forms = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False, na_values=[""], encoding=sys.argv[4],
-                    sep=sys.argv[5])
-yes_no = {"ja": 1.0, "yes": 1.0, "true": 1.0, "1": 1.0, "nej": 0.0, "no": 0.0, "false": 0.0, "0": 0.0}
-inputs = {}
-for name in PEER_NUMBERS:
-    text = forms[name].str.strip().str.lower()
-    numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-    inputs[name] = numbers.fillna(text.map(yes_no)).astype("float64")
-for name in PEER_CATEGORIES:
-    inputs[name] = forms[name]
-risk = pipeline.predict_proba(pd.DataFrame(inputs))[:, 1]
-out = pd.DataFrame({"case_id": forms["case_id"], "risk": risk}).sort_values("risk", ascending=False, kind="stable")
-out.to_csv(sys.argv[3], index=False)
-"""
+#: The plain pandas + scikit-learn script of bench_scoring.py (arguments: model, input, output, encoding, sep).
+PLAIN_SCRIPT = PLAIN_PIPELINE
 
 #: How each file is read by the plain script and the floor: encoding and separator.
 READ_AS = {"danish_excel": ("cp1252", ";")}
