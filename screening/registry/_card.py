@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from screening.intake import HORIZONS, MAIN_HORIZON
@@ -29,20 +30,24 @@ def _table(frame: pd.DataFrame, *, digits: int = 3) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def _with_interval(value: float, low: float, high: float) -> str:
+    """"0.123 [0.100, 0.150]"; the interval left out where there is none, "" where there is no value."""
+    if value != value:
+        return ""
+    return f"{value:.3f}" if low != low else f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
 def _subgroups_with_intervals(table: pd.DataFrame) -> pd.DataFrame:
     """Subgroup figures as "estimate [low, high]" text, too-small groups marked."""
     shown = pd.DataFrame(index=table.index)
     if not len(table):
         return shown
     shown["n"] = table["n"]
+    missing = pd.Series(np.nan, index=table.index)
     for name in ("observed_rate", "mean_risk", "auc", "ece", "calibration_intercept"):
-        if name not in table:
-            continue
-        low, high = table.get(f"{name}_low"), table.get(f"{name}_high")
-        shown[name] = [
-            "" if value != value else (f"{value:.3f}" if low is None or lo != lo else f"{value:.3f} [{lo:.3f}, {hi:.3f}]")
-            for value, lo, hi in zip(table[name], low if low is not None else table[name],
-                                     high if high is not None else table[name], strict=True)]
+        if name in table:
+            shown[name] = [_with_interval(*cells) for cells in zip(
+                table[name], table.get(f"{name}_low", missing), table.get(f"{name}_high", missing), strict=True)]
     shown["status"] = table.get("status", "")
     return shown
 
