@@ -530,6 +530,18 @@ def _selection(
     return selected, dated
 
 
+def _source_scorer(
+    forms: pd.DataFrame, scored: np.ndarray, y: np.ndarray, risks: np.ndarray, ranking: np.ndarray | None, *,
+    truth: np.ndarray | None, capacity: int, capacity_by: str | None, n_bins: int,
+) -> tuple[_Scorer, np.ndarray, np.ndarray]:
+    """One source's scorer on the evaluated forms, its list selected by ``ranking`` (else its own risks)."""
+    selected, dated = _selection(forms, risks if ranking is None else ranking, capacity=capacity,
+                                 capacity_by=capacity_by)
+    scorer = _Scorer(y, risks[scored], selected=selected[scored],
+                     truth=None if truth is None else truth[scored], n_bins=n_bins)
+    return scorer, selected, dated
+
+
 @dataclass
 class _Population:
     """Which forms a horizon is evaluated on, their outcome and weights, and the facts."""
@@ -660,9 +672,8 @@ def compare_paired(
     replicates = {}
     for name, source in (("candidate", candidate), ("reference", reference)):
         risks, list_risks = _risks_of(source, forms, horizon, LIST_HORIZON)
-        selected, _ = _selection(forms, risks if list_risks is None else list_risks,
-                                 capacity=capacity, capacity_by=capacity_by)
-        scorer = _Scorer(y, risks[scored], selected=selected[scored], truth=None, n_bins=n_bins)
+        scorer, _, _ = _source_scorer(forms, scored, y, risks, list_risks, truth=None, capacity=capacity,
+                                      capacity_by=capacity_by, n_bins=n_bins)
         values[name] = scorer(w)
         replicates[name] = [scorer(w * c) for c in counts]
     rows = []
@@ -762,11 +773,8 @@ def evaluate(
     rows, interval_rows = {}, []
     dated = None
     for name, risks in sources.items():
-        ranking = list_sources.get(name)
-        selected, dated = _selection(forms, risks if ranking is None else ranking,
-                                     capacity=capacity, capacity_by=capacity_by)
-        scorer = _Scorer(y, risks[scored], selected=selected[scored],
-                         truth=None if truth is None else truth[scored], n_bins=n_bins)
+        scorer, selected, dated = _source_scorer(forms, scored, y, risks, list_sources.get(name), truth=truth,
+                                                 capacity=capacity, capacity_by=capacity_by, n_bins=n_bins)
         rows[name] = scorer(w)
         replicates = [scorer(w * c) for c in counts]
         for metric, value in rows[name].items():
