@@ -285,6 +285,7 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "output": "liste", "rejects": "afviste", "page": "side", "audit": "revision", "workbook": "regneark",
         "load_and_first_read": "model og første læsning", "validate_and_score": "validering og scoring",
         "merge_and_write": "fletning og skrivning",
+        "ids": "gentagne sags-id'er", "rank": "rangering", "write": "skrivning",
         "diagnosis_group_taken_from_code": "diagnosegruppen taget fra diagnosekoden i stedet for den angivne",
     },
     "en": {
