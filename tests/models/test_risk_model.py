@@ -122,6 +122,18 @@ def test_auto_chooses_by_the_censored_log_score(train_cohort):
     assert model.family_ == min(scores, key=scores.get)
 
 
+def test_the_family_is_chosen_on_every_form_out_of_fold(train_cohort):
+    """Each usable form is scored once by fits that did not see it (not only the newest, most censored 20 %)."""
+    forms = train_cohort[0].iloc[:1500]
+    model = fit_risk_model(forms, family="auto", seed=1)
+    summary = model.training_summary
+    assert summary["selection"]["forms"] == {"scored": summary["rows_used"], "folds": 3}
+    assert summary["person_periods"]["calibration_folds"] == 3
+    # The old time-ordered scheme is still there for comparison, on the newest forms only.
+    old = fit_risk_model(forms, family="auto", seed=1, calibration_folds=1).training_summary["selection"]
+    assert old["forms"]["selection"] < summary["rows_used"] / 4
+
+
 def test_fitted_model_round_trips_through_skops(additive_model, test_cohort):
     import skops.io as sio
 
