@@ -54,6 +54,10 @@ TRUSTED_TYPES: tuple[str, ...] = (
     # the boosted family's fitted HistGradientBoostingRegressor and its internals
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    # ... whose categorical inputs go through a fitted preprocessor
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.preprocessing._encoders.OrdinalEncoder",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
     # HistGradientBoosting keeps functools.partial(check_array, ...) as a fitted
     # attribute; skops loads a partial only of functions that are trusted themselves.
     "functools.partial",
