@@ -11,9 +11,13 @@ What is measured, each as the command a user runs, side by side in one run on th
    reads the file, numbers are coerced, the logistic peer
    (``screening.models.fit_plain_peers``) predicts, pandas writes case ids and risks
    in risk order.
-4. ``score_one`` after ``load_model``: p50 and p99 over a few thousand distinct
-   forms, from the first call on (caches cold) and again once they are warm, with
-   the model's share of the time. Goals: p50 under 1 ms, p99 under 5 ms.
+4. ``score_one`` after ``load_model``: p50 and p99 over a few thousand forms seen
+   for the first time (from the first call on: every case id new, no two forms
+   with the same answers), then over the same forms again (repeats), with the
+   model's share of the time. Wall time, and the thread's CPU time beside it: on a
+   shared machine a form that loses the CPU to another process for a time slice
+   (~4 ms) lands in the wall-time p99 whatever the code does. Goals (issue 15):
+   p50 under 0.5 ms and p99 under 1 ms on forms seen for the first time.
 5. ``import screening`` in a fresh interpreter (goal: under 1 s).
 6. The same forms as standard CSV, Danish Excel CSV, .xlsx and Parquet give the
    same ranked file byte for byte, and so does a second run.
@@ -63,30 +67,34 @@ out.to_csv(sys.argv[3], index=False)
 """
 
 SINGLE = """
-import json, sys, time
+import json, os, sys, time
 import numpy as np
-t0 = time.perf_counter()
 import screening
 from screening.scoring import load_model, RefusedFormError
 from screening.scoring import _engine
 from screening.synthetic import simulate_cohort
 model = load_model(sys.argv[1])
 forms = simulate_cohort(int(sys.argv[2]), seed=77).forms
+answers = [name for name in forms.columns if name != "case_id"]
+forms = forms.drop_duplicates(subset=answers)  # forms seen for the first time: no two with the same answers
+forms["case_id"] = [f"NEW-{i:07d}" for i in range(len(forms))]  # and case ids never scored before
 records = [{key: (None if value != value else value) for key, value in row.items()} for row in forms.to_dict("records")]
 
 def timed(rows):
-    times = []
+    wall, cpu = [], []
     for values in rows:
-        start = time.perf_counter()
+        started_cpu, start = time.thread_time(), time.perf_counter()
         try:
             model.score_one(values)
         except RefusedFormError:
             pass
-        times.append(time.perf_counter() - start)
-    return np.array(times) * 1e3
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.thread_time() - started_cpu)
+    return np.array(wall) * 1e3, np.array(cpu) * 1e3
 
-first = timed(records)      # from the first call after load_model: caches fill as forms come
-warm = timed(records)       # the same forms again: every cache warm
+load_before = os.getloadavg()[0]
+first, first_cpu = timed(records)  # from the first call after load_model: every form new
+warm, warm_cpu = timed(records)    # the same forms again (repeats)
 scorer = model._single
 typed = []
 for values in records[:1000]:
@@ -107,9 +115,12 @@ q = lambda a, p: round(float(np.quantile(a, p)), 3)
 print(json.dumps({
     "forms": len(records),
     "first_pass_ms": {"p50": q(first, 0.5), "p90": q(first, 0.9), "p99": q(first, 0.99), "max": round(float(first.max()), 1)},
+    "first_pass_cpu_ms": {"p50": q(first_cpu, 0.5), "p99": q(first_cpu, 0.99)},
     "warm_ms": {"p50": q(warm, 0.5), "p90": q(warm, 0.9), "p99": q(warm, 0.99)},
+    "warm_cpu_ms": {"p50": q(warm_cpu, 0.5), "p99": q(warm_cpu, 0.99)},
     "model_only_ms": {"p50": q(model_times, 0.5), "p99": q(model_times, 0.99)},
     "model_share_of_warm_p50": round(q(model_times, 0.5) / q(warm, 0.5), 2),
+    "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
 }))
 """
 
@@ -173,13 +184,26 @@ def end_to_end(model_dir: Path, peer: Path, rows: int, repeat: int) -> dict[str,
     }
 
 
-def single_form(model_dir: Path, forms: int) -> dict[str, object]:
-    done = subprocess.run([PYTHON, "-c", SINGLE, str(model_dir), str(forms)], capture_output=True, text=True,
-                          cwd=ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"score_one benchmark failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["goals"] = {"p50_ms": "< 1", "p99_ms": "< 5"}
+def single_form(model_dir: Path, forms: int, repeat: int = 1) -> dict[str, object]:
+    """``score_one``'s figures, each the median over ``repeat`` fresh interpreters."""
+    runs = []
+    for _ in range(repeat):
+        done = subprocess.run([PYTHON, "-c", SINGLE, str(model_dir), str(forms)], capture_output=True, text=True,
+                              cwd=ROOT)
+        if done.returncode != 0:
+            raise SystemExit(f"score_one benchmark failed:\n{done.stderr[-3000:]}")
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    def median(values: list) -> object:
+        if isinstance(values[0], dict):
+            return {key: median([value[key] for value in values]) for key in values[0]}
+        if isinstance(values[0], list):
+            return values if len(values) > 1 else values[0]  # the load averages of every run
+        return values[0] if len(values) == 1 else round(statistics.median(values), 3)
+
+    result = median(runs)
+    result["runs"] = repeat
+    result["goals"] = {"first_pass_p50_ms": "< 0.5", "first_pass_p99_ms": "< 1"}
     return result
 
 
@@ -240,11 +264,13 @@ def main() -> None:
     results["import"] = cold_import()
     print(f"import screening: {results['import']['import_screening_s']} s "
           f"(python alone {results['import']['python_alone_s']} s)")
-    results["score_one"] = single_form(model_dir, args.single)
+    results["score_one"] = single_form(model_dir, args.single, args.repeat)
     single = results["score_one"]
-    print(f"score_one: p50 {single['first_pass_ms']['p50']} ms, p99 {single['first_pass_ms']['p99']} ms "
-          f"(warm: p50 {single['warm_ms']['p50']}, p99 {single['warm_ms']['p99']}; "
-          f"model alone p50 {single['model_only_ms']['p50']} ms)")
+    print(f"score_one, {single['forms']} forms seen for the first time: p50 {single['first_pass_ms']['p50']} ms, "
+          f"p99 {single['first_pass_ms']['p99']} ms (CPU p50 {single['first_pass_cpu_ms']['p50']}, "
+          f"p99 {single['first_pass_cpu_ms']['p99']}); repeated: p50 {single['warm_ms']['p50']}, "
+          f"p99 {single['warm_ms']['p99']}; model alone p50 {single['model_only_ms']['p50']} ms; "
+          f"load average {single['load_average']}")
     results["formats"] = formats_identical(model_dir, args.format_rows)
     print(f"four formats and reruns identical: {results['formats']['identical']}")
     if not args.skip_batch:

@@ -140,6 +140,7 @@ class FormValidator:
         self.contract = load_contract()
         self.fields = self.contract.fields
         self.known = {name.casefold(): name for name in self.contract.columns}
+        self._exact = {name: name for name in self.contract.columns}  # keys as the contract spells them
         self._lock = threading.Lock()
         self._cells: dict[tuple[str, str], tuple[object, bool]] = {}
         self._valid_values: dict[tuple[str, object], bool] = {}
@@ -149,6 +150,10 @@ class FormValidator:
             name: [re.compile(check.statistics["pattern"]) for check in column.checks if check.name == "str_matches"]
             for name, column in self.contract.schema.columns.items()
         }
+        # What the schema asks of each column, read once: blanks allowed, and for free text the checks.
+        self._nullable = {name: bool(column.nullable) for name, column in self.contract.schema.columns.items()}
+        self._free_text = {name for name in self.contract.columns if self.fields[name].parse in _FAST_TEXT_PARSES}
+        self._weeks_of_days: dict[int, float] = {}
         self._warm()
 
     # ----------------------------------------------------------------- set-up
@@ -282,8 +287,8 @@ class FormValidator:
 
     def _passes_schema(self, name: str, value: object) -> bool:
         if value is None:
-            return bool(self.contract.schema.columns[name].nullable)
-        if self.fields[name].parse in _FAST_TEXT_PARSES:  # new in every form: the patterns, scalar
+            return self._nullable[name]
+        if name in self._free_text:  # new in every form: the patterns, scalar
             patterns = self._patterns[name]
             return all(pattern.fullmatch(str(value)) for pattern in patterns) and self._text_length_ok(name, value)
         known = self._valid_values.get((name, value))
@@ -310,11 +315,16 @@ class FormValidator:
         return group
 
     # ------------------------------------------------------------------- form
+    def _name(self, key: object) -> str | None:
+        """The contract column a form's key names (any case, surrounding spaces), or None."""
+        name = self._exact.get(key) if isinstance(key, str) else None
+        return name if name is not None else self.known.get(str(key).strip().casefold())
+
     def _texts(self, form: Mapping[str, Any]) -> dict[str, str | None]:
         texts: dict[str, str | None] = dict.fromkeys(self.contract.columns)
         seen: set[str] = set()
         for key, value in form.items():
-            name = self.known.get(str(key).strip().casefold())
+            name = self._name(key)
             if name is None:
                 continue
             if name in seen:
@@ -330,7 +340,11 @@ class FormValidator:
         values = {name: self._cell(name, text) for name, text in texts.items()}
         start, received = values["sick_leave_start"], values["form_received"]
         if start is not None and received is not None:
-            derived = float(np.round(np.float64((received - start).days) / 7, 1))
+            days = (received - start).days
+            derived = self._weeks_of_days.get(days)
+            if derived is None:  # as the table rounds a column of them
+                derived = float(np.round(np.float64(days) / 7, 1))
+                self._remember(self._weeks_of_days, days, derived)
             if derived < 0:
                 raise _Defer
             given = values["sick_weeks"]
@@ -379,7 +393,7 @@ class FormValidator:
         if not isinstance(form, Mapping):
             raise TypeError(f"a form is a mapping of field name to value, got {type(form).__name__}")
         if not ignore_unknown:
-            unknown = [key for key in form if self.known.get(str(key).strip().casefold()) is None]
+            unknown = [key for key in form if self._name(key) is None]
             if unknown:
                 raise self._unknown_fields(form, unknown, language)
         try:

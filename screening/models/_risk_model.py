@@ -39,6 +39,7 @@ How it is fitted
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -734,7 +735,7 @@ class RiskModel(BaseEstimator):
         setup = memo.get(("one form",))
         if setup is None:
             setup = memo[("one form",)] = self._one_form_setup()
-        distinct = [list(dict.fromkeys(None if v != v else float(v) for v in column)) for column in values]
+        distinct = [list(dict.fromkeys(None if math.isnan(v) else float(v) for v in column)) for column in values]
         reads = setup["reads"]
         if reads is not None:
             blocks, owners = [], []
@@ -759,7 +760,7 @@ class RiskModel(BaseEstimator):
         weeks = self.input_names_.index("sick_weeks")
         for entry in (value for value in distinct[weeks] if value is not None):
             for horizon in [np.nan, *(float(h) for h in self.horizons_ if entry < h)]:
-                key = (entry, horizon if horizon == horizon else None)
+                key = (entry, None if math.isnan(horizon) else horizon)
                 if key not in setup["grids"]:
                     self._one_form_grid(setup, entry, horizon)
 
@@ -774,7 +775,7 @@ class RiskModel(BaseEstimator):
         reads, terms = setup["reads"], setup["terms"]
         found: list = [None]
         if reads is not None:
-            row = [None if value != value else value for value in X[0].tolist()]
+            row = [None if math.isnan(value) else value for value in X[0].tolist()]
             keys = [(g, *[row[c] for c in columns]) for g, columns in enumerate(reads)]
             found = [terms.get(key) for key in keys]
         if None in found:
@@ -804,12 +805,12 @@ class RiskModel(BaseEstimator):
         """The periods of a form entering at ``entry`` explained at ``horizon`` (NaN: not explained), as
         :meth:`_additive_chunk` makes them for its group of forms; None when it is not the common case."""
         levels = setup["levels"]
-        n_periods = _periods_to(max([*levels, *([horizon] if horizon == horizon else [])], default=0.0))
+        n_periods = _periods_to(max([*levels, *([] if math.isnan(horizon) else [horizon])], default=0.0))
         if not entry < PERIOD_BOUNDS[-1]:
             return None
         first = int(np.searchsorted(PERIOD_BOUNDS, np.array([entry]), side="right")[0] - 1)
-        m = _periods_to(horizon) - first if horizon == horizon else 0
-        if first >= n_periods or (horizon == horizon and m <= 0):
+        m = 0 if math.isnan(horizon) else _periods_to(horizon) - first
+        if first >= n_periods or (not math.isnan(horizon) and m <= 0):
             return None
         e = np.array([[entry]])
         starts = np.maximum(PERIOD_BOUNDS[:n_periods][None, :], e)
@@ -828,7 +829,7 @@ class RiskModel(BaseEstimator):
         grids = setup["grids"]
         if len(grids) >= 20_000:  # entries are tenths of a week: this bounds a long-lived service's memory
             grids.clear()
-        grids[(entry, horizon if horizon == horizon else None)] = grid
+        grids[(entry, None if math.isnan(horizon) else horizon)] = grid
         return grid
 
     def _additive_one(self, X: np.ndarray, entry: np.ndarray, explain_at: np.ndarray
@@ -846,7 +847,7 @@ class RiskModel(BaseEstimator):
             setup = memo[("one form",)] = self._one_form_setup()
         start, at = float(entry[0]), float(explain_at[0])
         horizon = at if start < at else np.nan
-        grid = setup["grids"].get((start, horizon if horizon == horizon else None))
+        grid = setup["grids"].get((start, None if math.isnan(horizon) else horizon))
         if grid is None:
             grid = self._one_form_grid(setup, start, horizon)
             if grid is None:

@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -1247,6 +1248,11 @@ def explain_one(
     the group the phrase describes (the interaction when it names both parts),
     ``effect`` the factor's contribution.
     """
+    if not isinstance(form, pd.DataFrame):
+        return _explain_values(estimator, np.asarray(X, dtype=np.float64).reshape(-1), float(entry),
+                               np.asarray(contributions, dtype=np.float64).reshape(-1).tolist(), groups, form,
+                               risk=float(risk), horizon=float(horizon), already_absent=bool(already_absent),
+                               language=language)
     explanation = explain(estimator, np.asarray(X, dtype=np.float64).reshape(1, -1), np.array([float(entry)]),
                           np.asarray(contributions, dtype=np.float64).reshape(1, -1), groups, form,
                           risk=np.array([risk], dtype=np.float64), horizon=np.array([horizon], dtype=np.float64),
@@ -1269,11 +1275,271 @@ def explain_one(
     return reasons, questions
 
 
+# --- one form at a time (score_one): the same steps, on Python floats ------------------------------
+#
+# :func:`explain` on arrays of one row spends nearly all its time in NumPy's per-call overhead. These are
+# its steps for one form's typed values, operation for operation in the same order: sums, products and
+# comparisons of Python floats are the float64 ones, and logarithms and exponentials go through NumPy's
+# own (``math``'s differ from them in the last bit), so the result is :func:`explain`'s for the same form
+# to the last bit (``tests/scoring/test_single.py`` holds it so).
+
+
+def _log(value: float) -> float:
+    return float(np.log(value))
+
+
+def _exp(value: float) -> float:
+    return float(np.exp(value))
+
+
+def _finite_or_zero(value: float) -> float:
+    """``np.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0)`` of one float."""
+    return value if math.isfinite(value) else 0.0
+
+
+def _sign(value: float) -> float:
+    """``np.sign`` of one float (NaN for NaN, so that it differs from every sign)."""
+    return float("nan") if math.isnan(value) else float((value > 0.0) - (value < 0.0))
+
+
+@functools.lru_cache(maxsize=64)
+def _single_plan(groups: tuple[str, ...], language: Language) -> tuple[Plan, tuple[int, ...], tuple[int, ...],
+                                                                       list[str], int]:
+    """A model's plan, governing factors, interactions (non-main groups), question labels and the weeks'
+    factor (-1: none), made once per model and language."""
+    plan = plan_of(groups)
+    mains = set(plan.main)
+    weeks = plan.factors.index(WEEKS_GROUP) if WEEKS_GROUP in plan.factors else -1
+    return (plan, _governing(plan), tuple(k for k in range(len(plan.groups)) if k not in mains),
+            question_labels(plan, language), weeks)
+
+
+@functools.lru_cache(maxsize=64)
+def _governed(plan: Plan) -> tuple[tuple[int, ...], ...]:
+    """For each factor, the factors whose answers do not apply because of it (:func:`_governing` turned round)."""
+    governing = _governing(plan)
+    return tuple(tuple(g for g, by in enumerate(governing) if by == f) for f in range(len(plan.factors)))
+
+
+def _single_bounds(risk: float, min_effect_pp: float = MIN_EFFECT_PP) -> tuple[float, float]:
+    """:func:`effect_bounds` of one risk."""
+    step = min_effect_pp / 100.0
+    if 0.0 < risk - step and risk + step < 1.0:  # every logarithm of a positive number (the common case)
+        cumulative = -_log(risk)
+        return _log(-_log(risk - step) / cumulative), _log(-_log(risk + step) / cumulative)
+    with np.errstate(divide="ignore", invalid="ignore"):  # NumPy scalars: a division by 0 is inf or NaN
+        cumulative = -np.log(np.float64(risk))
+        raising = float(np.log(-np.log(np.float64(risk - step)) / cumulative))
+        lowering = float(np.log(-np.log(np.float64(risk + step)) / cumulative))
+    if math.isnan(raising) or risk - step <= 0:
+        raising = float("inf")
+    if math.isnan(lowering) or risk + step >= 1:
+        lowering = float("-inf")
+    return raising, lowering
+
+
+def _single_top(row: list[float], top: int, limit: float, *, largest: bool = True) -> list[int]:
+    """:func:`_top` of one row."""
+    sign = -1.0 if largest else 1.0
+    ranked = sorted(range(len(row)), key=lambda k: (sign * row[k], k))[: min(top, len(row))]
+    return [k if (row[k] >= limit if largest else row[k] <= limit) else -1 for k in ranked]
+
+
+def _explain_values(
+    estimator: object, x: np.ndarray, entry: float, contributions: list[float], groups: Sequence[str],
+    form: Mapping[str, object], *, risk: float, horizon: float, already_absent: bool, language: Language,
+) -> tuple[list[tuple[str, str, str, float]], tuple[str, ...]]:
+    """:func:`explain_one` of one form's typed values: :func:`explain`'s steps on Python floats."""
+    _language_index(language)
+    plan, governing, interactions, labels, weeks_factor = _single_plan(tuple(groups), language)
+    n_factors = len(plan.factors)
+    # answer_state
+    from screening.features import FormEncoder
+
+    not_applying = FormEncoder.not_applying(form)
+    inapplicable = [bool(not_applying.get(source, False)) for source in plan.sources]
+    blank = [source in form and _is_blank(form[source]) and not skip
+             for source, skip in zip(plan.sources, inapplicable)]
+    # merge
+    summed = [contributions[k] for k in plan.main]
+    joined: dict[int, float] = {}
+    lead: dict[int, int] = {}
+    lead_size: dict[int, float] = {}
+    for k in interactions:
+        home = target = plan.home[k]
+        for partner in reversed(plan.partners[k]):  # the first unknown part takes it
+            if blank[partner] or inapplicable[partner]:
+                target = partner
+        value = contributions[k]
+        summed[target] += value
+        if home not in joined:
+            joined[home], lead[home], lead_size[home] = 0.0, -1, 0.0
+        if target == home:
+            joined[home] += value
+            if abs(value) > lead_size[home]:
+                lead[home], lead_size[home] = k, abs(value)
+    for f in range(n_factors):
+        if inapplicable[f]:
+            if governing[f] >= 0:
+                summed[governing[f]] += summed[f]
+            summed[f] = 0.0
+            if f in joined:
+                joined[f], lead[f] = 0.0, -1
+    both = [False] * n_factors
+    for f, together in joined.items():
+        main = summed[f] - together
+        driven = abs(together) > abs(main) or _sign(together) != _sign(main)
+        both[f] = lead[f] >= 0 and together != 0 and driven
+    # which factors may be named
+    raising, lowering = _single_bounds(risk)
+    candidate = [not blank[f] and not inapplicable[f] and (summed[f] >= raising or summed[f] <= lowering)
+                 for f in range(n_factors)]
+    if already_absent and weeks_factor >= 0:
+        candidate[weeks_factor] = False
+    effects = answer_effects(estimator)
+    own = _single_own_effects(effects, plan, governing, inapplicable, both, lead, x, entry, horizon, candidate)
+    values = [value if chosen and own[f] * value > 0 else 0.0
+              for f, (value, chosen) in enumerate(zip(summed, candidate))]
+    up = _single_top(values, TOP, raising)
+    down = _single_top(values, TOP, lowering, largest=False)
+    questions: list[int] = []
+    if any(blank):
+        spreads = _single_spreads(effects, plan, blank, x, horizon, risk)
+        if any(spread >= MIN_EFFECT_PP for spread in spreads):
+            questions = _single_top(spreads, TOP_QUESTIONS, MIN_EFFECT_PP)
+    reasons: list[tuple[str, str, str, float]] = []
+    for direction, chosen in (("up", up), ("down", down)):
+        for f in chosen:
+            if f >= 0:
+                group = plan.groups[lead[f] if f in lead and both[f] else plan.main[f]]
+                reasons.append((direction, group, _described(group, form, language), summed[f]))
+    return reasons, tuple(labels[f] for f in questions if f >= 0)
+
+
+#: Combinations of the values of one form column's inputs asked about in advance at most (:func:`prepare_one_form`).
+SINGLE_COMBINATIONS = 20_000
+
+
+def prepare_one_form(estimator: object, values: Sequence[Sequence[float]], *, blank: Sequence[float],
+                     horizons: Sequence[float]) -> None:
+    """Ask the model now what :func:`explain_one` asks it about a form's answers one at a time.
+
+    For each form column, the typical form with each combination of the values its inputs take (from the
+    typical form's weeks absent; for the weeks absent themselves, from each value), and the spread of the
+    column's answers where it is blank, at each horizon. One model call for all of them, as a batch asks
+    (:meth:`AnswerEffects.values` remembers every horizon of each).
+
+    Parameters
+    ----------
+    estimator : RiskModel
+    values : sequence of sequence of float
+        For each encoded input, the values forms give it (NaN: blank).
+    blank : sequence of float
+        For each encoded input, its value for a blank answer.
+    horizons : sequence of float
+        The horizons forms are explained at.
+    """
+    effects = answer_effects(estimator)
+    hybrids, starts = [], []
+    for source in dict.fromkeys(effects._owner):
+        columns = effects.columns(source)
+        combinations: list[tuple] = [()]
+        for j in columns:
+            combinations = [(*done, value) for done in combinations for value in dict.fromkeys(values[j])]
+        if len(combinations) > SINGLE_COMBINATIONS:
+            continue
+        rows = np.repeat(effects.reference[None, :], len(combinations), axis=0)
+        rows[:, columns] = np.array(combinations, dtype=np.float64)
+        if effects.entry_column in columns:  # the weeks absent: from the form's own
+            known = ~np.isnan(rows[:, effects.entry_column])
+            hybrids.append(rows[known])
+            starts.append(rows[known, effects.entry_column])
+        else:
+            for start in dict.fromkeys(effects.reference_entry_at(float(h)) for h in horizons):
+                hybrids.append(rows)
+                starts.append(np.full(len(rows), start))
+    if hybrids:
+        effects.values(np.concatenate(hybrids), np.concatenate(starts), float(horizons[0]))
+    for source in dict.fromkeys(effects._owner):
+        column, columns = effects.answer_column(source), effects.columns(source)
+        if column >= 0 and len(effects.candidates(column)):
+            for horizon in horizons:
+                effects.spread(column, columns, np.array([blank[j] for j in columns], dtype=np.float64),
+                               float(horizon))
+
+
+def _single_hybrid(effects: AnswerEffects, x: np.ndarray, start: float, horizon: float, columns: list[int],
+                   taken: list[bool | None]) -> float:
+    """:func:`_hybrid_values` of one form, from ``start`` weeks (the form's entry for the weeks absent, else
+    the typical form's)."""
+    if math.isnan(horizon):
+        return float("nan")
+    hybrid = effects.reference.copy()
+    for j, where in zip(columns, taken):
+        if where is None or where:
+            hybrid[j] = x[j]
+    return effects.value(hybrid, start, horizon)
+
+
+def _single_own_effects(effects: AnswerEffects, plan: Plan, governing: tuple[int, ...], inapplicable: list[bool],
+                        both: list[bool], lead: dict[int, int], x: np.ndarray, entry: float, horizon: float,
+                        named: list[bool]) -> list[float]:
+    """:func:`own_effects` of one form."""
+    out = [0.0] * len(named)
+    if not any(named):
+        return out
+    governed = _governed(plan)
+    explained = not math.isnan(horizon)
+    typical_start = effects.reference_entry_at(horizon) if explained else float("nan")
+    typical = effects.value(effects.reference, typical_start, horizon) if explained else float("nan")
+    for f in (f for f, chosen in enumerate(named) if chosen):
+        start = entry if plan.factors[f] == WEEKS_GROUP else typical_start
+        columns = effects.columns(plan.sources[f])
+        taken: list[bool | None] = [None] * len(columns)
+        for g in governed[f]:  # the answers that do not apply because of it
+            extra = effects.columns(plan.sources[g])
+            columns = columns + extra
+            taken += [inapplicable[g]] * len(extra)
+        if both[f]:
+            partner_columns = list(dict.fromkeys(j for p in plan.partners[lead[f]]
+                                                 for j in effects.columns(plan.sources[p])))
+            with_partner = _single_hybrid(effects, x, start, horizon, columns + partner_columns,
+                                          taken + [None] * len(partner_columns))
+            partner = _single_hybrid(effects, x, typical_start, horizon, partner_columns,
+                                     [None] * len(partner_columns))
+            out[f] = with_partner - partner
+        else:
+            out[f] = _single_hybrid(effects, x, start, horizon, columns, taken) - typical
+    return [_finite_or_zero(value) for value in out]
+
+
+def _single_spreads(effects: AnswerEffects, plan: Plan, blank: list[bool], x: np.ndarray, horizon: float,
+                    risk: float) -> list[float]:
+    """:func:`question_spreads` of one form."""
+    out = [0.0] * len(blank)
+    if math.isnan(risk):
+        return out
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        cumulative = -_log(risk)
+    for f in (f for f, unknown in enumerate(blank) if unknown):
+        source = plan.sources[f]
+        column = effects.answer_column(source)
+        if column < 0 or plan.factors[f] == WEEKS_GROUP or not len(effects.candidates(column)):
+            continue
+        columns = effects.columns(source)
+        low, high = effects.spread(column, columns, x[columns], horizon)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            highest, lowest = _exp(-cumulative * _exp(-high)), _exp(-cumulative * _exp(-low))
+        spread = 100.0 * (highest - lowest)
+        out[f] = 0.0 if math.isnan(spread) else spread  # ``np.nan_to_num(nan=0.0)``: a spread of risks is finite
+    return out
+
+
 # --- one form at a time (score_one): the same tables, read with scalar look-ups ------------------
 
 
 def _is_blank(value: object) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
 def _one_column(column: str, values: dict[str, object], lang: int) -> str:
@@ -1306,6 +1572,37 @@ def _one_column(column: str, values: dict[str, object], lang: int) -> str:
         return template[lang].format(value=int(value))
     blank_word = "ikke oplyst" if lang == 0 else "not given"
     return f"{column}: {blank_word}" if _is_blank(value) else f"{column}: {value}"
+
+
+_ABSENT = object()
+_DESCRIBED: dict[tuple, str] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _described_columns(group: str) -> tuple[str, ...]:
+    """The form columns :func:`describe_one` reads for ``group``."""
+    sources = [_source(part) for part in group.split(" x ")]
+    return ("physical_load", "diagnosis_group") if sorted(sources) == ["diagnosis_group", "physical_load"] \
+        else tuple(sources[:2])
+
+
+def _described(group: str, values: Mapping[str, object], language: Language) -> str:
+    """:func:`describe_one`, remembered per group, language and the answers it reads (of their types:
+    ``True`` and ``1`` are told apart)."""
+    answers = tuple((answer, type(answer)) for answer in (values.get(column, _ABSENT)
+                                                        for column in _described_columns(group)))
+    key = (group, language, answers)
+    try:
+        found = _DESCRIBED.get(key)
+    except TypeError:  # an answer that cannot be a key
+        return describe_one(group, values, language)
+    if found is None:
+        found = describe_one(group, values, language)
+        if not any(isinstance(answer, float) and math.isnan(answer) for answer, _ in answers):  # NaN: never found again
+            if len(_DESCRIBED) >= EFFECTS_MEMORY:
+                _DESCRIBED.clear()
+            _DESCRIBED[key] = found
+    return found
 
 
 def describe_one(group: str, values: dict[str, object], language: Language = "da") -> str:

@@ -6,8 +6,15 @@ A single form goes this way:
    the batch's parsers and checks once per distinct value, with the table
    validator's last word whenever the fast path doubts a form.
 2. **Model.** Inputs encoded by the model's own encoder, once per distinct
-   ``(column, value)``; risks and contributions by :mod:`._engine`, as in the batch.
-3. **Reasons and questions** chosen and phrased as the batch does (``_reasons``).
+   ``(column, value)``; risks and contributions by :mod:`._engine`, as in the batch
+   (the model's one-form path: the batch's arithmetic on one row).
+3. **Reasons and questions** chosen and phrased as the batch does (``_reasons``'s
+   one-form path: the same steps on Python floats).
+
+Building the scorer does each answer's one-off work: it parses the spellings the
+validator knows, encodes them, and has the model table the terms of every encoded
+value and the reasons' effect of every single answer. A form seen for the first
+time is then a new combination of answers seen before, and costs what a repeat does.
 
 ``tests/scoring/test_single.py`` proves the result equals the batch's, on
 simulated and on hypothesis-generated forms, risk for risk.
@@ -15,7 +22,9 @@ simulated and on hypothesis-generated forms, risk for risk.
 
 from __future__ import annotations
 
+import functools
 import gc
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -49,15 +58,28 @@ def score_from_arrays(
     phrases: list[tuple[str, str, str, float]], questions: tuple[str, ...] = (),
 ) -> Score:
     """A :class:`Score` from one form's risks, reasons and questions."""
-    rounded = {h: float(np.rint(risks[k] * _rank.RISK_SCALE) / _rank.RISK_SCALE) for k, h in enumerate(horizons)}
+    rounded = dict(zip(horizons, (np.rint(np.asarray(risks) * _rank.RISK_SCALE) / _rank.RISK_SCALE).tolist()))
     late = reason_horizon != MAIN_HORIZON
-    horizon = None if np.isnan(reason_horizon) else int(reason_horizon)
+    horizon = None if math.isnan(reason_horizon) else int(reason_horizon)
     risk = rounded[horizon] if horizon is not None else None
-    code = int(_rank.priority_codes(np.array([np.nan if risk is None else risk]))[0])
     reasons = tuple(Reason(direction=d, group=g, text=t, effect=e) for d, g, t, e in phrases)
-    return Score(case_id=case_id, risk=risk, risks=rounded, priority=_rank.PRIORITIES[code] if code >= 0 else None,
-                 reasons=reasons, model_version=version, queue=_rank.QUEUES[int(late)], horizon=horizon,
-                 questions=tuple(questions))
+    return Score(case_id=case_id, risk=risk, risks=rounded, priority=_priority(risk), reasons=reasons,
+                 model_version=version, queue=_rank.QUEUES[int(late)], horizon=horizon, questions=tuple(questions))
+
+
+def _priority(risk: float | None) -> str | None:
+    """The priority band of a rounded risk (None: no risk), as the ranked list gives it."""
+    if risk is not None and math.isfinite(risk) and 0 <= (units := round(risk * _rank.RISK_SCALE)) <= _rank.RISK_SCALE:
+        return _priorities()[units]
+    code = int(_rank.priority_codes(np.array([np.nan if risk is None else risk]))[0])
+    return _rank.PRIORITIES[code] if code >= 0 else None
+
+
+@functools.cache
+def _priorities() -> tuple[str | None, ...]:
+    """The priority band of every rounded risk, ``k / RISK_SCALE`` at ``k`` (one call of the ranked list's rule)."""
+    codes = _rank.priority_codes(np.arange(_rank.RISK_SCALE + 1) / _rank.RISK_SCALE).tolist()
+    return tuple(_rank.PRIORITIES[code] if code >= 0 else None for code in codes)
 
 
 class SingleFormScorer:
@@ -65,7 +87,8 @@ class SingleFormScorer:
 
     Building it (about a second) builds the form validator, which parses the
     common spellings in bulk, encodes every value it knows with the model's
-    encoder and scores a form at each reason horizon once, so that no form pays
+    encoder, scores a form at each reason horizon once and has the model table
+    each value's terms and each single answer's effect, so that no form pays
     for a one-off table.
     """
 
@@ -96,9 +119,21 @@ class SingleFormScorer:
         later = [float(horizon) for horizon in self.horizons if horizon >= MAIN_HORIZON]
         for entry in [0.0, *later[:-1]]:  # explained at each later horizon in turn
             _engine.score_encoded(self.estimator, self.estimator.reference_[None, :], np.array([entry]))
+        # Every answer the validator knows, as the model reads it: its terms are tabled now, not for a form.
+        values: list[set[float]] = [{np.nan} for _ in self.inputs]
+        position = {column: j for j, (column, _kind, _categories) in enumerate(self.inputs)}
+        for (column, _value), code in self._codes.items():
+            values[position[column]].add(code)
+        for j, code in self._inapplicable.values():
+            values[j].add(float(code))
+        values = [sorted(found, key=lambda v: (math.isnan(v), v)) for found in values]
+        self.estimator.prepare_one_form(values)
+        blank = [self._codes.get((column, None), np.nan) for column, _kind, _categories in self.inputs]
+        _reasons.prepare_one_form(self.estimator, values, blank=blank, horizons=later)
 
     def _warm_codes(self) -> None:
-        """Model inputs of every value the validator knows, in one call of the model's encoder."""
+        """Model inputs of every value the validator knows, in one call of the model's encoder (two for a model
+        with questions that do not always apply: a value is remembered from a row where its question applies)."""
         columns = self.validator.contract.columns
         known = self.validator.known_values()
         values = {name: [None, *known[name]] for name in columns}
@@ -106,14 +141,20 @@ class SingleFormScorer:
         cycled = {name: (found * (length // len(found) + 1))[:length] for name, found in values.items()}
         dtypes = self.validator.dtypes
         frame = pd.DataFrame({name: pd.Series(cycled[name], dtype=dtypes[name]) for name in columns})
-        encoded = self.encoder.transform(_engine.model_frame(self.estimator, frame))
-        inapplicable = FormEncoder.not_applying(frame, rules=self._unless)
-        for j, (column, _kind, _categories) in enumerate(self.inputs):
-            if column in cycled:
-                skip = inapplicable.get(column, np.zeros(length, dtype=bool)).tolist()
-                for value, code, skipped in zip(cycled[column], encoded[:, j].tolist(), skip):
-                    if not skipped:
-                        self._codes[(column, value)] = code
+        frames = [frame]
+        governing = [name for rule in self._unless.values() for name in rule if name in frame.columns]
+        if governing:  # a blank governing answer leaves every question applicable
+            frames.append(frame.assign(**{name: pd.Series([None] * length, dtype=dtypes[name])
+                                          for name in dict.fromkeys(governing)}))
+        for blanked, rows in enumerate(frames):
+            encoded = self.encoder.transform(_engine.model_frame(self.estimator, rows))
+            inapplicable = FormEncoder.not_applying(rows, rules=self._unless)
+            for j, (column, _kind, _categories) in enumerate(self.inputs):
+                if column in cycled and not (blanked and column in governing):
+                    skip = inapplicable.get(column, np.zeros(length, dtype=bool)).tolist()
+                    for value, code, skipped in zip(cycled[column], encoded[:, j].tolist(), skip):
+                        if not skipped:
+                            self._codes[(column, value)] = code
 
     def _remember(self, key: tuple, value: float) -> None:
         with self._lock:

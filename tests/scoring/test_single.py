@@ -115,3 +115,109 @@ def test_load_model_prepares_single_forms_unless_a_batch_says_not_to(model_dir):
     assert batch._single is None
     batch.score_one({"case_id": "A1", "age": "45", "physical_load": "2", "sick_weeks": "3"})
     assert batch._single is not None
+
+
+# --- the one-form path: the batch's arithmetic without its per-call overhead ---------------------------------
+
+
+def first_seen_forms(rows: int, seed: int) -> list[dict]:
+    """Simulated forms never scored before (new case ids), some answers left blank, some sent late."""
+    import numpy as np
+
+    from screening.synthetic import simulate_cohort
+
+    rng = np.random.default_rng(seed)
+    forms = []
+    for i, row in enumerate(simulate_cohort(rows, seed=seed).forms.to_dict("records")):
+        values = {key: (None if value != value else value) for key, value in row.items()}
+        for key in values:
+            if key not in ("case_id", "age", "physical_load", "sick_weeks") and rng.random() < 0.15:
+                values[key] = None
+        if rng.random() < 0.2:  # weeks absent as given, past 13 and 22 weeks too
+            values.update(sick_weeks=f"{rng.uniform(0, 51.9):.1f}", form_received=None, sick_leave_start=None)
+        values["case_id"] = f"NEW-{seed}-{i}"
+        forms.append(values)
+    return forms
+
+
+def test_one_form_risks_and_contributions_are_the_batch_ones(model):
+    import numpy as np
+
+    from screening.scoring import _engine
+    from tests.scoring.conftest import valid_forms
+
+    estimator = model.estimator
+    X, entry = estimator.encode(valid_forms(400, seed=41))
+    entry = entry.copy()
+    entry[:100] = np.round(np.random.default_rng(0).uniform(0, 60, 100), 1)  # every queue, and past the last horizon
+    explain_at = _engine.reason_horizons(entry, _engine.horizons_of(estimator))
+    risks, contributions = estimator.risks_and_contributions(X, entry, explain_at=explain_at)
+    for i in range(len(X)):
+        one = slice(i, i + 1)
+        risk, contribution = estimator.risks_and_contributions(X[one], entry[one], explain_at=explain_at[one])
+        np.testing.assert_allclose(risk[0], risks[i], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(contribution[0], contributions[i], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(estimator.risks_encoded(X[one], entry[one])[0], risks[i], rtol=1e-12, atol=1e-15)
+
+
+def test_one_form_reasons_are_the_vectorised_explanation_to_the_last_bit(model):
+    """The reasons of one form's typed values, worked out on Python floats, are :func:`explain`'s on arrays of one
+    row: the same factors, effects equal as floats, the same questions."""
+    import numpy as np
+
+    from screening.scoring import _engine, _reasons
+
+    scorer, estimator = model._single, model.estimator
+    explained = 0
+    for values in first_seen_forms(300, seed=8):
+        try:
+            valid = scorer.validator.validate(values)
+        except RefusedFormError:
+            continue
+        X = scorer.encode(valid.values)[None, :]
+        entry = np.array([float(valid.values["sick_weeks"])])
+        scored = _engine.score_encoded(estimator, X, entry)
+        horizon = float(scored.reason_horizon[0])
+        at = [k for k, h in enumerate(scored.horizons) if h == horizon]
+        risk = float(scored.risks[0, at[0]]) if at else np.nan
+        for language in ("da", "en"):
+            reasons, questions = _reasons.explain_one(
+                estimator, X[0], float(entry[0]), scored.contributions[0], scored.groups, valid.values, risk=risk,
+                horizon=horizon, already_absent=horizon != 13, language=language)
+            vectorised = _reasons.explain(
+                estimator, X, entry, scored.contributions, scored.groups, valid.values, risk=np.array([risk]),
+                horizon=np.array([horizon]), already_absent=np.array([horizon != 13]))
+            plan, factors = vectorised.plan, vectorised.factors
+            expected = []
+            for direction, chosen in (("up", vectorised.selection.up[0]), ("down", vectorised.selection.down[0])):
+                for f in (f for f in chosen.tolist() if f >= 0):
+                    group = plan.groups[int(factors.phrased_group(plan, np.array([0]), f)[0])]
+                    expected.append((direction, group, _reasons.describe_one(group, valid.values, language),
+                                     float(factors.values[0, f])))
+            labels = _reasons.question_labels(plan, language)
+            assert reasons == expected
+            assert questions == tuple(labels[f] for f in vectorised.questions[0].tolist() if f >= 0)
+            explained += bool(reasons) + bool(questions)
+    assert explained > 200
+
+
+def test_forms_seen_for_the_first_time_find_the_model_terms_made_when_loading(model, monkeypatch):
+    """Building the scorer tabled every answer's terms and every entry's periods: a new form only looks them up."""
+    estimator = model.estimator
+
+    def no_terms(*args, **kwargs):
+        raise AssertionError("a form's terms were computed while scoring it")
+
+    def no_periods(*args, **kwargs):
+        raise AssertionError("an entry's periods were laid out while scoring a form")
+
+    monkeypatch.setattr(estimator.hazard_, "factorised_terms", no_terms)
+    monkeypatch.setattr(estimator, "_one_form_grid", no_periods)
+    scored = 0
+    for values in first_seen_forms(300, seed=12):
+        try:
+            model.score_one(values)
+            scored += 1
+        except RefusedFormError:
+            pass
+    assert scored > 250
