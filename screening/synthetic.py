@@ -222,13 +222,29 @@ period, which only the uncensored ``duration_weeks`` shows.
 
 The form-level optimum
 ----------------------
-:func:`optimal_risk` (``Cohort.optimal_risk``) is E[true risk | the form's
-complete answers], the best any model of the forms can do with unlimited
-data. In the frailty family it integrates u out over its posterior given the
-answers that depend on it, on a grid; in the aft family it equals the true
-risk. It is for complete answers: messy forms leave fields blank, which
-lowers what is reachable a little further. Discrimination goals should be
-stated against it (for example AUC >= 0.99 x the optimum's AUC).
+:func:`optimal_risk` (``Cohort.optimal_risk``) is E[true risk | the answers
+the form gives], the best any model of the forms can do with unlimited data.
+Discrimination goals should be stated against it (for example AUC >= 0.99 x
+the optimum's AUC).
+
+* Complete answers (``messy=False``, or ``Cohort.complete_optimal_risk``):
+  in the frailty family u is integrated out over its posterior given the
+  answers that depend on it, on a grid, exactly; in the aft family the
+  optimum equals the true risk.
+* Messy forms (``messy=True``, the default): 5-25% of optional answers are
+  blank and 3% give no diagnosis, so the complete-answer optimum is out of
+  reach too. ``Cohort.shown`` records which answers each form gives
+  (:func:`shown_answers` of the forms, before any defect), and
+  ``Cohort.optimal_risk`` conditions on exactly those: a blank answer that
+  matters (one in the risk, or a parent of a shown answer) is averaged over
+  its distribution given everything shown, u included, by likelihood
+  weighting with the simulator's own conditional distributions (see
+  :func:`optimal_risk`). That is a Monte Carlo estimate, seeded, with a
+  per-form standard error of about 0.002 (far below what moves an AUC by
+  0.001); forms with no blank answer get the complete-answer optimum.
+  Among forms with ``sick_weeks < 13`` (seed 2, 50,000 forms) its 13-week
+  AUC is 0.789 against 0.793 for complete answers (frailty) and 0.785
+  against 0.788 (aft).
 
 Messy forms. With ``messy=True`` the raw strings vary as real files do while
 staying valid per the contract: ICD-10 codes as ``M54.5``, ``M545``, SKS
@@ -278,6 +294,7 @@ import functools
 import io
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -295,10 +312,12 @@ __all__ = [
     "FORM_COLUMNS",
     "HORIZONS",
     "TRAINING_COLUMNS",
+    "SHOWN_COLUMNS",
     "Cohort",
     "danish_excel_values",
     "optimal_risk",
     "risk_score",
+    "shown_answers",
     "simulate_cohort",
     "true_risk",
     "write_forms",
@@ -417,6 +436,12 @@ _TREATMENT_LOGITS = np.array(
     ]
 )
 _TREATMENT_FRAILTY = np.array([-0.6, -0.2, 0.3, 0.5, 0.4])
+# Contracted hours of the employed (each level equally likely) and the self-employed.
+_PART_TIME_HOURS = np.array([15.0, 20.0, 25.0, 28.0, 30.0, 32.0, 32.5, 34.0])
+_FULL_TIME_HOURS = np.array([37.0, 37.0, 37.0, 37.0, 37.0, 37.0, 40.0, 45.0])
+_PART_TIME_SHARE_WOMEN = 0.30
+_PART_TIME_SHARE_OTHERS = 0.10
+_SELF_HOURS_MEAN, _SELF_HOURS_SD, _SELF_HOURS_RANGE = 44.0, 9.0, (5.0, 80.0)  # to the half hour
 
 #: Generative families: "frailty" (Weibull proportional hazards with a hidden
 #: frailty) and "aft" (log-logistic accelerated failure time, nothing hidden).
@@ -472,21 +497,36 @@ class Cohort:
         ``case_id`` and ``risk_<h>`` for each horizon in :data:`HORIZONS`:
         P(T > h | T > sick_weeks, everything the simulator knows), frailty
         included. No model of the forms can reach it in the "frailty" family.
+    shown : pandas.DataFrame or None
+        Which answers each form gives (:func:`shown_answers` of the forms as
+        simulated, before any defect is added); ``None`` for complete forms
+        (``messy=False``), where every answer that applies is given.
     optimal_risk : pandas.DataFrame
-        The form-level optimum, E[true risk | the form's complete answers],
-        laid out like ``true_risk`` (see :func:`optimal_risk`). Computed on
-        first access and then kept, so large simulations do not pay for it
-        unless asked.
+        The form-level optimum, E[true risk | the answers the forms give],
+        laid out like ``true_risk`` (see :func:`optimal_risk`): for messy
+        forms given what each shows (``shown``), else given the complete
+        answers. Computed on first access and then kept, so large simulations
+        do not pay for it unless asked.
+    complete_optimal_risk : pandas.DataFrame
+        E[true risk | the complete answers], whatever the forms leave blank:
+        the ceiling of complete forms, above ``optimal_risk`` for messy ones.
     """
 
     forms: pd.DataFrame
     latent: pd.DataFrame
     true_risk: pd.DataFrame
+    shown: pd.DataFrame | None = None
 
+    # cached_property writes to the instance __dict__, which a frozen
+    # dataclass still has; the frames are derived, never fields.
     @functools.cached_property
     def optimal_risk(self) -> pd.DataFrame:
-        # cached_property writes to the instance __dict__, which a frozen
-        # dataclass still has; the frame is derived, never a field.
+        if self.shown is None:
+            return self.complete_optimal_risk
+        return optimal_risk(self.latent, shown=self.shown)
+
+    @functools.cached_property
+    def complete_optimal_risk(self) -> pd.DataFrame:
         return optimal_risk(self.latent)
 
 
@@ -541,8 +581,8 @@ def simulate_cohort(
     Returns
     -------
     Cohort
-        ``forms``, ``latent`` and ``true_risk``, row-aligned; the form-level
-        optimum ``optimal_risk`` on demand.
+        ``forms``, ``latent``, ``true_risk`` and, for messy forms, ``shown``,
+        row-aligned; the form-level optimum ``optimal_risk`` on demand.
 
     Raises
     ------
@@ -569,11 +609,13 @@ def simulate_cohort(
     forms = _format_forms(
         latent, np.random.default_rng(spelling_seq), messy=messy, training=training
     )
+    # Which answers the forms give, before defects overwrite a few of them.
+    shown = shown_answers(forms) if messy else None
     if invalid_share > 0:
         if not 0 <= invalid_share <= 1:
             raise ValueError(f"invalid_share must be in [0, 1], got {invalid_share}")
         _add_defects(forms, np.random.default_rng([seed, 2]), invalid_share)
-    return Cohort(forms=forms, latent=latent, true_risk=risk)
+    return Cohort(forms=forms, latent=latent, true_risk=risk, shown=shown)
 
 
 #: Defects real files carry, as (column, bad value, reason kind the validator must give).
@@ -694,15 +736,15 @@ def _draw_work_situation(
 
     # Contracted hours: 37 is the Danish full-time norm; part time mostly women.
     woman = p["sex"] == 0
-    part_time_levels = np.array([15.0, 20.0, 25.0, 28.0, 30.0, 32.0, 32.5, 34.0])
-    full_time_levels = np.array([37.0, 37.0, 37.0, 37.0, 37.0, 37.0, 40.0, 45.0])
-    part = rng.random(n) < np.where(woman, 0.30, 0.10)
+    part = rng.random(n) < np.where(woman, _PART_TIME_SHARE_WOMEN, _PART_TIME_SHARE_OTHERS)
     hours = np.where(
         part,
-        part_time_levels[rng.integers(0, len(part_time_levels), n)],
-        full_time_levels[rng.integers(0, len(full_time_levels), n)],
+        _PART_TIME_HOURS[rng.integers(0, len(_PART_TIME_HOURS), n)],
+        _FULL_TIME_HOURS[rng.integers(0, len(_FULL_TIME_HOURS), n)],
     )
-    self_hours = np.clip(np.rint(rng.normal(44.0, 9.0, n) * 2) / 2, 5.0, 80.0)
+    self_hours = np.clip(
+        np.rint(rng.normal(_SELF_HOURS_MEAN, _SELF_HOURS_SD, n) * 2) / 2, *_SELF_HOURS_RANGE
+    )
     hours = np.where(self_employed, self_hours, hours)
     hours = np.where(unemployed, np.nan, hours)
 
@@ -1135,14 +1177,29 @@ def true_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) -> pd
 # --------------------------------------------------------------------------
 _FRAILTY_GRID = np.linspace(-5.0, 5.0, 161)  # N(0, 1) mass outside: 6e-7
 _OPTIMUM_CHUNK_ROWS = 20_000  # bounds memory: a few (rows x grid) float arrays
+_SHOWN_DRAWS = 256  # weighted draws of the blank answers per form
+_SHOWN_BATCHES = 8  # "aft": independent batches of draws, for the standard error
+_SHOWN_GRID = 32  # "frailty": a batch is this many points of u per row ...
+_SHOWN_REACH = 6.0  # ... over +- this many s.d. of u given the answers with shown parents
+_SHOWN_CHUNK_DRAWS = 1 << 20  # rows x draws per chunk: a few dozen MB of arrays
 
 
-def optimal_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) -> pd.DataFrame:
-    r"""The form-level optimum E[true risk | the form's complete answers].
+def optimal_risk(
+    latent: pd.DataFrame,
+    *,
+    horizons: Sequence[int] = HORIZONS,
+    shown: pd.DataFrame | None = None,
+    draws: int = _SHOWN_DRAWS,
+    seed: int = 0,
+    standard_error: bool = False,
+) -> pd.DataFrame:
+    r"""The form-level optimum E[true risk | the answers the form gives].
 
     The best risk any model of the forms can give, in the limit of unlimited
     training data: the benchmark for discrimination (a model's AUC against
     this one's), where :func:`true_risk` is out of reach.
+
+    **Complete answers** (``shown=None``, the latent frame's answers):
 
     * "frailty" rows: the frailty u is not on the form, but the answers the
       simulator drew from it are (work ability, expected return, employment,
@@ -1157,17 +1214,44 @@ def optimal_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) ->
       among the forms u ~ N(0, 1) at every ``sick_weeks``. (A cohort of spells
       followed from the first sick day and sampled when still absent would
       need the factor S(s | x, u); this simulator samples forms, not spells.)
-      Computed in chunks of 20,000 rows: about 1.5 s per 50,000 rows on two
-      cores.
+      Exact up to the grid; about 1.5 s per 50,000 rows.
     * "aft" rows: nothing is hidden (work ability is a covariate of mu and
       the expected return a noisy read-out of the true median, carrying no
       information beyond x), so the optimum equals the true risk.
 
-    The optimum is for *complete* answers, as in the latent frame. Messy forms
-    leave fields blank at random (and 3% give no diagnosis); the optimum of
-    such a form would average over the blanks too and is lower in AUC, so a
-    model trained and scored on messy forms is judged against a slightly
-    generous ceiling.
+    **Shown answers** (``shown`` given, as messy forms leave fields blank):
+    the expectation given only what each form shows. Blanks are missing
+    completely at random, so a blank answer's own likelihood drops out; but
+    an answer that enters the risk (the frailty family's score r, the aft
+    family's mu) or is a parent of a shown answer must be averaged over its
+    distribution given everything shown, the hidden u included. That is done
+    by likelihood weighting with the simulator's own conditional
+    distributions, in its draw order: a shown answer is fixed and multiplies
+    the weight by its probability given its parents (so age, physical load
+    and a shown diagnosis code speak to a blank diagnosis group or sex, and
+    the expected return to everything in the score); a blank one is drawn
+    given its parents; blank leaves (a blank expected return, and in the
+    frailty family a blank work ability) are left out. Which fields are blank
+    is itself on the form: a blank ``weekly_hours`` or ``employer_contact``
+    is certain for those the field does not apply to and a 15 % or 20 %
+    chance (the simulator's blank rates) for the rest, which speaks to a
+    blank ``employment_status``. Frailty rows integrate u by quadrature: per
+    row a grid of 32 points over +-6 s.d. of u's posterior given the answers
+    whose parents are all shown (every other factor is a probability, at most
+    1, so the full posterior lies inside), shifted at random in each batch,
+    with one draw of the blanks per point; aft rows draw the blanks only.
+    ``draws`` weighted draws per form come in 8 batches with the default 256
+    (frailty: ``ceil(draws / 32)`` batches, at least 2). Forms with no blank
+    answer get the complete-answer optimum exactly; the others a consistent
+    estimate (its bias is of order 1/draws, far below its standard error),
+    seeded, with the same weights at every horizon, so it never increases
+    with h. ``standard_error=True`` adds each form's Monte Carlo standard
+    error, from the spread between batches. Measured on 50,000 messy forms
+    (seed 2, 13 weeks): mean standard error 0.0023 (root mean square 0.0043)
+    for "frailty", 0.0014 (0.0028) for "aft"; two seeds give AUCs 0.00003
+    apart; 5-12 s on two cores (more on a loaded machine). The calibration
+    holds by construction and is tested: the mean true risk among forms
+    with a given optimum is that optimum, within every blank pattern.
 
     Parameters
     ----------
@@ -1176,6 +1260,18 @@ def optimal_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) ->
         The frailty itself is never read.
     horizons : sequence of int, default HORIZONS
         Horizons h in weeks from the first sick day.
+    shown : pandas.DataFrame, optional
+        Which answers each form gives: one boolean column per name in
+        :data:`SHOWN_COLUMNS`, row-aligned with ``latent``, for example
+        :func:`shown_answers` of the forms (``Cohort.shown``). ``None``: every
+        answer given, the complete-answer optimum.
+    draws : int, default 256
+        Weighted draws of the blank answers per form (shown answers only).
+    seed : int, default 0
+        Seed of those draws; the same seed gives identical numbers.
+    standard_error : bool, default False
+        Add one column ``standard_error_<h>`` per horizon: the Monte Carlo
+        standard error of each form's value (0 where nothing was drawn).
 
     Returns
     -------
@@ -1183,22 +1279,145 @@ def optimal_risk(latent: pd.DataFrame, *, horizons: Sequence[int] = HORIZONS) ->
         ``case_id`` and one float64 column ``risk_<h>`` per horizon, like
         :func:`true_risk`: 1.0 where ``sick_weeks >= h``, never increasing
         with h, and with the same mean as the true risk over a cohort (up to
-        sampling error), by the law of total expectation.
+        sampling error), by the law of total expectation. Then
+        ``standard_error_<h>`` per horizon if asked.
+
+    Raises
+    ------
+    ValueError
+        ``shown`` lacks a column of :data:`SHOWN_COLUMNS`, has another number
+        of rows, or shows hours or employer contact where the latent frame
+        has none; ``draws`` below 2.
     """
-    out = true_risk(latent, horizons=horizons)  # final for "aft" rows
+    out = true_risk(latent, horizons=horizons)  # final for complete "aft" rows
+    errors = np.zeros((len(latent), len(horizons)))
+    blanks = np.zeros(len(latent), dtype=bool)
+    mask_of: dict[str, np.ndarray] = {}
+    if shown is not None:
+        if int(draws) < 2:
+            raise ValueError(f"draws must be at least 2, got {draws}")
+        mask_of = _shown_mask(latent, shown)
+        blanks = _blank_rows(latent, mask_of)
     for family, mask in _family_rows(latent):
-        if family != "frailty" or len(latent) == 0:
+        if len(latent) == 0:
             continue
-        rows = np.arange(len(latent)) if mask is None else np.flatnonzero(mask)
-        values = np.empty((rows.size, len(horizons)))
-        for start in range(0, rows.size, _OPTIMUM_CHUNK_ROWS):
-            chunk = rows[start : start + _OPTIMUM_CHUNK_ROWS]
-            values[start : start + chunk.size] = _frailty_optimum(latent.iloc[chunk], horizons)
+        in_family = np.ones(len(latent), dtype=bool) if mask is None else mask
+        complete = np.flatnonzero(in_family & ~blanks)
+        if family == "frailty" and complete.size:
+            values = np.empty((complete.size, len(horizons)))
+            for start in range(0, complete.size, _OPTIMUM_CHUNK_ROWS):
+                chunk = complete[start : start + _OPTIMUM_CHUNK_ROWS]
+                values[start : start + chunk.size] = _frailty_optimum(latent.iloc[chunk], horizons)
+            _put(out, complete, horizons, values)
+        with_blanks = np.flatnonzero(in_family & blanks)
+        if with_blanks.size:
+            _shown_rows(latent, mask_of, family, with_blanks, horizons, out, errors, int(draws), seed)
+    if standard_error:
         for j, h in enumerate(horizons):
-            column = out[f"risk_{h}"].to_numpy(copy=True)
-            column[rows] = values[:, j]
-            out[f"risk_{h}"] = column
+            out[f"standard_error_{h}"] = errors[:, j]
     return out
+
+
+def shown_answers(forms: pd.DataFrame) -> pd.DataFrame:
+    """Which of the answers in :data:`SHOWN_COLUMNS` each raw form gives.
+
+    Parameters
+    ----------
+    forms : pandas.DataFrame
+        Raw forms (strings), for example ``Cohort.forms`` or a file read back.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One boolean column per name in :data:`SHOWN_COLUMNS`, row-aligned with
+        ``forms`` (index reset): True where the value is present and not only
+        blanks. The ``shown`` argument of :func:`optimal_risk`.
+
+    Raises
+    ------
+    ValueError
+        A column of :data:`SHOWN_COLUMNS` is missing.
+    """
+    absent = [c for c in SHOWN_COLUMNS if c not in forms]
+    if absent:
+        raise ValueError(f"the forms lack the columns {absent}")
+    given = {}
+    for column in SHOWN_COLUMNS:
+        text = forms[column].astype("str").str.strip()
+        given[column] = (text.notna() & (text != "")).to_numpy(dtype=bool)
+    return pd.DataFrame(given)
+
+
+def _put(out: pd.DataFrame, rows: np.ndarray, horizons: Sequence[int], values: np.ndarray) -> None:
+    for j, h in enumerate(horizons):
+        column = out[f"risk_{h}"].to_numpy(copy=True)
+        column[rows] = values[:, j]
+        out[f"risk_{h}"] = column
+
+
+def _shown_mask(latent: pd.DataFrame, shown: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``shown`` as boolean arrays, checked against the latent frame."""
+    absent = [c for c in SHOWN_COLUMNS if c not in shown]
+    if absent:
+        raise ValueError(f"shown lacks the columns {absent}")
+    if len(shown) != len(latent):
+        raise ValueError(f"shown has {len(shown)} rows, the latent frame {len(latent)}")
+    mask = {c: shown[c].to_numpy(dtype=bool) for c in SHOWN_COLUMNS}
+    for column in ("weekly_hours", "employer_contact"):
+        if (mask[column] & latent[column].isna().to_numpy()).any():
+            raise ValueError(f"shown gives {column!r} on rows where the latent frame has none")
+    return mask
+
+
+def _blank_rows(latent: pd.DataFrame, mask: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows with at least one blank answer (hours or contact that do not apply are no blank)."""
+    no_hours = latent["weekly_hours"].isna().to_numpy()
+    no_contact = latent["employer_contact"].isna().to_numpy()
+    blank = ~(mask["diagnosis_code"] | mask["diagnosis_group"])
+    for column in SHOWN_COLUMNS:
+        if column in ("diagnosis_code", "diagnosis_group"):
+            continue
+        applies = {"weekly_hours": ~no_hours, "employer_contact": ~no_contact}.get(column, True)
+        blank |= ~mask[column] & applies
+    return blank
+
+
+def _shown_layout(family: str, draws: int) -> tuple[int, int]:
+    """(batches, draws per batch): "frailty" batches are grids of u, "aft" ones plain draws."""
+    if family == "frailty":
+        return max(2, -(-draws // _SHOWN_GRID)), _SHOWN_GRID
+    return _SHOWN_BATCHES, max(1, -(-draws // _SHOWN_BATCHES))
+
+
+def _shown_rows(
+    latent: pd.DataFrame,
+    mask: dict[str, np.ndarray],
+    family: str,
+    rows: np.ndarray,
+    horizons: Sequence[int],
+    out: pd.DataFrame,
+    errors: np.ndarray,
+    draws: int,
+    seed: int,
+) -> None:
+    """Fill ``out`` and ``errors`` for one family's rows with blank answers, in chunks."""
+    batches, per_batch = _shown_layout(family, draws)
+    chunk_rows = max(1, _SHOWN_CHUNK_DRAWS // (batches * per_batch))
+    values = np.empty((rows.size, len(horizons)))
+    starts = range(0, rows.size, chunk_rows)
+
+    def one_chunk(start: int) -> None:
+        chunk = rows[start : start + chunk_rows]
+        shown = {c: given[chunk] for c, given in mask.items()}
+        rng = np.random.default_rng([seed, FAMILIES.index(family), start])
+        estimate, error = _shown_optimum(latent.iloc[chunk], shown, family, horizons, rng, draws)
+        values[start : start + chunk.size] = estimate
+        errors[chunk] = error
+
+    # numpy releases the GIL in the large array operations: two threads use two cores.
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        list(pool.map(one_chunk, starts))
+    _put(out, rows, horizons, values)
 
 
 def _log_interval(ndtr: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -1295,6 +1514,371 @@ def _frailty_optimum(latent: pd.DataFrame, horizons: Sequence[int]) -> np.ndarra
     return result
 
 
+def _shown_optimum(
+    latent: pd.DataFrame,
+    shown: dict[str, np.ndarray],
+    family: str,
+    horizons: Sequence[int],
+    rng: np.random.Generator,
+    draws: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """E[true risk | the shown answers] of one family's rows, and its standard error.
+
+    Both (rows, horizons). Likelihood weighting with the simulator's own
+    conditional distributions, in its draw order: an answer the form shows is
+    fixed and multiplies the weight by its probability given its parents; a
+    blank one that enters the risk or is a parent of a shown answer is drawn
+    given its parents; a blank leaf is left out. Frailty rows integrate u by
+    quadrature, on a grid of ``_SHOWN_GRID`` points per row and batch laid
+    over +-``_SHOWN_REACH`` s.d. of u's posterior given the answers whose
+    parents are all shown (every other factor is a probability, at most 1, so
+    the full posterior lies inside) and shifted at random in each batch, with
+    one draw of the blanks per point; "aft" rows draw the blanks only. The
+    standard error is that of the ratio estimator over the independent
+    batches; 0 where nothing is drawn.
+    """
+    from scipy.special import ndtr  # scikit-learn's dependency; only needed here
+
+    n = len(latent)
+    cov = _covariates(latent)
+    age, load = cov["age"][:, None], cov["load"][:, None]
+    group_known = shown["diagnosis_code"] | shown["diagnosis_group"]
+    expected = _codes(latent["expected_return"], EXPECTED_RETURN, "expected_return")
+    unknown = expected == EXPECTED_RETURN.index("unknown")
+    batches, per_batch = _shown_layout(family, draws)
+    if family == "frailty":
+        work_ability = latent["work_ability"].to_numpy(dtype=np.int64)
+        centre, spread = _frailty_window(cov, work_ability, shown, group_known, unknown)
+        offset = rng.random((n, batches, 1))
+        z = _SHOWN_REACH * (2.0 * (np.arange(per_batch) + offset) / per_batch - 1.0)
+        u = (centre[:, None, None] + spread[:, None, None] * z).reshape(n, -1)
+        log_weight = -0.5 * u**2  # the prior; the grid spacing is common to a row's points
+    else:
+        u = np.zeros((1, batches * per_batch))
+        log_weight = np.zeros((n, u.shape[1]))
+    k = u.shape[1]
+
+    def fill(observed: np.ndarray, known: np.ndarray, draw: Any) -> np.ndarray:
+        """(n, k) values: the observed one where the form shows it, else ``draw(rows)``."""
+        value = np.repeat(np.asarray(observed)[:, None], k, axis=1)
+        if not known.all():
+            value[~known] = draw(~known)
+        return value
+
+    def uniform(rows: np.ndarray) -> np.ndarray:
+        return rng.random((int(rows.sum()), k))
+
+    def categorical(probs: np.ndarray) -> np.ndarray:
+        point = rng.random(probs.shape[:-1] + (1,))
+        return np.minimum((point >= np.cumsum(probs, axis=-1)).sum(axis=-1), probs.shape[-1] - 1)
+
+    def add_log(known: np.ndarray, probability: np.ndarray) -> None:
+        with np.errstate(divide="ignore"):
+            if known.all():
+                log_weight[...] += np.log(probability)
+            elif known.any():
+                log_weight[known] += np.log(probability[known])
+
+    # The people: group, sex, age and load (always shown), jobcenter, diagnosis code.
+    group = fill(
+        cov["group"],
+        group_known,
+        lambda rows: rng.choice(len(GROUPS), size=(int(rows.sum()), k), p=_GROUP_SHARE),
+    )
+    sex_table = _sex_table()
+    sex = fill(cov["sex"], shown["sex"], lambda rows: categorical(sex_table[group[rows]]))
+    add_log(shown["sex"], sex_table[group, sex])
+    with np.errstate(divide="ignore"):
+        log_weight += np.log(_age_table())[group, age.astype(np.int64)]
+        log_weight += np.log(_load_table())[group, sex, load - 1]
+    jobcenter = fill(
+        cov["jobcenter"],
+        shown["jobcenter"],
+        lambda rows: rng.choice(
+            len(JOBCENTERS), size=(int(rows.sum()), k), p=_JOBCENTER_SIZE / _JOBCENTER_SIZE.sum()
+        ),
+    )
+    code = _codes(latent["diagnosis_code"], ICD_CODES, "diagnosis_code")
+    add_log(shown["diagnosis_code"], _code_table()[group, sex, code[:, None]])
+
+    # The work situation, as _draw_work_situation draws it (u = 0 for "aft").
+    p_unemployed = _logistic(-1.9 + 0.45 * (group == _MENTAL) + 0.2 * u)
+    p_employed = (1.0 - p_unemployed) * (1.0 - 0.059)
+    known = shown["employment_status"]
+
+    def draw_employment(rows: np.ndarray) -> np.ndarray:
+        point = uniform(rows)
+        employed_below, unemployed_below = p_employed[rows], p_employed[rows] + p_unemployed[rows]
+        return np.where(point < employed_below, 0, np.where(point < unemployed_below, 1, 2))
+
+    employment = fill(cov["employment"], known, draw_employment)
+    employed = employment == EMPLOYMENT.index("employed")
+    unemployed = employment == EMPLOYMENT.index("unemployed")
+    p_self = 1.0 - p_employed - p_unemployed
+    add_log(known, np.where(employed, p_employed, np.where(unemployed, p_unemployed, p_self)))
+
+    # Hours: a shown value says "not unemployed" and hints at sex and employment;
+    # a blank one is certain for the unemployed and a 15 % chance for the rest.
+    hours = np.nan_to_num(latent["weekly_hours"].to_numpy(dtype=np.float64))
+    share_part = np.where(sex == 0, _PART_TIME_SHARE_WOMEN, _PART_TIME_SHARE_OTHERS)
+    as_part = (_PART_TIME_HOURS == hours[:, None]).mean(axis=1)[:, None]
+    as_full = (_FULL_TIME_HOURS == hours[:, None]).mean(axis=1)[:, None]
+    low = np.where(hours <= _SELF_HOURS_RANGE[0], -np.inf, hours - 0.25) - _SELF_HOURS_MEAN
+    high = np.where(hours >= _SELF_HOURS_RANGE[1], np.inf, hours + 0.25) - _SELF_HOURS_MEAN
+    as_self = np.exp(_log_interval(ndtr, low / _SELF_HOURS_SD, high / _SELF_HOURS_SD))[:, None]
+    as_employed = share_part * as_part + (1 - share_part) * as_full
+    given = np.where(employed, as_employed, np.where(unemployed, 0.0, as_self))
+    blank = np.where(unemployed, 1.0, _BLANK_P["weekly_hours"])
+    add_log(np.ones(n, dtype=bool), np.where(shown["weekly_hours"][:, None], given, blank))
+    del share_part, as_employed, given, blank
+
+    p_partial = np.where(unemployed, 0.03, _logistic(-1.15 - 0.4 * u + 0.2 * (load <= 2)))
+    known = shown["partial_sick_leave"]
+    partial = fill(cov["partial"], known, lambda rows: uniform(rows) < p_partial[rows])
+    add_log(known, np.where(partial, p_partial, 1.0 - p_partial))
+
+    # Employer contact exists for the employed only: a shown answer says
+    # "employed", a blank one is certain for the rest and a 20 % chance for them.
+    p_contact = _logistic(0.3 + 0.8 * partial - 0.2 * u)
+    known = shown["employer_contact"]
+    contact = fill(cov["contact"], known, lambda rows: uniform(rows) < p_contact[rows])
+    given = np.where(employed, np.where(contact, p_contact, 1.0 - p_contact), 0.0)
+    blank = np.where(employed, _BLANK_P["employer_contact"], 1.0)
+    add_log(np.ones(n, dtype=bool), np.where(known[:, None], given, blank))
+    contact &= employed
+
+    p_zero = np.broadcast_to(_logistic(0.55 - 0.5 * u - 0.01 * (age - 45)), (n, k))
+    q = np.broadcast_to(1.0 / (1.0 + 3.5 * np.exp(0.4 * u)), (n, k))
+
+    def draw_prior(rows: np.ndarray) -> np.ndarray:
+        zero = uniform(rows) < p_zero[rows]
+        return np.where(zero, 0, np.minimum(rng.geometric(q[rows]), 52))
+
+    known = shown["prior_sick_weeks_12m"]
+    prior = fill(cov["prior"].astype(np.int64), known, draw_prior)
+    if known.any():
+        log_weight[known] += _log_prior_weeks(prior[known], p_zero[known], q[known])
+
+    logits = _TREATMENT_LOGITS[group] + u[..., None] * _TREATMENT_FRAILTY
+    known = shown["treatment"]
+    treatment = fill(
+        cov["treatment"],
+        known,
+        lambda rows: np.argmax(logits[rows] + rng.gumbel(size=logits[rows].shape), axis=-1),
+    )
+    if known.any():
+        chosen = logits[known]
+        picked = np.take_along_axis(chosen, treatment[known][..., None], axis=-1)[..., 0]
+        log_weight[known] += picked - np.log(np.exp(chosen).sum(axis=-1))
+
+    # Work ability: a read-out of u (frailty; a blank one is a leaf) or of x
+    # (aft; a blank one is drawn, since it enters mu).
+    known = shown["work_ability"]
+    if family == "frailty":
+        middle = 5.2 - 1.5 * u + _WORK_ABILITY_GROUP[group]
+        noise = 1.5
+    else:
+        in_hospital = [TREATMENTS.index("hospital"), TREATMENTS.index("waiting_list")]
+        hospital = np.isin(treatment, in_hospital)
+        middle = (
+            6.0
+            + _AFT_WA_GROUP[group]
+            - 0.25 * (load - 1)
+            - 0.02 * (age - 45)
+            - 0.6 * hospital
+            - 0.4 * (prior > 0)
+        )
+        noise = _AFT_WA_SD
+    work_ability = fill(
+        latent["work_ability"].to_numpy(dtype=np.int64),
+        known | (family == "frailty"),
+        lambda rows: np.clip(np.rint(rng.normal(middle[rows], noise)), 0, 10),
+    )
+    if known.any():
+        answer, centre_k = work_ability[known], middle[known]
+        low = np.where(answer <= 0, -np.inf, (answer - 0.5 - centre_k) / noise)
+        high = np.where(answer >= 10, np.inf, (answer + 0.5 - centre_k) / noise)
+        log_weight[known] += _log_interval(ndtr, low, high)
+
+    # The score, and the expected return as a read-out of the true median.
+    sick_weeks = latent["sick_weeks"].to_numpy(dtype=np.float64)[:, None]
+    answers = dict(
+        age=age, sex=sex, group=group, load=load, employment=employment, partial=partial,
+        contact=contact, prior=prior, treatment=treatment, jobcenter=jobcenter,
+    )
+    if family == "frailty":
+        score = _risk_score_arrays(**answers, frailty=u)
+        h_s = _cumulative_baseline(sick_weeks)
+        median_total = WEIBULL_SCALE * (h_s + np.log(2.0) * np.exp(score)) ** (1.0 / WEIBULL_SHAPE)
+        p_unknown = _logistic(-2.3 + 0.4 * u + 0.4 * (group == _MENTAL))
+    else:
+        score = _aft_mu_arrays(**answers, work_ability=work_ability)
+        sigma = _AFT_SIGMA[group]
+        odds_s = _aft_odds(sick_weeks, score, sigma)
+        median_total = np.exp(score) * (1.0 + 2.0 * odds_s) ** sigma
+        p_unknown = np.full((n, k), _AFT_UNKNOWN)  # free of x: a constant factor
+    known = shown["expected_return"]
+    if known.any():
+        cuts = np.concatenate([[-np.inf], np.log([4.0, 8.0, 13.0]), [np.inf]])
+        category = np.where(unknown, 0, expected)[known][:, None]
+        centre_k = np.log(np.maximum(median_total[known] - sick_weeks[known], 1e-300))
+        log_category = _log_interval(
+            ndtr,
+            (cuts[category] - centre_k) / _EXPECTATION_SD,
+            (cuts[category + 1] - centre_k) / _EXPECTATION_SD,
+        )
+        p_unknown = p_unknown[known]
+        log_weight[known] += np.where(
+            unknown[known][:, None], np.log(p_unknown), np.log1p(-p_unknown) + log_category
+        )
+    del median_total, p_unknown
+
+    top = log_weight.max(axis=1, keepdims=True)
+    if not np.isfinite(top).all():
+        raise ValueError("some forms show answers the simulator could not have drawn")
+    weight = np.exp(log_weight - top).reshape(n, batches, -1)
+    denominator = weight.sum(axis=2)
+    estimate = np.empty((n, len(horizons)))
+    standard_error = np.empty((n, len(horizons)))
+    for j, h in enumerate(horizons):
+        if family == "frailty":
+            excess = np.maximum(_cumulative_baseline(float(h)) - h_s, 0.0)
+            risk = np.exp(-excess * np.exp(-score))
+        else:
+            risk = (1.0 + odds_s) / (1.0 + _aft_odds(float(h), score, sigma))
+        numerator = (weight * risk.reshape(n, batches, -1)).sum(axis=2)
+        value = numerator.sum(axis=1) / denominator.sum(axis=1)
+        residual = numerator - value[:, None] * denominator
+        between = np.sqrt((residual**2).sum(axis=1) / (batches * (batches - 1)))
+        past = sick_weeks[:, 0] >= h
+        estimate[:, j] = np.where(past, 1.0, value)
+        standard_error[:, j] = np.where(past, 0.0, between / denominator.mean(axis=1))
+    return estimate, standard_error
+
+
+def _log_prior_weeks(weeks: np.ndarray, p_zero: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """log P(prior weeks): 0 with p_zero, else min(Geometric(q), 52)."""
+    positive = np.where(weeks >= 52, 51 * np.log1p(-q), (weeks - 1) * np.log1p(-q) + np.log(q))
+    return np.where(weeks == 0, np.log(p_zero), np.log1p(-p_zero) + positive)
+
+
+def _frailty_window(
+    cov: dict[str, np.ndarray],
+    work_ability: np.ndarray,
+    shown: dict[str, np.ndarray],
+    group_known: np.ndarray,
+    unknown: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and s.d. of u's posterior given the shown answers whose parents are all shown.
+
+    On the fixed grid; every factor left out is a probability (at most 1), so
+    the posterior given all shown answers lies within a few of these s.d.
+    """
+    from scipy.special import ndtr
+
+    u = _FRAILTY_GRID[None, :]
+    n = cov["group"].shape[0]
+    group = cov["group"][:, None]
+    mental = group == _MENTAL
+    logpost = np.repeat(-0.5 * u**2, n, axis=0)
+
+    def add(rows: np.ndarray, log_probability: np.ndarray) -> None:
+        logpost[rows] += np.broadcast_to(log_probability, logpost.shape)[rows]
+
+    p_unemployed = _logistic(-1.9 + 0.45 * mental + 0.2 * u)
+    employment = cov["employment"][:, None]
+    p_employment = np.where(
+        employment == 1,
+        p_unemployed,
+        (1.0 - p_unemployed) * np.where(employment == 0, 1.0 - 0.059, 0.059),
+    )
+    add(shown["employment_status"] & group_known, np.log(p_employment))
+    unemployed = cov["employment"] == EMPLOYMENT.index("unemployed")
+    partial = cov["partial"][:, None]
+    p_partial = _logistic(-1.15 - 0.4 * u + 0.2 * (cov["load"][:, None] <= 2))
+    add(
+        shown["partial_sick_leave"] & shown["employment_status"] & ~unemployed,
+        np.log(np.where(partial, p_partial, 1.0 - p_partial)),
+    )
+    p_contact = _logistic(0.3 + 0.8 * partial - 0.2 * u)
+    add(
+        shown["employer_contact"] & shown["partial_sick_leave"],
+        np.log(np.where(cov["contact"][:, None], p_contact, 1.0 - p_contact)),
+    )
+    p_zero = _logistic(0.55 - 0.5 * u - 0.01 * (cov["age"][:, None] - 45))
+    q = 1.0 / (1.0 + 3.5 * np.exp(0.4 * u))
+    add(shown["prior_sick_weeks_12m"], _log_prior_weeks(cov["prior"][:, None], p_zero, q))
+    logits = _TREATMENT_LOGITS[cov["group"]][:, :, None] + _TREATMENT_FRAILTY[:, None] * u[:, None]
+    chosen = np.take_along_axis(logits, cov["treatment"][:, None, None], axis=1)[:, 0]
+    add(shown["treatment"] & group_known, chosen - np.log(np.exp(logits).sum(axis=1)))
+    # Work ability's centre: 5.2 - 1.5 u + the group's offset.
+    answer = work_ability[:, None]
+    centre = 5.2 - 1.5 * u + _WORK_ABILITY_GROUP[group]
+    low = np.where(answer <= 0, -np.inf, (answer - 0.5 - centre) / 1.5)
+    high = np.where(answer >= 10, np.inf, (answer + 0.5 - centre) / 1.5)
+    add(shown["work_ability"] & group_known, _log_interval(ndtr, low, high))
+    # Whether the expected return is "unknown" (its category needs the whole score).
+    p_unknown = _logistic(-2.3 + 0.4 * u + 0.4 * mental)
+    p_answer = np.where(unknown[:, None], p_unknown, 1.0 - p_unknown)
+    add(shown["expected_return"] & group_known, np.log(p_answer))
+
+    posterior = np.exp(logpost - logpost.max(axis=1, keepdims=True))
+    posterior /= posterior.sum(axis=1, keepdims=True)
+    mean = (posterior * u).sum(axis=1)
+    sd = np.sqrt(np.maximum((posterior * (u - mean[:, None]) ** 2).sum(axis=1), 0.0))
+    return mean, np.maximum(sd, 0.05)
+
+
+@functools.cache
+def _sex_table() -> np.ndarray:
+    """P(sex | group), (group, sex), as _draw_people draws it."""
+    share_x = np.where(np.arange(len(GROUPS)) == _PREGNANCY, 0.0, _SHARE_SEX_X)
+    return np.column_stack(
+        [(1 - share_x) * _GROUP_SHARE_WOMEN, (1 - share_x) * (1 - _GROUP_SHARE_WOMEN), share_x]
+    )
+
+
+@functools.cache
+def _age_table() -> np.ndarray:
+    """P(age | group), (group, age 0-75): a rounded normal clipped to the group's range."""
+    from scipy.special import ndtr
+
+    age = np.arange(76.0)[None, :]
+    mean, sd = _GROUP_AGE_MEAN[:, None], _GROUP_AGE_SD[:, None]
+    low = np.where(np.arange(len(GROUPS)) == _PREGNANCY, 18, 16)[:, None]
+    high = np.where(np.arange(len(GROUPS)) == _PREGNANCY, 46, 75)[:, None]
+    below = np.where(age <= low, -np.inf, (age - 0.5 - mean) / sd)
+    above = np.where(age >= high, np.inf, (age + 0.5 - mean) / sd)
+    table = np.exp(_log_interval(ndtr, below, above))
+    return np.where((age < low) | (age > high), 0.0, table)
+
+
+@functools.cache
+def _code_table() -> np.ndarray:
+    """P(code | group, sex), (group, sex, code), as _draw_codes draws it."""
+    code_group = np.array([GROUPS.index(g) for _, g, _, _ in _ICD_CODES])
+    weights = np.array([[w_f, w_m, (w_f + w_m) / 2] for _, _, w_f, w_m in _ICD_CODES])
+    table = np.zeros((len(GROUPS), len(SEXES), len(ICD_CODES)))
+    for g in range(len(GROUPS)):
+        members = np.flatnonzero(code_group == g)
+        for s in range(len(SEXES)):
+            w = weights[members, s]
+            if w.sum() == 0:
+                w = np.ones_like(w)
+            table[g, s, members] = w / w.sum()
+    return table
+
+
+@functools.cache
+def _load_table() -> np.ndarray:
+    """P(physical_load | group, sex), (group, sex, load - 1): the ordinal logistic."""
+    location = _LOAD_GROUP[:, None] + _LOAD_MAN * (np.arange(len(SEXES)) == 1)[None, :]
+    above = _logistic(location[..., None] - _LOAD_CUTS)  # P(load > cut), three cuts
+    upper = np.concatenate([np.ones(location.shape + (1,)), above], axis=-1)
+    lower = np.concatenate([above, np.zeros(location.shape + (1,))], axis=-1)
+    return upper - lower
+
+
 # --------------------------------------------------------------------------
 # Raw forms: spellings and blanks
 # --------------------------------------------------------------------------
@@ -1333,6 +1917,11 @@ _BLANK_P = {
     "expected_return": 0.10,
     "treatment": 0.12,
 }
+#: Answers a form may leave blank, in the contract's order (``diagnosis_code``
+#: and ``diagnosis_group`` together give the diagnosis); the others are always given.
+SHOWN_COLUMNS: tuple[str, ...] = tuple(
+    c for c in FORM_COLUMNS if c in _BLANK_P or c in ("diagnosis_code", "diagnosis_group")
+)
 # Timing fields given: all three / sick_weeks only / both dates only / no form_received.
 _TIMING_P = np.array([0.78, 0.08, 0.10, 0.04])
 

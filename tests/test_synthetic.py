@@ -447,8 +447,8 @@ def test_aft_has_the_same_people_and_no_hidden_frailty(aft_cohort):
     assert set(FAMILIES) == {"frailty", "aft"}
     np.testing.assert_allclose(risk_score(latent), latent["risk_score"], rtol=0, atol=1e-12)
     pd.testing.assert_frame_equal(true_risk(latent), aft_cohort.true_risk)
-    # Nothing hidden: the form-level optimum is the true risk itself.
-    pd.testing.assert_frame_equal(aft_cohort.optimal_risk, aft_cohort.true_risk)
+    # Nothing hidden: the optimum of complete answers is the true risk itself.
+    pd.testing.assert_frame_equal(aft_cohort.complete_optimal_risk, aft_cohort.true_risk)
 
 
 def test_aft_true_risk_is_a_valid_monotone_probability(aft_cohort):
@@ -547,7 +547,7 @@ def test_optimal_risk_is_lazy_cached_and_laid_out_like_the_true_risk():
     assert "optimal_risk" not in vars(fresh)  # not computed unless asked
     first = fresh.optimal_risk
     assert fresh.optimal_risk is first
-    pd.testing.assert_frame_equal(first, optimal_risk(fresh.latent))
+    pd.testing.assert_frame_equal(first, optimal_risk(fresh.latent, shown=fresh.shown))
     assert list(first.columns) == ["case_id", *RISK_COLUMNS]
     assert first["case_id"].equals(fresh.true_risk["case_id"])
     risk = first[RISK_COLUMNS].to_numpy()
@@ -556,7 +556,7 @@ def test_optimal_risk_is_lazy_cached_and_laid_out_like_the_true_risk():
     sick_weeks = fresh.latent["sick_weeks"].to_numpy()
     for h in HORIZONS:
         assert (first[f"risk_{h}"].to_numpy()[sick_weeks >= h] == 1.0).all()
-    custom = optimal_risk(fresh.latent, horizons=(10, 13))
+    custom = optimal_risk(fresh.latent, horizons=(10, 13), shown=fresh.shown)
     assert list(custom.columns) == ["case_id", "risk_10", "risk_13"]
     np.testing.assert_allclose(custom["risk_13"], first["risk_13"], rtol=0, atol=1e-12)
 
@@ -565,12 +565,14 @@ def test_optimal_risk_never_reads_the_frailty(training_cohort):
     latent = training_cohort.latent.head(4_000)
     scrambled = latent.assign(frailty=np.random.default_rng(0).normal(size=len(latent)))
     pd.testing.assert_frame_equal(optimal_risk(scrambled), optimal_risk(latent))
+    shown = training_cohort.shown.head(4_000)
+    pd.testing.assert_frame_equal(optimal_risk(scrambled, shown=shown), optimal_risk(latent, shown=shown))
     assert not true_risk(scrambled).equals(true_risk(latent))
 
 
 def test_frailty_optimum_is_below_the_true_risk_and_keeps_its_mean(large_cohort):
     """Law of total expectation: E[E[R | answers]] = E[R]; and no form shows the frailty."""
-    latent, truth, optimum = large_cohort.latent, large_cohort.true_risk, large_cohort.optimal_risk
+    latent, truth, optimum = large_cohort.latent, large_cohort.true_risk, large_cohort.complete_optimal_risk
     duration, sick_weeks = latent["duration_weeks"].to_numpy(), latent["sick_weeks"].to_numpy()
     for h in HORIZONS:
         difference = optimum[f"risk_{h}"].to_numpy() - truth[f"risk_{h}"].to_numpy()
@@ -597,10 +599,208 @@ def test_mixed_family_frames_dispatch_by_row():
     expected = pd.concat([aft.true_risk, frailty.true_risk], ignore_index=True)
     np.testing.assert_array_equal(true_risk(mixed)[RISK_COLUMNS], expected[RISK_COLUMNS])
     np.testing.assert_array_equal(risk_score(mixed), mixed["risk_score"])
-    expected = pd.concat([aft.optimal_risk, frailty.optimal_risk], ignore_index=True)
+    expected = pd.concat([aft.complete_optimal_risk, frailty.complete_optimal_risk], ignore_index=True)
     np.testing.assert_allclose(optimal_risk(mixed)[RISK_COLUMNS], expected[RISK_COLUMNS], rtol=0, atol=1e-12)
+    # Given the shown answers too: each family's rows draw as they would alone.
+    shown = pd.concat([aft.shown, frailty.shown], ignore_index=True)
+    expected = pd.concat([aft.optimal_risk, frailty.optimal_risk], ignore_index=True)
+    np.testing.assert_allclose(
+        optimal_risk(mixed, shown=shown)[RISK_COLUMNS], expected[RISK_COLUMNS], rtol=0, atol=1e-12
+    )
     # A latent frame saved without the family column is read as "frailty".
     pd.testing.assert_frame_equal(true_risk(frailty.latent.drop(columns="family")), frailty.true_risk)
+
+
+# ----------------------------------------------------------------------------
+# The form-level optimum of what messy forms show
+# ----------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=FAMILIES)
+def messy_cohort(request) -> synthetic.Cohort:
+    """40,000 messy forms per family, with the shown-answer optimum (and its error) computed once."""
+    cohort = simulate_cohort(40_000, seed=41, family=request.param)
+    shown_optimum = optimal_risk(cohort.latent, shown=cohort.shown, standard_error=True)
+    vars(cohort)["optimal_risk"] = shown_optimum[["case_id", *RISK_COLUMNS]]  # what the property gives
+    vars(cohort)["test_standard_error"] = shown_optimum
+    return cohort
+
+
+def _has_blank(cohort: synthetic.Cohort) -> np.ndarray:
+    """Forms leaving blank an answer that applies to them (hours and contact need not)."""
+    shown, latent = cohort.shown, cohort.latent
+    applies = pd.DataFrame(True, index=shown.index, columns=shown.columns)
+    applies["weekly_hours"] = latent["weekly_hours"].notna().to_numpy()
+    applies["employer_contact"] = latent["employer_contact"].notna().to_numpy()
+    blank = (~shown & applies).drop(columns=["diagnosis_code", "diagnosis_group"]).any(axis=1)
+    return (blank | ~(shown["diagnosis_code"] | shown["diagnosis_group"])).to_numpy()
+
+
+def test_shown_answers_are_exactly_what_the_validated_forms_give(tmp_path):
+    from screening.intake import RawTable, validate_table, validate_file
+
+    cohort = simulate_cohort(5_000, seed=42, training=True)
+    shown = cohort.shown
+    assert list(shown.columns) == list(synthetic.SHOWN_COLUMNS)
+    assert all(dtype == bool for dtype in shown.dtypes)
+    pd.testing.assert_frame_equal(shown, synthetic.shown_answers(cohort.forms))
+    for column in synthetic.SHOWN_COLUMNS:
+        np.testing.assert_array_equal(shown[column], cohort.forms[column].notna(), err_msg=column)
+    assert (~shown["sex"]).mean() == pytest.approx(0.05, abs=0.015)
+    assert (~shown["treatment"]).mean() == pytest.approx(0.12, abs=0.02)
+    no_diagnosis = ~shown["diagnosis_code"] & ~shown["diagnosis_group"]
+    assert no_diagnosis.mean() == pytest.approx(0.03, abs=0.01)
+    # The validator gives exactly these answers, with the latent values (the
+    # group comes with a code), so the optimum conditions on what a model sees.
+    valid = validate_table(RawTable(cohort.forms, np.arange(2, 5_002)), training=True).valid
+    assert len(valid) == 5_000
+    group_given = shown["diagnosis_code"] | shown["diagnosis_group"]
+    np.testing.assert_array_equal(valid["diagnosis_group"].notna(), group_given)
+    for column in synthetic.SHOWN_COLUMNS:
+        given = group_given if column == "diagnosis_group" else shown[column]
+        np.testing.assert_array_equal(valid[column].notna(), given, err_msg=column)
+        written, latent = valid[column][given.to_numpy()], cohort.latent[column][given.to_numpy()]
+        if pd.api.types.is_numeric_dtype(latent) and not pd.api.types.is_bool_dtype(latent):
+            written, latent = written.to_numpy(dtype=float), latent.to_numpy(dtype=float)
+        else:
+            written, latent = written.astype(str).to_numpy(), latent.astype(str).to_numpy()
+        np.testing.assert_array_equal(written, latent, err_msg=column)
+    # A file read back shows the same answers; complete forms record none.
+    write_forms(cohort.forms, tmp_path / "forms.csv", dialect="danish_excel")
+    back = _read_back(tmp_path / "forms.csv", encoding="cp1252", sep=";")
+    pd.testing.assert_frame_equal(synthetic.shown_answers(back), shown)
+    assert validate_file(tmp_path / "forms.csv", training=True).refused_rows == 0
+    assert simulate_cohort(100, seed=42, messy=False).shown is None
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_complete_forms_keep_the_complete_answer_optimum(family):
+    clean = simulate_cohort(4_000, seed=43, family=family, messy=False)
+    assert clean.shown is None
+    today = optimal_risk(clean.latent)
+    pd.testing.assert_frame_equal(clean.optimal_risk, today)
+    pd.testing.assert_frame_equal(clean.complete_optimal_risk, today)
+    # Stating that every answer is shown changes nothing either, to the last bit.
+    every_answer = synthetic.shown_answers(clean.forms)
+    pd.testing.assert_frame_equal(optimal_risk(clean.latent, shown=every_answer), today)
+    # The weighting itself, fed complete answers, gives the same numbers: for
+    # "frailty" up to the reference grid's own error, whose [-5, 5] cuts the
+    # posterior of a few extreme forms (1e-4 at most, 1e-7 on average).
+    mask = {c: np.ones(len(clean.latent), dtype=bool) for c in synthetic.SHOWN_COLUMNS}
+    for column in ("weekly_hours", "employer_contact"):
+        mask[column] = clean.latent[column].notna().to_numpy()
+    estimate, error = synthetic._shown_optimum(
+        clean.latent, mask, family, HORIZONS, np.random.default_rng(0), 256
+    )
+    difference = np.abs(estimate - today[RISK_COLUMNS].to_numpy())
+    assert difference.max() < (2e-4 if family == "frailty" else 1e-12)
+    assert difference.mean() < 1e-6 and error.max() < 1e-6
+
+
+def test_forms_without_blanks_get_their_complete_answer_optimum(messy_cohort):
+    no_blank = ~_has_blank(messy_cohort)
+    assert 0.1 < no_blank.mean() < 0.3
+    shown_optimum = messy_cohort.optimal_risk[RISK_COLUMNS].to_numpy()
+    complete = messy_cohort.complete_optimal_risk[RISK_COLUMNS].to_numpy()
+    np.testing.assert_array_equal(shown_optimum[no_blank], complete[no_blank])
+    errors = messy_cohort.test_standard_error[[f"standard_error_{h}" for h in HORIZONS]].to_numpy()
+    assert (errors[no_blank] == 0).all()
+    past = messy_cohort.latent["sick_weeks"].to_numpy()[:, None] >= np.array(HORIZONS)
+    assert (shown_optimum[past] == 1.0).all() and (shown_optimum[~past] < 1.0).all()
+    assert (np.diff(shown_optimum, axis=1) <= 0).all()  # the same weights at every horizon
+    # A blank answer in the risk itself (treatment, in both families) does move it.
+    rows = ~messy_cohort.shown["treatment"].to_numpy() & ~past[:, 1]
+    moved = np.abs(shown_optimum - complete)[rows, 1]
+    assert (moved > 1e-6).all()
+
+
+def test_shown_optimum_keeps_the_mean_and_is_calibrated_within_blank_patterns(messy_cohort):
+    """E[true risk | the optimum, any pattern of blanks] = the optimum: law of total expectation.
+
+    Against the true risk, not outcomes, so the check is tight: a wrong term in
+    the weighting (a blank taken as informative or not, a parent left out)
+    shows in the forms with that blank.
+    """
+    latent, shown = messy_cohort.latent, messy_cohort.shown
+    truth = messy_cohort.true_risk
+    optimum = messy_cohort.optimal_risk
+    for h in HORIZONS:
+        difference = truth[f"risk_{h}"].to_numpy() - optimum[f"risk_{h}"].to_numpy()
+        assert abs(difference.mean()) < 4 * difference.std() / np.sqrt(len(difference)) + 1e-12, h
+    at_risk = latent["sick_weeks"].to_numpy() < 13
+    difference = truth["risk_13"].to_numpy() - optimum["risk_13"].to_numpy()
+    patterns = {
+        "no diagnosis": ~(shown["diagnosis_code"] | shown["diagnosis_group"]),
+        "employment blank": ~shown["employment_status"],
+        "employment and hours blank": ~shown["employment_status"] & ~shown["weekly_hours"],
+        "employment blank, contact given": ~shown["employment_status"] & shown["employer_contact"],
+        "sex blank": ~shown["sex"],
+        "treatment blank": ~shown["treatment"],
+        "prior weeks blank": ~shown["prior_sick_weeks_12m"],
+        "work ability blank": ~shown["work_ability"],
+        "partial leave blank": ~shown["partial_sick_leave"],
+    }
+    for name, pattern in patterns.items():
+        rows = pattern.to_numpy() & at_risk
+        for half in (optimum["risk_13"].to_numpy() < 0.35, optimum["risk_13"].to_numpy() >= 0.35):
+            selected = difference[rows & half]
+            z = selected.mean() / (selected.std() / np.sqrt(selected.size))
+            assert abs(z) < 4.5, (name, z)
+    frame = pd.DataFrame({"d": difference[at_risk], "p": optimum["risk_13"].to_numpy()[at_risk]})
+    by_decile = frame.groupby(pd.qcut(frame["p"], 10, labels=False))["d"].mean()
+    assert by_decile.abs().max() < 0.004
+
+
+def test_shown_optimum_lies_between_complete_answers_and_none(messy_cohort):
+    """Blanks cost discrimination: complete answers > answers shown > only the never-blank ones."""
+    latent = messy_cohort.latent
+    at_risk = latent["sick_weeks"].to_numpy() < 13
+    long = latent["duration_weeks"].to_numpy()[at_risk] > 13
+    # Age, load and timing only: every answer a form may leave blank averaged out.
+    nothing_optional = messy_cohort.shown.head(20_000).assign(
+        **{column: False for column in synthetic.SHOWN_COLUMNS}
+    )
+    ignoring = optimal_risk(latent.head(20_000), shown=nothing_optional, horizons=(13,))
+
+    def auc(frame: pd.DataFrame, rows: int = len(latent)) -> float:
+        scored = at_risk[:rows]
+        return _auc(frame["risk_13"].to_numpy()[:rows][scored], long[: scored.sum()])
+
+    auc_complete = auc(messy_cohort.complete_optimal_risk)
+    auc_shown = auc(messy_cohort.optimal_risk)
+    assert auc_complete - 0.012 < auc_shown < auc_complete - 0.001
+    assert auc(ignoring, 20_000) < auc(messy_cohort.optimal_risk, 20_000) - 0.05
+
+
+def test_shown_optimum_is_seeded_and_its_monte_carlo_error_is_negligible(messy_cohort):
+    latent, shown = messy_cohort.latent.head(6_000), messy_cohort.shown.head(6_000)
+    first = optimal_risk(latent, shown=shown, standard_error=True)
+    pd.testing.assert_frame_equal(optimal_risk(latent, shown=shown, standard_error=True), first)
+    other = optimal_risk(latent, shown=shown, seed=1)
+    assert not other["risk_13"].equals(first["risk_13"])
+    # The reported standard error matches the spread between seeds, and is small.
+    error = first["standard_error_13"].to_numpy()
+    spread = (other["risk_13"] - first["risk_13"]).to_numpy()
+    assert 0.6 < spread.std() / np.sqrt(2 * (error**2).mean()) < 1.5
+    assert error.mean() < 0.003 and np.sqrt((error**2).mean()) < 0.006
+    at_risk = latent["sick_weeks"].to_numpy() < 13
+    long = latent["duration_weeks"].to_numpy()[at_risk] > 13
+    auc_first = _auc(first["risk_13"].to_numpy()[at_risk], long)
+    assert abs(_auc(other["risk_13"].to_numpy()[at_risk], long) - auc_first) < 2e-4
+
+
+def test_shown_answers_are_checked():
+    cohort = simulate_cohort(500, seed=44)
+    with pytest.raises(ValueError, match="lacks the columns"):
+        optimal_risk(cohort.latent, shown=cohort.shown.drop(columns="sex"))
+    with pytest.raises(ValueError, match="rows"):
+        optimal_risk(cohort.latent, shown=cohort.shown.head(10))
+    unemployed = cohort.latent["weekly_hours"].isna().to_numpy()
+    with pytest.raises(ValueError, match="weekly_hours"):
+        with_hours = cohort.shown.assign(weekly_hours=unemployed | cohort.shown["weekly_hours"])
+        optimal_risk(cohort.latent, shown=with_hours)
+    with pytest.raises(ValueError, match="draws"):
+        optimal_risk(cohort.latent, shown=cohort.shown, draws=1)
+    with pytest.raises(ValueError, match="lack the columns"):
+        synthetic.shown_answers(cohort.forms.drop(columns="treatment"))
 
 
 # ----------------------------------------------------------------------------
