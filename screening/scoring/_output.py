@@ -16,7 +16,8 @@ The ranked CSV comes in two dialects (:data:`DIALECTS`):
 In both, text a spreadsheet would run as a formula (starting with one of
 :data:`screening._io.FORMULA_STARTS`) gets a leading apostrophe, as
 :func:`screening._io.write_csv` does. The file is assembled by Arrow from whole
-columns (a million rows in well under a second) and moved into place atomically
+columns, the cells to quote or neutralise found by NumPy in the columns' bytes
+(a million rows in well under a second), and moved into place atomically
 (:func:`screening._io.atomic_path`). The Excel workbook is written by
 :mod:`._workbook` with the same headers and words.
 """
@@ -145,22 +146,92 @@ def _needs_quotes(separator: str) -> str:
     return "[" + re.escape(separator) + '"\r\n]'
 
 
+def _bytes_of(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Where each string of a text column starts and ends in ``values``, and ``values``: its bytes, without a copy."""
+    width = np.int64 if pa.types.is_large_string(column.type) or pa.types.is_large_binary(column.type) else np.int32
+    buffers = column.buffers()
+    if buffers[1] is None:  # an empty array may come without offsets
+        return np.zeros(1, dtype=width), np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(buffers[1], dtype=width, count=column.offset + len(column) + 1)[column.offset:]
+    values = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, values
+
+
+#: Bytes of a column searched at a time: the passes over them stay in the processor's cache.
+_SCAN_BYTES = 1 << 18
+
+
+def _holding(column: pa.Array, characters: str) -> tuple[np.ndarray, set[str]]:
+    """Which strings of a text column hold one of the ASCII ``characters``, and which of these occur at all.
+
+    A byte below 128 is never part of another character in UTF-8, so the column's
+    bytes are searched all at once, a block at a time.
+    """
+    offsets, values = _bytes_of(column)
+    values = values[offsets[0]:offsets[-1]]
+    block_size = min(len(values), _SCAN_BYTES)
+    found, here = np.empty(block_size, dtype=bool), np.empty(block_size, dtype=bool)  # reused: no array per block
+    seen: set[str] = set()
+    positions = [np.zeros(0, dtype=np.intp)]
+    for start in range(0, len(values), _SCAN_BYTES):
+        block = values[start:start + _SCAN_BYTES]
+        hit, this = found[:len(block)], here[:len(block)]
+        hit[:] = False
+        for character in characters:
+            np.equal(block, ord(character), out=this)
+            if this.any():
+                seen.add(character)
+                hit |= this
+        positions.append(np.flatnonzero(hit) + start)
+    holding = np.zeros(len(column), dtype=bool)
+    holding[np.searchsorted(offsets, np.concatenate(positions) + offsets[0], side="right") - 1] = True
+    return holding, seen
+
+
+#: Whether every formula start is one ASCII character, so that a string's first byte tells (it does today).
+_FORMULA_BYTES_ONLY = all(len(start) == 1 and start.isascii() for start in FORMULA_STARTS)
+_FORMULA_FIRST_BYTES = np.zeros(256, dtype=bool)
+_FORMULA_FIRST_BYTES[[ord(start) for start in FORMULA_STARTS if _FORMULA_BYTES_ONLY]] = True
+
+
+def _formula_like(column: pa.Array) -> np.ndarray:
+    """Whether each string of a text column starts like a formula (nulls do not)."""
+    if not _FORMULA_BYTES_ONLY:  # pragma: no cover - a longer formula start: the general search
+        return pc.fill_null(pc.match_substring_regex(column, _FORMULA_PATTERN), False).to_numpy(zero_copy_only=False)
+    offsets, values = _bytes_of(column)
+    starts = offsets[:-1]
+    if not len(values):
+        return np.zeros(len(column), dtype=bool)
+    risky = _FORMULA_FIRST_BYTES[values[np.minimum(starts, len(values) - 1)]] & (offsets[1:] > starts)
+    if column.null_count:
+        risky &= column.is_valid().to_numpy(zero_copy_only=False)
+    return risky
+
+
 def neutralise(column: pa.Array) -> pa.Array:
     """Prefix text a spreadsheet would read as a formula with an apostrophe (nulls kept)."""
-    risky = pc.fill_null(pc.match_substring_regex(column, _FORMULA_PATTERN), False)
-    if not pc.any(risky).as_py():
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    risky = _formula_like(column)
+    if not risky.any():
         return column
-    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+    chosen = pa.array(risky)
+    apostrophe, nothing = pa.scalar("'", column.type), pa.scalar("", column.type)
+    return pc.replace_with_mask(column, chosen, pc.binary_join_element_wise(apostrophe, column.filter(chosen), nothing))
 
 
 def quote(column: pa.Array, separator: str = ",") -> pa.Array:
     """CSV quoting where needed (RFC 4180), nulls as empty cells."""
-    column = pc.fill_null(column, "")
-    needs = pc.match_substring_regex(column, _needs_quotes(separator))
-    if not pc.any(needs).as_py():
+    column = pc.fill_null(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column, "")
+    special = separator + '"\r\n'
+    if special.isascii():
+        needs, seen = _holding(column, special)
+    else:  # pragma: no cover - a separator outside ASCII: the general search
+        needs, seen = pc.match_substring_regex(column, _needs_quotes(separator)).to_numpy(zero_copy_only=False), {'"'}
+    if not needs.any():
         return column
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
-    return pc.if_else(needs, quoted, column)
+    text = pc.replace_substring(column, '"', '""') if '"' in seen else column  # only cells to quote hold one
+    marks = pa.array(["", '"'], column.type).take(pa.array(needs.view(np.int8)))  # a quote or nothing, each side
+    return pc.binary_join_element_wise(marks, text, marks, pa.scalar("", column.type))
 
 
 @functools.cache
