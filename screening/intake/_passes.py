@@ -6,10 +6,15 @@ values repeated anywhere in the file, kept as 16-byte fingerprints
 (:func:`validated_ahead`), the next chunk read and validated in a thread while
 the current one is used. A file of one chunk is read once.
 :class:`ValidationTotals` adds up what the chunks' validations say of the file.
+
+Both passes can add the seconds they spend to a ``times`` dict, by step:
+``read`` (reading and decoding chunks), ``ids`` (the first pass's fingerprints of
+repeated ids) and ``validate``. A few clock readings per chunk, never per form.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -43,42 +48,72 @@ class FirstPass:
     sha256: str | None
 
 
-def first_pass(table: ChunkedTable, *, training: bool = False) -> FirstPass:
+def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, float] | None = None) -> FirstPass:
     """Read the file once: check its header and find ``case_id`` values repeated anywhere in it.
 
     Ids are kept as 16-byte fingerprints (``_ids``), not as text, so that this
     pass stays small for any number of forms.
+
+    Parameters
+    ----------
+    table : ChunkedTable
+    training : bool, default False
+        Compare ids as validation with the training outcome columns does.
+    times : dict of str to float, optional
+        Seconds spent are added to its ``read`` (reading and decoding) and ``ids`` (fingerprints) entries.
 
     Raises
     ------
     FileError
         A problem with the file or its header.
     """
+    on_ids = 0.0  # seconds in ``visit``: the rest of the pass is reading
+
+    def ids_of(chunk: RawTable) -> np.ndarray:
+        nonlocal on_ids
+        clock = time.perf_counter()
+        found = fingerprints(comparable_case_ids(chunk, training=training))
+        on_ids += time.perf_counter() - clock
+        return found
+
     def visit(number: int, chunk: RawTable) -> RawTable | np.ndarray:
         # The first chunk is kept whole (a file of one chunk is not read twice); the others give their ids.
-        return chunk if number == 0 else fingerprints(comparable_case_ids(chunk, training=training))
+        return chunk if number == 0 else ids_of(chunk)
 
+    clock = time.perf_counter()
     results = table.map_chunks(visit)
+    _add_time(times, "read", time.perf_counter() - clock - on_ids)
     if len(results) == 1:
+        _add_time(times, "ids", on_ids)
         return FirstPass(chunk=results[0], duplicates=None, sha256=table.sha256)
-    results[0] = fingerprints(comparable_case_ids(results[0], training=training))
-    return FirstPass(chunk=None, duplicates=RepeatedIds.of(results), sha256=table.sha256)
+    results[0] = ids_of(results[0])
+    clock = time.perf_counter()
+    duplicates = RepeatedIds.of(results)
+    _add_time(times, "ids", on_ids + time.perf_counter() - clock)
+    return FirstPass(chunk=None, duplicates=duplicates, sha256=table.sha256)
 
 
 def validated_ahead(chunks: Iterable[RawTable], *, duplicates: RepeatedIds | None, training: bool = False,
-                    language: Language = "da") -> Iterator[Validation]:
+                    language: Language = "da", times: dict[str, float] | None = None) -> Iterator[Validation]:
     """Validations of the chunks in order, the next read and validated in a thread while this one is used.
 
     Reading (Arrow) and scoring (NumPy) release the GIL for most of their work, so
-    on two cores they overlap; one chunk more is held in memory.
+    on two cores they overlap; one chunk more is held in memory. With ``times``,
+    the seconds the thread spends are added to its ``read`` and ``validate``
+    entries (only that thread writes them while the validations are used).
     """
     source = iter(chunks)
 
     def next_validation() -> Validation | None:
+        clock = time.perf_counter()
         chunk = next(source, None)
+        read = time.perf_counter()
+        _add_time(times, "read", read - clock)
         if chunk is None:
             return None
-        return validate_table(chunk, training=training, language=language, duplicate_case_ids=duplicates)
+        validation = validate_table(chunk, training=training, language=language, duplicate_case_ids=duplicates)
+        _add_time(times, "validate", time.perf_counter() - read)
+        return validation
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-read") as pool:
         ahead = pool.submit(next_validation)
@@ -86,6 +121,11 @@ def validated_ahead(chunks: Iterable[RawTable], *, duplicates: RepeatedIds | Non
             ahead = pool.submit(next_validation)
             yield validation
             del validation
+
+
+def _add_time(times: dict[str, float] | None, step: str, seconds: float) -> None:
+    if times is not None:
+        times[step] = times.get(step, 0.0) + seconds
 
 
 def validate_in_chunks(table: ChunkedTable, *, training: bool = False, language: Language = "da"

@@ -352,8 +352,10 @@ def _parse_distinct(text: pd.Series, name: str, contract: Contract, refusals: _R
             if kind not in kinds:
                 kinds.append(kind)
             kind_of[np.flatnonzero(usable)[failures == kind]] = kinds.index(kind) + 1
-    form_kinds = kind_of if codes is None else np.append(kind_of, 0)[codes]
-    for number in pd.unique(kind_of[kind_of > 0]):
+    refused_kinds = pd.unique(kind_of[kind_of > 0])
+    # Each form's refusal, only for a column with some (most columns of most chunks have none).
+    form_kinds = None if not len(refused_kinds) else kind_of if codes is None else np.append(kind_of, 0)[codes]
+    for number in refused_kinds:
         kind = kinds[number - 1]
         params = _reason_params(kind, spec)
         if kind == "impossible_date":  # the date as written: digits and separators only, never a CPR number
@@ -410,7 +412,10 @@ def _derive_diagnosis_group(columns: dict[str, _Column], notes: dict[str, int]) 
     from screening.intake._icd10 import normalise_codes
 
     code, given = columns["diagnosis_code"], columns["diagnosis_group"]
-    _, _, from_code = normalise_codes(code.distinct)[:3]  # once per distinct code
+    # Once per distinct normalised code (every spelling of a code gives the same), spread to the spellings.
+    spelled_as, normalised = pd.factorize(code.distinct)
+    _, _, group_of_code = normalise_codes(pd.Series(normalised, dtype="str"))[:3]
+    from_code = pd.Series(group_of_code.array.take(spelled_as, allow_fill=True))
     code_codes, given_codes = _codes(code), _codes(given)
     has_code = np.append(from_code.notna().to_numpy(), False)[code_codes]
     has_given = np.append(given.distinct.notna().to_numpy(), False)[given_codes]
@@ -470,6 +475,8 @@ def _failing(check: pa.Check, column: _Column, present: np.ndarray) -> np.ndarra
     fails = np.zeros(len(distinct) + 1, dtype=bool)  # the last one: missing (code -1)
     if distinct.any():
         fails[:-1][distinct] = ~_check_output(check, column.distinct[distinct])
+    if not fails.any():  # spread to the forms only when some value fails
+        return np.zeros(len(present), dtype=bool)
     return fails[column.codes] & present
 
 

@@ -20,6 +20,10 @@ output does not depend on the chunk size or on the order of rows in the file.
 Counts for the summary, the page's histogram and the drift panel are added up
 chunk by chunk (:class:`Totals`). Memory: one chunk being scored, the ids of
 the file (for duplicates across chunks), and a slice of every run while merging.
+
+:func:`score_chunk` and :func:`sorted_chunk` can add the seconds of each step to a
+``times`` dict (``validate``, ``encode``, ``model``, ``reasons``, ``rank``): a
+clock reading between steps, per chunk, for the batch's per-step profile.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import bisect
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,20 +88,43 @@ def chunk_schema(horizons: tuple[int, ...], with_jobcenter: bool, *, reason_fact
     return pa.schema(fields)
 
 
+class Lap:
+    """Seconds since the last lap (or :meth:`restart`), added to a ``times`` dict by step; nothing without one."""
+
+    def __init__(self, times: dict[str, float] | None) -> None:
+        self.times = times
+        self.clock = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        if self.times is not None:
+            now = time.perf_counter()
+            self.times[step] = self.times.get(step, 0.0) + now - self.clock
+            self.clock = now
+
+    def restart(self) -> None:
+        """Leave the time since the last lap out of every step (spent waiting, or timed elsewhere)."""
+        self.clock = time.perf_counter()
+
+
 def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: str,
-                 with_jobcenter: bool, reason_factors: bool = False) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+                 with_jobcenter: bool, reason_factors: bool = False,
+                 times: dict[str, float] | None = None) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """Score valid forms and put them in working order (two queues, see ``_rank``), with risks (4 decimals),
     priority, reasons and the questions worth asking (``_reasons``); with ``reason_factors`` also the reasons
     as JSON (:func:`_reasons.reason_factors`).
 
     Returns the sorted table (:func:`chunk_schema`), the positions of the forms in
     ``valid`` in that order, and their exact risks (shape (n, horizons), in that order).
+    With ``times``, the seconds spent are added to its ``encode``, ``model`` (risks and
+    contributions), ``reasons`` (and questions) and ``rank`` (order, priority, the run's columns) entries.
     """
     horizons = model.horizons
     if len(valid) == 0:
         return (chunk_schema(horizons, with_jobcenter, reason_factors=reason_factors).empty_table(),
                 np.zeros(0, np.int64), np.zeros((0, len(horizons))))
+    lap = Lap(times)
     X, entry = _engine.encode(model.estimator, valid)
+    lap("encode")
     scored = _engine.score_encoded(model.estimator, X, entry)
     risks = {h: np.rint(scored.risks[:, k] * _rank.RISK_SCALE) / _rank.RISK_SCALE
              for k, h in enumerate(scored.horizons)}
@@ -106,6 +134,7 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
     queue_risk = np.full(len(valid), np.nan)
     for h in horizons:
         queue_risk[horizon == h] = risks[h][horizon == h]
+    lap("model")
     case_ids = _arrow_text(valid["case_id"])
     groups = _arrow_text(valid["jobcenter"]) if per == "jobcenter" else None
     later = [risks.get(h) for h in _rank.TIE_BREAK_HORIZONS]
@@ -117,10 +146,12 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
     exact_risk = np.full(len(valid), np.nan)  # reasons are sized on the exact risk the form is ranked by
     for k, h in enumerate(scored.horizons):
         exact_risk[horizon == h] = scored.risks[horizon == h, k]
+    lap("rank")
     reasons, questions, factors = _reasons.explain_chunk(
         model.estimator, X, entry, scored.contributions, scored.groups, valid, risk=exact_risk, horizon=horizon,
         already_absent=queue == 1, order=order, language=language, structured=reason_factors)
     del X
+    lap("reasons")
     take = pa.array(order)
     columns: dict[str, Any] = {"case_id": case_ids.take(take)}
     if with_jobcenter:
@@ -139,7 +170,9 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
     if reason_factors:
         columns["reason_factors"] = factors
     schema = chunk_schema(horizons, with_jobcenter, reason_factors=reason_factors)
-    return pa.table(columns, schema=schema), order, scored.risks[order]
+    run = pa.table(columns, schema=schema)
+    lap("rank")
+    return run, order, scored.risks[order]
 
 
 @dataclass
@@ -181,6 +214,7 @@ def score_chunk(
     duplicates: RepeatedIds | pd.Series | None = None,
     with_jobcenter: bool | None = None,
     reason_factors: bool = False,
+    times: dict[str, float] | None = None,
 ) -> ScoredChunk:
     """Validate a chunk of raw forms, score the valid ones and sort them in working order.
 
@@ -211,6 +245,9 @@ def score_chunk(
     reason_factors : bool, default False
         Also give each form's reasons as JSON text (column ``reason_factors`` of
         the run: factor, direction, percentage points, phrase), for case systems.
+    times : dict of str to float, optional
+        Seconds spent are added to its entries by step: ``validate`` (a raw chunk's),
+        then ``encode``, ``model``, ``reasons`` and ``rank`` (:func:`sorted_chunk`).
 
     Returns
     -------
@@ -219,13 +256,15 @@ def score_chunk(
     if isinstance(chunk, RawTable):
         if with_jobcenter is None:
             with_jobcenter = has_jobcenter(list(chunk.frame.columns))
+        lap = Lap(times)
         validation = validate_table(chunk, language=language, duplicate_case_ids=duplicates)
+        lap("validate")
     elif with_jobcenter is None:  # a validation's forms carry every contract column, present in the file or not
         raise ValueError("score_chunk: say with_jobcenter= for a chunk validated ahead")
     else:
         validation = chunk
     run, order, risks = sorted_chunk(model, validation.valid, per=per, language=language,
-                                     with_jobcenter=with_jobcenter, reason_factors=reason_factors)
+                                     with_jobcenter=with_jobcenter, reason_factors=reason_factors, times=times)
     rows = validation.valid.index.to_numpy(dtype=np.int64)[order]
     return ScoredChunk(validation=validation, run=run, rows=rows, risks=risks)
 

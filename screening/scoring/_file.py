@@ -13,6 +13,12 @@ Nothing is written until everything has been computed, and then every file is
 moved into place together, so a failed run leaves no output behind (nor an audit
 line). A problem with a file as a whole (the input, the model, an output that
 cannot be written) raises :class:`~screening.intake.FileError`.
+
+The run's per-step profile (:data:`STEPS`, seconds) is the summary's
+``seconds_by_step``, also written to the audit line. Steps run in other threads
+overlap the others: the model loads while the file is first read, and the second
+pass reads and validates the next chunk while this one is scored; so the steps can
+add up to more than the run's wall time (``seconds``).
 """
 
 from __future__ import annotations
@@ -55,6 +61,19 @@ from screening.scoring._output import (
     write_table_lines,
 )
 from screening.scoring._workbook import WeekWorkbook
+
+
+#: The steps of a run's profile, in order (``seconds_by_step`` of the summary):
+#:
+#: - ``start_up``: the process's start until :func:`score_file` is called (interpreter, imports), when asked;
+#: - ``model_load``: loading the model (in a thread, during the first read);
+#: - ``read``: reading and decoding the file's chunks, both passes (the second in the read-ahead thread);
+#: - ``ids``: the first pass's list of ids repeated anywhere in the file;
+#: - ``validate``: validating the chunks (in the read-ahead thread);
+#: - ``encode``, ``model`` (risks and contributions), ``reasons`` (and questions);
+#: - ``rank``: working order, priorities, counts, sorted runs, the merge and the ranks;
+#: - ``write``: the ranked list (CSV or workbook), the refused rows and the page.
+STEPS = ("start_up", "model_load", "read", "ids", "validate", "encode", "model", "reasons", "rank", "write")
 
 
 @dataclass
@@ -105,13 +124,32 @@ def _check_paths(input_path: Path, outputs: dict[str, Path | None]) -> None:
                 raise FileError("same_output", option=kind, other=other_kind, path=str(path))
 
 
-def _load(model: str | os.PathLike[str] | ScreeningModel) -> ScreeningModel:
+def _load(model: str | os.PathLike[str] | ScreeningModel, times: dict[str, float]) -> ScreeningModel:
+    clock = time.perf_counter()
     if isinstance(model, ScreeningModel):
         return model
     try:
         return load_model(model, single_forms=False)
     except (ModelFileError, LookupError, ValueError) as error:
         raise FileError("unusable_model", model=os.fspath(model), detail=str(error)) from None
+    finally:
+        times["model_load"] = time.perf_counter() - clock
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux: its start time in ``/proc/self/stat``); None where unknown.
+
+    The start time is counted in clock ticks since boot, as ``CLOCK_BOOTTIME`` is,
+    so the age is good to a tick (10 ms). ``time.perf_counter`` cannot see what
+    happened before the interpreter ran, and ``/proc/self``'s own file times are
+    those of its inode, not of the process.
+    """
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        started = int(stat[stat.rindex(")") + 2 :].split()[19])  # field 22; the name in () may hold spaces
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def score_file(
@@ -130,6 +168,7 @@ def score_file(
     encoding: str | None = None,
     chunk_rows: int | None = None,
     dialect: Dialect = "standard",
+    start_up: bool = False,
 ) -> FileScore:
     """Score the week's file: a ranked list (CSV or Excel), refused rows, optionally the page, and an audit line.
 
@@ -167,6 +206,10 @@ def score_file(
         Danish Excel reads them (UTF-8 with BOM, ``;``, decimal comma, CRLF, headers and
         words in ``language``). The input's own dialect is detected (or set by
         ``separator`` and ``encoding``).
+    start_up : bool, default False
+        Time the process's start-up too (step ``start_up``: from the process's start,
+        :func:`process_age`, to this call), for a process started to score this file,
+        as the ``score`` command is; left at 0 where the start is unknown.
 
     Returns
     -------
@@ -179,6 +222,7 @@ def score_file(
     ValueError
         An option the batch does not know.
     """
+    age = process_age() if start_up else None
     check_options(capacity=capacity, per=per)
     csv = csv_dialect(dialect)
     started = time.perf_counter()
@@ -189,18 +233,19 @@ def score_file(
         raise FileError("rejects_not_csv", name=rejects.name)
     report = Path(report) if report else None
     _check_paths(input_path, {"output": output, "rejects": rejects, "report": report})
-    steps: dict[str, float] = {}
-    clock = time.perf_counter()
+    steps = dict.fromkeys(STEPS, 0.0)
+    steps["start_up"] = age or 0.0
+    lap = _batch.Lap(steps)
     # The model loads (mostly importing scikit-learn) while the file is first read (mostly Arrow, off the GIL).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-model") as pool:
-        loading = pool.submit(_load, model)
+        loading = pool.submit(_load, model, steps)
         try:
             table = ChunkedTable(input_path, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS, file_format=file_format,
                                  separator=separator, encoding=encoding)
-            first = first_pass(table)
+            lap("read")
+            first = first_pass(table, times=steps)
         finally:
             loaded = loading.result()  # a model error is reported first, as before the file was read
-    steps["load_and_first_read"] = time.perf_counter() - clock
     with_jobcenter = _batch.has_jobcenter(table.header)
     if per == "jobcenter" and not with_jobcenter:
         raise FileError("no_jobcenter_column")
@@ -223,16 +268,20 @@ def score_file(
                                      refused_columns=_REFUSED_FILE_COLUMNS, language=language, scratch=work)
                         if as_workbook else None)
             runs: list[pa.Table | Path] = []
-            clock = time.perf_counter()
             chunks = [first.chunk] if first.chunk is not None else table
             first.chunk = None
+            # The read-ahead thread adds to "read" and "validate"; this thread to the other steps.
             with temporary["rejects"].open("w", encoding=csv.encoding, newline="") as rejects_handle:
-                validations = validated_ahead(chunks, language=language, duplicates=first.duplicates)
+                validations = validated_ahead(chunks, language=language, duplicates=first.duplicates, times=steps)
                 for number, validation in enumerate(validations):
+                    lap.restart()  # waiting for the thread's validation is no step of this one
                     scored = _batch.score_chunk(loaded, validation, per=per, language=language,
-                                                with_jobcenter=with_jobcenter)
+                                                with_jobcenter=with_jobcenter, times=steps)
                     del validation
+                    lap.restart()
                     totals.add_validation(scored.validation)
+                    totals.add_scored(scored.run)
+                    lap("rank")  # the summary's counts
                     refused = scored.validation.refused
                     _write_refused(refused, rejects_handle, header=number == 0, dialect=csv, language=language)
                     if workbook is not None:
@@ -240,32 +289,32 @@ def score_file(
                     if refused_lines < _page.MAX_REFUSED:
                         refused_head.append(refused.head(_page.MAX_REFUSED - refused_lines))
                     refused_lines += len(refused)
-                    totals.add_scored(scored.run)
+                    lap("write")
                     runs.append(scored.run if first.duplicates is None else _batch.write_run(scored.run, work, number))
                     del scored, refused
                     pa.default_memory_pool().release_unused()  # the peak of a big run stays low
+                    lap("rank")  # a sorted run on disk waits for the merge
             if first.duplicates is not None and table.sha256 != first.sha256:
                 raise FileError("changed_while_read", name=input_path.name)
-            steps["validate_and_score"] = time.perf_counter() - clock
-            clock = time.perf_counter()
+            lap.restart()
             page_head = _PageHead(per, version=loaded.version) if report is not None else None
             if workbook is not None:
                 workbook.check_room(totals.scored)
-                _write_merged(runs, workbook.add_ranked, model=loaded, ranker=ranker, page_head=page_head)
+                _write_merged(runs, workbook.add_ranked, model=loaded, ranker=ranker, page_head=page_head, lap=lap)
                 workbook.close()
             else:
                 with temporary["output"].open("wb") as handle:
                     handle.write(header_line(list(header.columns), dialect=csv, language=language))
                     _write_merged(runs, functools.partial(write_table_lines, handle=handle, dialect=csv,
                                                           language=language),
-                                  model=loaded, ranker=ranker, page_head=page_head)
+                                  model=loaded, ranker=ranker, page_head=page_head, lap=lap)
             del runs
             totals.contacts = ranker.marked
-            steps["merge_and_write"] = time.perf_counter() - clock
+            lap("write")
             drift = totals.drift()
             summary = totals.summary(loaded, drift, capacity=capacity, per=per, language=language,
                                      seconds=time.perf_counter() - started)
-            summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
+            lap("rank")
             if report is not None:
                 content = _page.PageContent(
                     summary=summary, drift=drift,
@@ -278,6 +327,8 @@ def score_file(
                 page = _page.render_page(content, language=language, input_name=input_path.name,
                                          output_name=output.name, rejects_name=rejects.name)
                 temporary["report"].write_text(page, encoding="utf-8")
+                lap("write")
+            summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
             source = "loaded" if isinstance(model, ScreeningModel) else (
                 "uri" if ":/" in os.fspath(model) and not Path(model).exists() else "directory")
             options = {"capacity": capacity, "per": per, "language": language, "format": file_format,
@@ -287,6 +338,7 @@ def score_file(
                 dialect=input_dialect, options=options, files={"output": output, "rejects": rejects, "report": report},
                 seconds=time.perf_counter() - started,
             )
+            record["seconds_by_step"] = summary["seconds_by_step"]  # times only: no personal data
             append_audit(log, record)
     except OSError as error:
         unwritten = getattr(error, "filename", None)
@@ -309,12 +361,18 @@ def _ranked_header(model: ScreeningModel, with_jobcenter: bool) -> pd.DataFrame:
 
 
 def _write_merged(runs: list[pa.Table | Path], write_rows: Callable[[pa.Table], None], *, model: ScreeningModel,
-                  ranker: _batch.Ranker, page_head: _PageHead | None) -> None:
-    """Merge the sorted runs into the ranked list, handing each slice's rows to ``write_rows`` (CSV or workbook)."""
+                  ranker: _batch.Ranker, page_head: _PageHead | None, lap: _batch.Lap) -> None:
+    """Merge the sorted runs into the ranked list, handing each slice's rows to ``write_rows`` (CSV or workbook).
+
+    ``lap`` times the merge and the ranks as ``rank``, the rows written and kept for the page as ``write``.
+    """
     for merged, rank, contact in _batch.ranked_slices(runs, ranker, horizons=model.horizons):
+        lap("rank")
         write_rows(_batch.ranked_table(merged, rank, contact, version=model.version))
         if page_head is not None:
             page_head.add(merged, rank, contact, groups=ranker.groups)
+        lap("write")
+    lap("rank")
 
 
 class _PageHead:

@@ -90,6 +90,60 @@ def test_the_audit_line_holds_counts_and_fingerprints_but_no_personal_data(model
     assert "SIM-" not in lines[-1] and str(tmp_path) not in lines[-1]
 
 
+def test_the_summary_times_every_step_and_names_it_in_both_languages(model_dir, week_file, tmp_path, capsys):
+    from screening.cli import _STEP_WORDS
+    from screening.scoring._file import STEPS
+
+    outputs = {}
+    for language in ("da", "en"):
+        code, out, err = run(capsys, "--model", str(model_dir), "--input", str(week_file), "--output",
+                             str(tmp_path / language / "ranked.csv"), "--report", str(tmp_path / language / "p.html"),
+                             "--chunk-rows", "300", "--language", language)  # three chunks: both passes, the merge
+        assert code == 0, err
+        outputs[language] = out
+        steps = json.loads((tmp_path / language / "screening-audit.jsonl").read_text("utf-8"))["seconds_by_step"]
+        assert list(steps) == sorted(STEPS)  # the audit line's keys are sorted
+        assert all(isinstance(value, float) and value >= 0 for value in steps.values()), steps
+        assert steps["start_up"] > 0  # the age of this process: the command times its start-up
+        time_line = next(line for line in out.splitlines() if line.startswith(("tid:", "time:")))
+        named = re.search(r"\((.*)\)$", time_line).group(1).split(", ")
+        assert [item.rpartition(" ")[0] for item in named] == [_STEP_WORDS[language][step] for step in STEPS]
+    danish, english = (set(_STEP_WORDS[language].values()) for language in ("da", "en"))
+    assert len(danish) == len(english) == len(_STEP_WORDS["da"]) and _STEP_WORDS["da"].keys() == _STEP_WORDS["en"].keys()
+    assert "opstart" in outputs["da"] and "start-up" in outputs["en"]
+
+
+def test_the_profile_of_a_loaded_model_leaves_start_up_out_unless_asked(model, week_file, tmp_path):
+    from screening.scoring import score_file
+    from screening.scoring._file import STEPS
+
+    done = score_file(week_file, model=model, output=tmp_path / "ranked.csv", audit_log=tmp_path / "audit.jsonl")
+    steps = done.summary["seconds_by_step"]
+    assert list(steps) == list(STEPS) and min(steps.values()) >= 0
+    assert steps["start_up"] == 0 and steps["ids"] == 0  # a library call; a file of one chunk
+    in_this_thread = ("read", "encode", "model", "reasons", "rank", "write")
+    assert sum(steps[step] for step in in_this_thread) <= done.seconds + 0.05 * len(in_this_thread)  # rounding
+
+
+def test_a_file_of_many_chunks_reports_the_model_error_first_and_leaves_no_thread(week_file, model_dir, tmp_path):
+    import threading
+
+    from screening.intake import FileError
+    from screening.scoring import score_file
+
+    def reading_threads() -> int:
+        return sum(thread.name.startswith("screening-read") for thread in threading.enumerate())
+
+    before = reading_threads()
+    with pytest.raises(FileError) as error:  # the model's error first, as before the file was read
+        score_file(week_file, model=tmp_path, output=tmp_path / "out" / "ranked.csv", chunk_rows=100)
+    assert error.value.kind == "unusable_model" and reading_threads() == before
+    (tmp_path / "a_file").write_text("not a folder")
+    with pytest.raises(FileError) as error:
+        score_file(week_file, model=model_dir, output=tmp_path / "a_file" / "ranked.csv", chunk_rows=100)
+    assert error.value.kind == "cannot_write" and reading_threads() == before
+
+
 def test_the_audit_log_can_be_placed_elsewhere(model_dir, week_file, tmp_path, capsys, monkeypatch):
     log = tmp_path / "logs" / "audit.jsonl"
     assert run(capsys, "--model", str(model_dir), "--input", str(week_file), "--output", str(tmp_path / "a.csv"),
