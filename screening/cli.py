@@ -411,7 +411,10 @@ def _run_train(args: argparse.Namespace) -> int:
     print(f"split:     {data['train_forms']:,} older forms to fit and calibrate, {data['test_forms']:,} newest held out"
           + (f" (from {data['test_period_starts']}; {data['train_spells_censored_at_test_start']:,} training spells "
              "censored there)" if data.get("test_period_starts") else ""))
-    print(f"model:     {summary['family']} (selection scores: {summary.get('selection', {}).get('scores', {})})")
+    scores = summary.get("selection", {}).get("scores", {})
+    chosen_by = ("chosen by out-of-fold censored log score, lower is better: "
+                 + ", ".join(f"{name} {score:.4f}" for name, score in scores.items())) if scores else "as asked"
+    print(f"model:     {summary['family']} ({chosen_by})")
     print(run.evaluation.comparison[[c for c in ("auc", "brier", "log_loss", "ece", "calibration_slope",
                                                   "calibration_intercept", "precision_at_capacity")
                                      if c in run.evaluation.comparison]].round(4).to_string())
