@@ -36,14 +36,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from _common import DATA, PYTHON, ROOT, machine, simulated_csv
+from _common import DATA, PYTHON, machine, measure, simulated_csv
 from bench_scoring import PLAIN_PIPELINE, trained_model
 
 FILES = ("standard", "danish_excel", "high_cardinality", "refused_5pct", "optional_blank")
@@ -130,18 +127,6 @@ def suite_files(rows: int, names: list[str]) -> dict[str, Path]:
     return {name: makers[name]() for name in names}
 
 
-def timed(command: list[str]) -> tuple[dict[str, float], str]:
-    """Wall time, peak memory (GNU time) and the command's own output."""
-    timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
-    started = time.perf_counter()
-    done = subprocess.run(timer + command, capture_output=True, text=True, cwd=ROOT)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"benchmark command failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
-    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    return {"seconds": seconds, "peak_mb": int(peak.group(1)) / 1024 if peak else float("nan")}, done.stdout
-
-
 def own_profile(audit_log: Path) -> dict[str, float] | None:
     """The per-step profile of the last run, from the audit line it appended (None without one)."""
     try:
@@ -183,15 +168,15 @@ def bench_file(name: str, path: Path, model_dir: Path, peer: Path, repeat: int) 
     profiles = []
     load_before = load_average()
     for _ in range(repeat):  # interleaved
-        runs["pyarrow_read_write"].append(timed(floor)[0])
-        measured, _ = timed(score)
+        runs["pyarrow_read_write"].append(measure(floor))
+        measured = measure(score)
         runs["screening_score"].append(measured)
         profile = own_profile(out / "audit.jsonl")
         if profile is not None:
             profile["wall"] = round(measured["seconds"], 2)
             profile["outside_steps"] = round(measured["seconds"] - profile["seconds"] - profile["start_up"], 2)
             profiles.append(profile)
-        runs["plain_pandas_sklearn"].append(timed(plain)[0])
+        runs["plain_pandas_sklearn"].append(measure(plain))
     result: dict[str, object] = {key: median_of(value) for key, value in runs.items()}
     scored = result["screening_score"]["seconds"]
     result.update({
