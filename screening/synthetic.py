@@ -921,16 +921,23 @@ def _frailty_outcome(
 
     h_s = _cumulative_baseline(sick_weeks)
     median_total = WEIBULL_SCALE * (h_s + np.log(2.0) * hazard_scale) ** (1.0 / WEIBULL_SHAPE)
-    guess = (median_total - sick_weeks) * np.exp(rng.normal(0.0, _EXPECTATION_SD, n))
-    expected = np.searchsorted(np.array([4.0, 8.0, 13.0]), guess, side="right")
     p_unknown = _logistic(-2.3 + 0.4 * people["frailty"] + 0.4 * (people["group"] == _MENTAL))
-    expected = np.where(rng.random(n) < p_unknown, EXPECTED_RETURN.index("unknown"), expected)
+    expected = _expected_answer(rng, median_total - sick_weeks, p_unknown)
 
     # Exact draw from S(t | T > s): invert exp(-(H(t) - H(s)) e^{-r}) = U.
     duration = WEIBULL_SCALE * (h_s + rng.standard_exponential(n) * hazard_scale) ** (
         1.0 / WEIBULL_SHAPE
     )
     return {"score": score, "duration": duration, "work_ability": work_ability, "expected": expected}
+
+
+def _expected_answer(rng: np.random.Generator, median_remaining: np.ndarray, p_unknown: np.ndarray | float) -> np.ndarray:
+    """The expected-return answer: the true median remaining time times log-normal noise, cut at 4, 8
+    and 13 weeks, or "unknown" with ``p_unknown`` (draw order: the noise, then the unknowns)."""
+    n = median_remaining.shape[0]
+    guess = median_remaining * np.exp(rng.normal(0.0, _EXPECTATION_SD, n))
+    expected = np.searchsorted(np.array([4.0, 8.0, 13.0]), guess, side="right")
+    return np.where(rng.random(n) < p_unknown, EXPECTED_RETURN.index("unknown"), expected)
 
 
 def _aft_outcome(
@@ -973,9 +980,7 @@ def _aft_outcome(
     # The person's guess: the true conditional median remaining time, where
     # S(t)/S(s) = 1/2, i.e. z_t = 1 + 2 z_s, times log-normal noise.
     median_total = np.exp(mu) * (1.0 + 2.0 * z_s) ** sigma
-    guess = (median_total - sick_weeks) * np.exp(rng.normal(0.0, _EXPECTATION_SD, n))
-    expected = np.searchsorted(np.array([4.0, 8.0, 13.0]), guess, side="right")
-    expected = np.where(rng.random(n) < _AFT_UNKNOWN, EXPECTED_RETURN.index("unknown"), expected)
+    expected = _expected_answer(rng, median_total - sick_weeks, _AFT_UNKNOWN)
     # Exact draw from S(t | T > s) = (1 + z_s) / (1 + z_t) = U, U in (0, 1].
     u = 1.0 - rng.random(n)
     duration = np.exp(mu + sigma * np.log((1.0 + z_s) / u - 1.0))
