@@ -122,6 +122,10 @@ def _build_parser() -> argparse.ArgumentParser:
     score.add_argument("--chunk-rows", dest="chunk_rows", type=_at_least_one, default=None,
                        help="forms read and scored at a time (default 250,000): sets the memory used, "
                             "never the output")
+    score.add_argument("--workers", type=_at_least_one, default=None,
+                       help="processes scoring a file of several chunks, a chunk each at a time (default: one per "
+                            "core, at most 4, on Linux; 1: all in this process): sets the speed and memory used, "
+                            "never the output")
     score.add_argument("--dialect", choices=["standard", "danish_excel"], default="standard",
                        help="CSV files written: standard (UTF-8, comma, decimal point; for case systems) or "
                             "danish_excel (UTF-8 with BOM, semicolon, decimal comma, CRLF, headers in --language; "
@@ -509,7 +513,8 @@ def _run_score(args: argparse.Namespace) -> int:
         done = score_file(args.input, model=args.model, output=args.output, rejects=args.rejects, report=args.report,
                           capacity=args.capacity, per=args.per, language=args.language, audit_log=args.audit_log,
                           file_format=args.file_format, separator=args.separator, encoding=args.encoding,
-                          chunk_rows=args.chunk_rows, dialect=args.dialect, start_up=True)
+                          chunk_rows=args.chunk_rows, dialect=args.dialect, start_up=True,
+                          workers=args.workers)
     except ValueError as error:
         raise UserError(str(error)) from None
     print(format_score_summary(done.summary, dialect=done.dialect, written=done.written, seconds=done.seconds,

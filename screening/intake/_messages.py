@@ -153,6 +153,12 @@ FILE_ERRORS: dict[str, tuple[str, str]] = {
         "et Excel-ark rummer højst {maximum} rækker, og arket {sheet} ville få {rows}: skriv en .csv i stedet",
         "an Excel sheet holds at most {maximum} rows and sheet {sheet} would have {rows}: write a .csv instead",
     ),
+    "worker_died": (
+        "en af de {workers} arbejdsprocesser stoppede midt i kørslen (oftest: maskinen løb tør for hukommelse); "
+        "kør igen med --workers 1 eller en mindre --chunk-rows",
+        "one of the {workers} worker processes stopped mid-run (most often: the machine ran out of memory); "
+        "run again with --workers 1 or a smaller --chunk-rows",
+    ),
     "cannot_write": ("kan ikke skrive {path}: {detail}", "cannot write {path}: {detail}"),
     "cannot_write_output": ("kan ikke skrive en outputfil: {detail}", "cannot write an output file: {detail}"),
     # The Spark engine's input folders and outputs (screening.spark, `screening spark-score`).

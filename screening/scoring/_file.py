@@ -27,7 +27,7 @@ import contextlib
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +61,7 @@ from screening.scoring._output import (
     write_table_lines,
 )
 from screening.scoring._workbook import WeekWorkbook
+from screening.scoring._workers import ChunkDone, ChunkJob, default_workers, peak_mb, score_one_chunk, scored_in_workers
 
 
 #: The steps of a run's profile, in order (``seconds_by_step`` of the summary):
@@ -169,6 +170,7 @@ def score_file(
     chunk_rows: int | None = None,
     dialect: Dialect = "standard",
     start_up: bool = False,
+    workers: int | None = None,
 ) -> FileScore:
     """Score the week's file: a ranked list (CSV or Excel), refused rows, optionally the page, and an audit line.
 
@@ -210,6 +212,11 @@ def score_file(
         Time the process's start-up too (step ``start_up``: from the process's start,
         :func:`process_age`, to this call), for a process started to score this file,
         as the ``score`` command is; left at 0 where the start is unknown.
+    workers : int, optional
+        Processes that validate and score a file of several chunks, one chunk each at a
+        time (:mod:`._workers`; each holds a chunk in memory). By default one per usable
+        core, at most 4, where processes can be forked (Linux); 1 scores every chunk in
+        this process. A file of one chunk is always scored here. Never changes the output.
 
     Returns
     -------
@@ -224,6 +231,8 @@ def score_file(
     """
     age = process_age() if start_up else None
     check_options(capacity=capacity, per=per)
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be 1 or more, got {workers}")
     csv = csv_dialect(dialect)
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
@@ -268,32 +277,28 @@ def score_file(
                                      refused_columns=_REFUSED_FILE_COLUMNS, language=language, scratch=work)
                         if as_workbook else None)
             runs: list[pa.Table | Path] = []
-            chunks = [first.chunk] if first.chunk is not None else table
-            first.chunk = None
-            # The read-ahead thread adds to "read" and "validate"; this thread to the other steps.
+            several = first.duplicates is not None  # a file of several chunks: their runs wait on disk
+            job = ChunkJob(model=loaded, per=per, language=language, with_jobcenter=with_jobcenter,
+                           duplicates=first.duplicates, folder=work)
+            processes = (workers or default_workers()) if several else 1
+            peaks: dict[int, float] = {}
             with temporary["rejects"].open("w", encoding=csv.encoding, newline="") as rejects_handle:
-                validations = validated_ahead(chunks, language=language, duplicates=first.duplicates, times=steps)
-                for number, validation in enumerate(validations):
-                    lap.restart()  # waiting for the thread's validation is no step of this one
-                    scored = _batch.score_chunk(loaded, validation, per=per, language=language,
-                                                with_jobcenter=with_jobcenter, times=steps)
-                    del validation
-                    lap.restart()
-                    totals.add_validation(scored.validation)
-                    totals.add_scored(scored.run)
-                    lap("rank")  # the summary's counts
-                    refused = scored.validation.refused
-                    _write_refused(refused, rejects_handle, header=number == 0, dialect=csv, language=language)
+                for done in _scored_chunks(table, first, job, processes=processes, language=language, steps=steps):
+                    lap.restart()  # the chunk's own steps come with it
+                    for step, seconds in done.times.items():
+                        steps[step] += seconds
+                    peaks[done.pid] = max(peaks.get(done.pid, 0.0), done.peak_mb)
+                    totals.add_totals(done.totals)
+                    _write_refused(done.refused, rejects_handle, header=done.number == 0, dialect=csv,
+                                   language=language)
                     if workbook is not None:
-                        workbook.add_refused(refused.drop(columns="kind"))
+                        workbook.add_refused(done.refused.drop(columns="kind"))
                     if refused_lines < _page.MAX_REFUSED:
-                        refused_head.append(refused.head(_page.MAX_REFUSED - refused_lines))
-                    refused_lines += len(refused)
+                        refused_head.append(done.refused.head(_page.MAX_REFUSED - refused_lines))
+                    refused_lines += len(done.refused)
+                    runs.append(done.run)
+                    del done
                     lap("write")
-                    runs.append(scored.run if first.duplicates is None else _batch.write_run(scored.run, work, number))
-                    del scored, refused
-                    pa.default_memory_pool().release_unused()  # the peak of a big run stays low
-                    lap("rank")  # a sorted run on disk waits for the merge
             if first.duplicates is not None and table.sha256 != first.sha256:
                 raise FileError("changed_while_read", name=input_path.name)
             lap.restart()
@@ -332,13 +337,17 @@ def score_file(
             source = "loaded" if isinstance(model, ScreeningModel) else (
                 "uri" if ":/" in os.fspath(model) and not Path(model).exists() else "directory")
             options = {"capacity": capacity, "per": per, "language": language, "format": file_format,
-                       "separator": separator, "encoding": encoding, "model_source": source, "dialect": dialect}
+                       "separator": separator, "encoding": encoding, "model_source": source, "dialect": dialect,
+                       "workers": processes}
             record = audit_record(
                 summary, input_path=input_path, input_sha256=table.sha256 or file_sha256(input_path),
                 dialect=input_dialect, options=options, files={"output": output, "rejects": rejects, "report": report},
                 seconds=time.perf_counter() - started,
             )
             record["seconds_by_step"] = summary["seconds_by_step"]  # times only: no personal data
+            peaks.pop(os.getpid(), None)
+            # Peak memory of this process plus each worker's own (an upper bound: the peaks may not coincide).
+            record["peak_mb"] = round(peak_mb() + sum(peaks.values()), 1)
             append_audit(log, record)
     except OSError as error:
         unwritten = getattr(error, "filename", None)
@@ -347,6 +356,26 @@ def score_file(
     return FileScore(summary=summary, dialect=input_dialect,
                      written={"output": output, "rejects": rejects, "page": report, "audit": log},
                      seconds=time.perf_counter() - started)
+
+
+def _scored_chunks(table: ChunkedTable, first: Any, job: ChunkJob, *, processes: int, language: Language,
+                   steps: dict[str, float]) -> Iterator[ChunkDone]:
+    """The file's chunks scored in order: in worker processes, or here with the next validated in a thread.
+
+    The second pass reads a file of several chunks again (``table``); a file of one
+    chunk was kept by the first pass (``first.chunk``) and is scored here.
+    """
+    several = first.duplicates is not None
+    if several and processes > 1:
+        yield from scored_in_workers(table, job, workers=processes, times=steps)
+        return
+    chunks = [first.chunk] if first.chunk is not None else table
+    first.chunk = None
+    # The read-ahead thread adds to "read" and "validate"; this thread to the other steps.
+    validations = validated_ahead(chunks, language=language, duplicates=first.duplicates, times=steps)
+    for number, validation in enumerate(validations):
+        yield score_one_chunk(job, number, validation, to_disk=several)
+        del validation
 
 
 def _is_workbook(path: Path) -> bool:

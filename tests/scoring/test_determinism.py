@@ -76,6 +76,54 @@ def test_the_chunk_size_changes_no_byte_of_any_output(tmp_path, capsys, model_di
             assert chunked[name] == whole[name], f"{name} differs with --chunk-rows {chunk_rows}"
 
 
+@pytest.mark.parametrize("options", [["--capacity", "3", "--per", "jobcenter"], ["--capacity", "10"]],
+                         ids=["per-jobcenter", "capacity"])
+def test_the_number_of_worker_processes_changes_no_byte_of_any_output(tmp_path, capsys, model_dir, week, options):
+    import json
+
+    path = tmp_path / "week.csv"
+    write_forms(_week_with_trouble(week), path)
+    here, printed = _outputs(capsys, model_dir, path, tmp_path / "here", "--chunk-rows", "50", "--workers", "1",
+                             *options)
+    assert "duplicate_case_id" in printed  # an id repeated in another chunk, found by another worker
+    for workers in (2, 3):
+        folder = tmp_path / f"workers{workers}"
+        elsewhere, _ = _outputs(capsys, model_dir, path, folder, "--chunk-rows", "50", "--workers", str(workers),
+                                *options)
+        assert elsewhere == here, f"--workers {workers} changed an output"
+        record = json.loads((folder / "audit.jsonl").read_text().splitlines()[-1])
+        from screening.scoring._workers import can_fork
+
+        assert record["options"]["workers"] == (workers if can_fork() else 1)
+        assert record["peak_mb"] > 0
+
+
+def test_a_worker_that_dies_stops_the_run_with_one_line_and_no_output(tmp_path, capsys, model_dir, week, monkeypatch):
+    import os
+
+    from screening.scoring import _workers
+
+    if not _workers.can_fork():
+        pytest.skip("worker processes are forked on Linux only")
+
+    def killed(*args, **kwargs):  # as the kernel's out-of-memory killer would end a worker
+        os._exit(137)
+
+    monkeypatch.setattr(_workers, "score_one_chunk", killed)  # the forked workers inherit it
+    path = tmp_path / "week.csv"
+    write_forms(week.head(200), path)
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["score", "--model", str(model_dir), "--input", str(path), "--output", str(out / "ranked.csv"),
+                 "--chunk-rows", "50", "--workers", "2", "--audit-log", str(out / "audit.jsonl")])
+    captured = capsys.readouterr()
+    assert code == 2
+    message = captured.err.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in captured.err
+    assert "arbejdsprocesser" in message and "--workers 1" in message
+    assert list(out.iterdir()) == []  # nothing written, not even the audit line
+
+
 def test_a_malformed_record_changes_no_byte_of_the_other_forms_outputs_whatever_the_chunk_size(
         tmp_path, capsys, model_dir, week):
     path = tmp_path / "week.csv"
