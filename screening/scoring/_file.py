@@ -1,13 +1,14 @@
 """The weekly batch over a file of any size: the ranked list, refused rows, the page and an audit line.
 
 :func:`score_file` is what ``screening score`` runs. The file is read a chunk of
-forms at a time in two passes (:func:`screening.intake.first_pass`, then
-:func:`screening.intake.validated_ahead`): the first checks the header and finds
-ids repeated anywhere in the file, the second validates each chunk (in a thread,
-one chunk ahead) and hands it to :func:`~screening.scoring.score_chunk`, the one
-primitive of every entry point. Each scored chunk waits as a sorted run; the runs
-are then merged into the ranked list (:mod:`._batch`). A file of one chunk is
-read once.
+forms at a time in two passes (:func:`screening.intake.first_pass`, then a second
+read): the first checks the header and finds ids repeated anywhere in the file, the
+second hands each chunk to :func:`~screening.scoring.score_chunk`, the one primitive
+of every entry point, which validates and scores it. With several chunks that runs
+in worker processes, one per core (:mod:`._workers`), while this process reads on;
+otherwise here, the next chunk validated in a thread (:func:`screening.intake.validated_ahead`).
+Each scored chunk waits as a sorted run; the runs are then merged into the ranked
+list (:mod:`._batch`). A file of one chunk is read once.
 
 Nothing is written until everything has been computed, and then every file is
 moved into place together, so a failed run leaves no output behind (nor an audit
@@ -15,10 +16,11 @@ line). A problem with a file as a whole (the input, the model, an output that
 cannot be written) raises :class:`~screening.intake.FileError`.
 
 The run's per-step profile (:data:`STEPS`, seconds) is the summary's
-``seconds_by_step``, also written to the audit line. Steps run in other threads
-overlap the others: the model loads while the file is first read, and the second
-pass reads and validates the next chunk while this one is scored; so the steps can
-add up to more than the run's wall time (``seconds``).
+``seconds_by_step``, also written to the audit line. Steps run in other threads or
+processes overlap the others: the model loads while the file is first read, and
+the chunks are validated and scored (by the workers, or the next one validated in a
+thread) while the next is read; so the steps can add up to more than the run's wall
+time (``seconds``).
 """
 
 from __future__ import annotations
