@@ -63,7 +63,7 @@ from screening.scoring._output import (
     write_table_lines,
 )
 from screening.scoring._workbook import WeekWorkbook
-from screening.scoring._workers import ChunkDone, ChunkJob, default_workers, peak_mb, score_one_chunk, scored_in_workers
+from screening.scoring._workers import ChunkDone, ChunkJob, default_workers, score_one_chunk, scored_in_workers
 
 
 #: The steps of a run's profile, in order (``seconds_by_step`` of the summary):
@@ -283,13 +283,11 @@ def score_file(
             job = ChunkJob(model=loaded, per=per, language=language, with_jobcenter=with_jobcenter,
                            duplicates=first.duplicates, folder=work)
             processes = (workers or default_workers()) if several else 1
-            peaks: dict[int, float] = {}
             with temporary["rejects"].open("w", encoding=csv.encoding, newline="") as rejects_handle:
                 for done in _scored_chunks(table, first, job, processes=processes, language=language, steps=steps):
                     lap.restart()  # the chunk's own steps come with it
                     for step, seconds in done.times.items():
                         steps[step] += seconds
-                    peaks[done.pid] = max(peaks.get(done.pid, 0.0), done.peak_mb)
                     totals.add_totals(done.totals)
                     _write_refused(done.refused, rejects_handle, header=done.number == 0, dialect=csv,
                                    language=language)
@@ -347,9 +345,6 @@ def score_file(
                 seconds=time.perf_counter() - started,
             )
             record["seconds_by_step"] = summary["seconds_by_step"]  # times only: no personal data
-            peaks.pop(os.getpid(), None)
-            # Peak memory of this process plus each worker's own (an upper bound: the peaks may not coincide).
-            record["peak_mb"] = round(peak_mb() + sum(peaks.values()), 1)
             append_audit(log, record)
     except OSError as error:
         unwritten = getattr(error, "filename", None)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import resource
 import sys
 import time
 from collections import deque
@@ -60,11 +59,6 @@ def default_workers() -> int:
 def can_fork() -> bool:
     """Whether worker processes are forked here (Linux: the model is shared, not loaded again)."""
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory so far, in MB (Linux counts it in kB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @dataclass
@@ -107,10 +101,6 @@ class ChunkDone:
         Its valid forms in working order, or the Arrow IPC file they were written to.
     times : dict of str to float
         Seconds by step spent on it (``validate``, ``encode``, ``model``, ``reasons``, ``rank``).
-    pid : int
-        The process that scored it.
-    peak_mb : float
-        That process's peak memory after scoring it.
     """
 
     number: int
@@ -118,8 +108,6 @@ class ChunkDone:
     refused: pd.DataFrame
     run: pa.Table | Path
     times: dict[str, float] = field(default_factory=dict)
-    pid: int = 0
-    peak_mb: float = 0.0
 
 
 def score_one_chunk(job: ChunkJob, number: int, chunk: Any, *, to_disk: bool) -> ChunkDone:
@@ -136,8 +124,7 @@ def score_one_chunk(job: ChunkJob, number: int, chunk: Any, *, to_disk: bool) ->
     refused = scored.validation.refused
     del scored
     pa.default_memory_pool().release_unused()  # the peak of a big run stays low
-    return ChunkDone(number=number, totals=totals, refused=refused, run=run, times=times, pid=os.getpid(),
-                     peak_mb=peak_mb())
+    return ChunkDone(number=number, totals=totals, refused=refused, run=run, times=times)
 
 
 _JOB: ChunkJob | None = None  # a worker's job: set once, when it starts
