@@ -63,7 +63,7 @@ from screening.scoring._output import (
     write_table_lines,
 )
 from screening.scoring._workbook import WeekWorkbook
-from screening.scoring._workers import ChunkDone, ChunkJob, default_workers, score_one_chunk, scored_in_workers
+from screening.scoring._workers import ChunkDone, ChunkJob, chunk_rows_for, default_workers, score_one_chunk, scored_in_workers
 
 
 #: The steps of a run's profile, in order (``seconds_by_step`` of the summary):
@@ -203,7 +203,8 @@ def score_file(
     file_format, separator, encoding : optional
         Override what is detected in the input.
     chunk_rows : int, optional
-        Forms read and scored at a time (default 250,000): sets the memory used, never the output.
+        Forms read and scored at a time (default 250,000, shared among the ``workers`` and this
+        process, so that the memory used stays about the same): sets the memory used, never the output.
     dialect : {"standard", "danish_excel"}, default "standard"
         How the CSV files are written. ``standard``: the contract's machine format for
         case systems (UTF-8, ``,``, decimal point, LF, column names). ``danish_excel``: as
@@ -244,6 +245,7 @@ def score_file(
         raise FileError("rejects_not_csv", name=rejects.name)
     report = Path(report) if report else None
     _check_paths(input_path, {"output": output, "rejects": rejects, "report": report})
+    processes = workers or default_workers()
     steps = dict.fromkeys(STEPS, 0.0)
     steps["start_up"] = age or 0.0
     lap = _batch.Lap(steps)
@@ -251,7 +253,7 @@ def score_file(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-model") as pool:
         loading = pool.submit(_load, model, steps)
         try:
-            table = ChunkedTable(input_path, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS, file_format=file_format,
+            table = ChunkedTable(input_path, chunk_rows=chunk_rows or chunk_rows_for(processes), file_format=file_format,
                                  separator=separator, encoding=encoding)
             lap("read")
             first = first_pass(table, times=steps)
@@ -282,7 +284,7 @@ def score_file(
             several = first.duplicates is not None  # a file of several chunks: their runs wait on disk
             job = ChunkJob(model=loaded, per=per, language=language, with_jobcenter=with_jobcenter,
                            duplicates=first.duplicates, folder=work)
-            processes = (workers or default_workers()) if several else 1
+            processes = processes if several else 1
             with temporary["rejects"].open("w", encoding=csv.encoding, newline="") as rejects_handle:
                 for done in _scored_chunks(table, first, job, processes=processes, language=language, steps=steps):
                     lap.restart()  # the chunk's own steps come with it

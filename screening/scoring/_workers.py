@@ -18,6 +18,7 @@ pools to one thread, so two workers on two cores do not fight over them.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -33,7 +34,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from screening.intake import FileError, RawTable, RepeatedIds
+from screening.intake import DEFAULT_CHUNK_ROWS, FileError, RawTable, RepeatedIds
 from screening.scoring import _batch
 
 #: Workers at most when not told: each holds one chunk (about 0.3 GB at 250,000 forms) while it is scored.
@@ -54,6 +55,14 @@ def default_workers() -> int:
     if not can_fork():
         return 1
     return min(usable_cores(), MAX_DEFAULT_WORKERS)
+
+
+def chunk_rows_for(workers: int) -> int:
+    """Forms per chunk when not told: :data:`~screening.intake.DEFAULT_CHUNK_ROWS` in this process alone; with
+    workers, shared among them and this process (each worker holds a chunk being scored, this process the next
+    ones being read), so memory stays about the same: measured on 1M forms with 2 workers, 125,000 forms a chunk
+    peaked at 1.6-1.75 GB over all processes, 83,000 and 100,000 at 1.4 GB (``benchmarks/bench_suite.py``)."""
+    return DEFAULT_CHUNK_ROWS if workers <= 1 else max(DEFAULT_CHUNK_ROWS // (workers + 1), 10_000)
 
 
 def can_fork() -> bool:
@@ -122,7 +131,8 @@ def score_one_chunk(job: ChunkJob, number: int, chunk: Any, *, to_disk: bool) ->
     run = _batch.write_run(scored.run, job.folder, number) if to_disk else scored.run
     lap("rank")  # the summary's counts and the sorted run on disk
     refused = scored.validation.refused
-    del scored
+    del scored, chunk
+    gc.collect()  # a chunk's frames sit in reference cycles: freed now, not some chunks later
     pa.default_memory_pool().release_unused()  # the peak of a big run stays low
     return ChunkDone(number=number, totals=totals, refused=refused, run=run, times=times)
 
@@ -160,13 +170,15 @@ def scored_in_workers(chunks: Iterable[RawTable], job: ChunkJob, *, workers: int
     """
     source = iter(chunks)
     pending: deque[Future[ChunkDone]] = deque()
+    gc.collect()
+    pa.default_memory_pool().release_unused()  # what the first pass left behind is not copied into every worker
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                              initargs=(job,)) as pool:
         try:
             number = 0
             while True:
-                while len(pending) <= workers:
+                while len(pending) < workers + 1:
                     clock = time.perf_counter()
                     chunk = next(source, None)
                     if times is not None:
