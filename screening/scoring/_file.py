@@ -41,7 +41,6 @@ import pyarrow as pa
 
 from screening._io import atomic_path, file_sha256, neutralise_formulas
 from screening.intake import (
-    DEFAULT_CHUNK_ROWS,
     REFUSED_COLUMNS,
     ChunkedTable,
     FileError,
