@@ -120,8 +120,8 @@ def _build_parser() -> argparse.ArgumentParser:
                             "screening-audit.jsonl beside the output)")
     _add_dialect_options(score)
     score.add_argument("--chunk-rows", dest="chunk_rows", type=_at_least_one, default=None,
-                       help="forms read and scored at a time (default 250,000, shared among the workers and "
-                            "the main process): sets the memory used, never the output")
+                       help="forms read and scored at a time (default 250,000, shared among the workers): "
+                            "sets the memory used, never the output")
     score.add_argument("--workers", type=_at_least_one, default=None,
                        help="processes scoring a file of several chunks, a chunk each at a time (default: one per "
                             "core, at most 4, on Linux; 1: all in this process): sets the speed and memory used, "

@@ -19,10 +19,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from screening.intake._ids import RepeatedIds, fingerprints
+from screening.intake._kept import keep_chunk
 from screening.intake._messages import Language
 from screening.intake._read import ChunkedTable
 from screening.intake._table import FileError, RawTable
@@ -41,14 +43,19 @@ class FirstPass:
         With more than one chunk: the ids repeated anywhere in the file.
     sha256 : str or None
         SHA-256 of the file's bytes (CSV), to notice a file changed before the second pass.
+    kept : list of pathlib.Path or None
+        With more than one chunk and ``keep_in``: every chunk as read, in order, kept on disk
+        (read them back with :func:`kept_chunk`: the second pass need not read the file again).
     """
 
     chunk: RawTable | None
     duplicates: RepeatedIds | None
     sha256: str | None
+    kept: list[Path] | None = None
 
 
-def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, float] | None = None) -> FirstPass:
+def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, float] | None = None,
+               keep_in: Path | None = None) -> FirstPass:
     """Read the file once: check its header and find ``case_id`` values repeated anywhere in it.
 
     Ids are kept as 16-byte fingerprints (``_ids``), not as text, so that this
@@ -61,6 +68,10 @@ def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, 
         Compare ids as validation with the training outcome columns does.
     times : dict of str to float, optional
         Seconds spent are added to its ``read`` (reading and decoding) and ``ids`` (fingerprints) entries.
+    keep_in : pathlib.Path, optional
+        A private folder where every chunk is also kept as read (Arrow IPC, :mod:`._kept`; about
+        the file's size), so that a file of several chunks is read and decoded once. Keeping
+        counts as ``read``.
 
     Raises
     ------
@@ -76,7 +87,12 @@ def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, 
         on_ids += time.perf_counter() - clock
         return found
 
+    kept: list[Path] = []
+
     def visit(number: int, chunk: RawTable) -> RawTable | np.ndarray:
+        if keep_in is not None:
+            del kept[number:]  # the file read again from its start (the line-aware reader took over)
+            kept.append(keep_chunk(chunk, keep_in, number))
         # The first chunk is kept whole (a file of one chunk is not read twice); the others give their ids.
         return chunk if number == 0 else ids_of(chunk)
 
@@ -85,12 +101,15 @@ def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, 
     _add_time(times, "read", time.perf_counter() - clock - on_ids)
     if len(results) == 1:
         _add_time(times, "ids", on_ids)
+        for path in kept:
+            path.unlink(missing_ok=True)
         return FirstPass(chunk=results[0], duplicates=None, sha256=table.sha256)
     results[0] = ids_of(results[0])
     clock = time.perf_counter()
     duplicates = RepeatedIds.of(results)
     _add_time(times, "ids", on_ids + time.perf_counter() - clock)
-    return FirstPass(chunk=None, duplicates=duplicates, sha256=table.sha256)
+    return FirstPass(chunk=None, duplicates=duplicates, sha256=table.sha256,
+                     kept=kept if keep_in is not None else None)
 
 
 def validated_ahead(chunks: Iterable[RawTable], *, duplicates: RepeatedIds | None, training: bool = False,

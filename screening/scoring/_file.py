@@ -1,14 +1,14 @@
 """The weekly batch over a file of any size: the ranked list, refused rows, the page and an audit line.
 
-:func:`score_file` is what ``screening score`` runs. The file is read a chunk of
-forms at a time in two passes (:func:`screening.intake.first_pass`, then a second
-read): the first checks the header and finds ids repeated anywhere in the file, the
-second hands each chunk to :func:`~screening.scoring.score_chunk`, the one primitive
-of every entry point, which validates and scores it. With several chunks that runs
-in worker processes, one per core (:mod:`._workers`), while this process reads on;
-otherwise here, the next chunk validated in a thread (:func:`screening.intake.validated_ahead`).
+:func:`score_file` is what ``screening score`` runs. The file is read once, a chunk
+of forms at a time (:func:`screening.intake.first_pass`): that pass checks the
+header, finds ids repeated anywhere in the file and keeps each chunk on disk as read
+(Arrow IPC, beside the output). Then each chunk goes to
+:func:`~screening.scoring.score_chunk`, the one primitive of every entry point, which
+validates and scores it: in worker processes, one per core (:mod:`._workers`), or
+here, the next chunk validated in a thread (:func:`screening.intake.validated_ahead`).
 Each scored chunk waits as a sorted run; the runs are then merged into the ranked
-list (:mod:`._batch`). A file of one chunk is read once.
+list (:mod:`._batch`). A file of one chunk stays in memory and never touches the disk.
 
 Nothing is written until everything has been computed, and then every file is
 moved into place together, so a failed run leaves no output behind (nor an audit
@@ -17,10 +17,10 @@ cannot be written) raises :class:`~screening.intake.FileError`.
 
 The run's per-step profile (:data:`STEPS`, seconds) is the summary's
 ``seconds_by_step``, also written to the audit line. Steps run in other threads or
-processes overlap the others: the model loads while the file is first read, and
-the chunks are validated and scored (by the workers, or the next one validated in a
-thread) while the next is read; so the steps can add up to more than the run's wall
-time (``seconds``).
+processes overlap the others: the model loads while the file is read, and the
+chunks are validated and scored by the workers side by side (or the next one
+validated in a thread while this one is scored); so the steps can add up to more
+than the run's wall time (``seconds``).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from screening.intake import (
     Format,
     Language,
     first_pass,
+    kept_chunk,
     validated_ahead,
 )
 from screening.registry import ModelFileError
@@ -202,8 +203,8 @@ def score_file(
     file_format, separator, encoding : optional
         Override what is detected in the input.
     chunk_rows : int, optional
-        Forms read and scored at a time (default 250,000, shared among the ``workers`` and this
-        process, so that the memory used stays about the same): sets the memory used, never the output.
+        Forms read and scored at a time (default 250,000, shared among the ``workers``, so that
+        the memory used stays about the same): sets the memory used, never the output.
     dialect : {"standard", "danish_excel"}, default "standard"
         How the CSV files are written. ``standard``: the contract's machine format for
         case systems (UTF-8, ``,``, decimal point, LF, column names). ``danish_excel``: as
@@ -245,129 +246,130 @@ def score_file(
     report = Path(report) if report else None
     _check_paths(input_path, {"output": output, "rejects": rejects, "report": report})
     processes = workers or default_workers()
-    steps = dict.fromkeys(STEPS, 0.0)
-    steps["start_up"] = age or 0.0
-    lap = _batch.Lap(steps)
-    # The model loads (mostly importing scikit-learn) while the file is first read (mostly Arrow, off the GIL).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-model") as pool:
-        loading = pool.submit(_load, model, steps)
+    # Chunks kept by the first pass and sorted runs wait beside the output (its disk, not a memory-backed /tmp).
+    with _batch.scratch_folder(output.parent) as scratch:
+        work = Path(scratch)
+        steps = dict.fromkeys(STEPS, 0.0)
+        steps["start_up"] = age or 0.0
+        lap = _batch.Lap(steps)
+        # The model loads (mostly importing scikit-learn) while the file is first read (mostly Arrow, off the GIL).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-model") as pool:
+            loading = pool.submit(_load, model, steps)
+            try:
+                table = ChunkedTable(input_path, chunk_rows=chunk_rows or chunk_rows_for(processes),
+                                     file_format=file_format, separator=separator, encoding=encoding)
+                lap("read")
+                first = first_pass(table, times=steps, keep_in=work)
+            finally:
+                loaded = loading.result()  # a model error is reported first, as before the file was read
+        with_jobcenter = _batch.has_jobcenter(table.header)
+        if per == "jobcenter" and not with_jobcenter:
+            raise FileError("no_jobcenter_column")
+        input_dialect = dict(table.dialect)
+        header = _ranked_header(loaded, with_jobcenter)
+        totals = _batch.Totals(reference=loaded.metadata.get("drift_reference") or {})
+        refused_head: list[pd.DataFrame] = []
+        refused_lines = 0
+        ranker = _batch.Ranker(per, capacity)
+        log = audit_path(output, audit_log)
         try:
-            table = ChunkedTable(input_path, chunk_rows=chunk_rows or chunk_rows_for(processes), file_format=file_format,
-                                 separator=separator, encoding=encoding)
-            lap("read")
-            first = first_pass(table, times=steps)
-        finally:
-            loaded = loading.result()  # a model error is reported first, as before the file was read
-    with_jobcenter = _batch.has_jobcenter(table.header)
-    if per == "jobcenter" and not with_jobcenter:
-        raise FileError("no_jobcenter_column")
-    input_dialect = dict(table.dialect)
-    header = _ranked_header(loaded, with_jobcenter)
-    totals = _batch.Totals(reference=loaded.metadata.get("drift_reference") or {})
-    refused_head: list[pd.DataFrame] = []
-    refused_lines = 0
-    ranker = _batch.Ranker(per, capacity)
-    log = audit_path(output, audit_log)
-    try:
-        with contextlib.ExitStack() as stack:  # every file or none: each moves into place as the stack closes
-            temporary = {"output": stack.enter_context(atomic_path(output)),
-                         "rejects": stack.enter_context(atomic_path(rejects))}
-            if report is not None:
-                temporary["report"] = stack.enter_context(atomic_path(report))
-            # Sorted runs wait beside the output (its disk, not a memory-backed /tmp); removed first on exit.
-            work = Path(stack.enter_context(_batch.scratch_folder(temporary["output"].parent)))
-            workbook = (WeekWorkbook(temporary["output"], ranked_columns=list(header.columns),
-                                     refused_columns=_REFUSED_FILE_COLUMNS, language=language, scratch=work)
-                        if as_workbook else None)
-            runs: list[pa.Table | Path] = []
-            several = first.duplicates is not None  # a file of several chunks: their runs wait on disk
-            job = ChunkJob(model=loaded, per=per, language=language, with_jobcenter=with_jobcenter,
-                           duplicates=first.duplicates, folder=work)
-            processes = processes if several else 1
-            with temporary["rejects"].open("w", encoding=csv.encoding, newline="") as rejects_handle:
-                for done in _scored_chunks(table, first, job, processes=processes, language=language, steps=steps):
-                    lap.restart()  # the chunk's own steps come with it
-                    for step, seconds in done.times.items():
-                        steps[step] += seconds
-                    totals.add_totals(done.totals)
-                    _write_refused(done.refused, rejects_handle, header=done.number == 0, dialect=csv,
-                                   language=language)
-                    if workbook is not None:
-                        workbook.add_refused(done.refused.drop(columns="kind"))
-                    if refused_lines < _page.MAX_REFUSED:
-                        refused_head.append(done.refused.head(_page.MAX_REFUSED - refused_lines))
-                    refused_lines += len(done.refused)
-                    runs.append(done.run)
-                    del done
-                    lap("write")
-            if first.duplicates is not None and table.sha256 != first.sha256:
-                raise FileError("changed_while_read", name=input_path.name)
-            lap.restart()
-            page_head = _PageHead(per, version=loaded.version) if report is not None else None
-            if workbook is not None:
-                workbook.check_room(totals.scored)
-                _write_merged(runs, workbook.add_ranked, model=loaded, ranker=ranker, page_head=page_head, lap=lap)
-                workbook.close()
-            else:
-                with temporary["output"].open("wb") as handle:
-                    handle.write(header_line(list(header.columns), dialect=csv, language=language))
-                    _write_merged(runs, functools.partial(write_table_lines, handle=handle, dialect=csv,
-                                                          language=language),
-                                  model=loaded, ranker=ranker, page_head=page_head, lap=lap)
-            del runs
-            totals.contacts = ranker.marked
-            lap("write")
-            drift = totals.drift()
-            summary = totals.summary(loaded, drift, capacity=capacity, per=per, language=language,
-                                     seconds=time.perf_counter() - started)
-            lap("rank")
-            if report is not None:
-                content = _page.PageContent(
-                    summary=summary, drift=drift,
-                    ranked_head=page_head.frame() if page_head.parts else header,
-                    ranked_rows=totals.scored, groups=ranker.groups,
-                    refused_head=pd.concat(refused_head, ignore_index=True), refused_lines=refused_lines,
-                    refused_forms=totals.forms.refused_rows, risk_counts=totals.risk_counts,
-                    model=_page.model_facts(loaded),  # written into the page: no link to break when it is mailed
-                )
-                page = _page.render_page(content, language=language, input_name=input_path.name,
-                                         output_name=output.name, rejects_name=rejects.name)
-                temporary["report"].write_text(page, encoding="utf-8")
+            with contextlib.ExitStack() as stack:  # every file or none: each moves into place as the stack closes
+                temporary = {"output": stack.enter_context(atomic_path(output)),
+                             "rejects": stack.enter_context(atomic_path(rejects))}
+                if report is not None:
+                    temporary["report"] = stack.enter_context(atomic_path(report))
+                workbook = (WeekWorkbook(temporary["output"], ranked_columns=list(header.columns),
+                                         refused_columns=_REFUSED_FILE_COLUMNS, language=language, scratch=work)
+                            if as_workbook else None)
+                runs: list[pa.Table | Path] = []
+                several = first.duplicates is not None  # a file of several chunks: their runs wait on disk
+                job = ChunkJob(model=loaded, per=per, language=language, with_jobcenter=with_jobcenter,
+                               duplicates=first.duplicates, folder=work)
+                processes = processes if several else 1
+                with temporary["rejects"].open("w", encoding=csv.encoding, newline="") as rejects_handle:
+                    for done in _scored_chunks(table, first, job, processes=processes, language=language, steps=steps):
+                        lap.restart()  # the chunk's own steps come with it
+                        for step, seconds in done.times.items():
+                            steps[step] += seconds
+                        totals.add_totals(done.totals)
+                        _write_refused(done.refused, rejects_handle, header=done.number == 0, dialect=csv,
+                                       language=language)
+                        if workbook is not None:
+                            workbook.add_refused(done.refused.drop(columns="kind"))
+                        if refused_lines < _page.MAX_REFUSED:
+                            refused_head.append(done.refused.head(_page.MAX_REFUSED - refused_lines))
+                        refused_lines += len(done.refused)
+                        runs.append(done.run)
+                        del done
+                        lap("write")
+                lap.restart()
+                page_head = _PageHead(per, version=loaded.version) if report is not None else None
+                if workbook is not None:
+                    workbook.check_room(totals.scored)
+                    _write_merged(runs, workbook.add_ranked, model=loaded, ranker=ranker, page_head=page_head, lap=lap)
+                    workbook.close()
+                else:
+                    with temporary["output"].open("wb") as handle:
+                        handle.write(header_line(list(header.columns), dialect=csv, language=language))
+                        _write_merged(runs, functools.partial(write_table_lines, handle=handle, dialect=csv,
+                                                              language=language),
+                                      model=loaded, ranker=ranker, page_head=page_head, lap=lap)
+                del runs
+                totals.contacts = ranker.marked
                 lap("write")
-            summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
-            source = "loaded" if isinstance(model, ScreeningModel) else (
-                "uri" if ":/" in os.fspath(model) and not Path(model).exists() else "directory")
-            options = {"capacity": capacity, "per": per, "language": language, "format": file_format,
-                       "separator": separator, "encoding": encoding, "model_source": source, "dialect": dialect,
-                       "workers": processes}
-            record = audit_record(
-                summary, input_path=input_path, input_sha256=table.sha256 or file_sha256(input_path),
-                dialect=input_dialect, options=options, files={"output": output, "rejects": rejects, "report": report},
-                seconds=time.perf_counter() - started,
-            )
-            record["seconds_by_step"] = summary["seconds_by_step"]  # times only: no personal data
-            append_audit(log, record)
-    except OSError as error:
-        unwritten = getattr(error, "filename", None)
-        raise FileError("cannot_write" if unwritten else "cannot_write_output", path=str(unwritten),
-                        detail=error.strerror or str(error)) from None
-    return FileScore(summary=summary, dialect=input_dialect,
-                     written={"output": output, "rejects": rejects, "page": report, "audit": log},
-                     seconds=time.perf_counter() - started)
+                drift = totals.drift()
+                summary = totals.summary(loaded, drift, capacity=capacity, per=per, language=language,
+                                         seconds=time.perf_counter() - started)
+                lap("rank")
+                if report is not None:
+                    content = _page.PageContent(
+                        summary=summary, drift=drift,
+                        ranked_head=page_head.frame() if page_head.parts else header,
+                        ranked_rows=totals.scored, groups=ranker.groups,
+                        refused_head=pd.concat(refused_head, ignore_index=True), refused_lines=refused_lines,
+                        refused_forms=totals.forms.refused_rows, risk_counts=totals.risk_counts,
+                        model=_page.model_facts(loaded),  # written into the page: no link to break when it is mailed
+                    )
+                    page = _page.render_page(content, language=language, input_name=input_path.name,
+                                             output_name=output.name, rejects_name=rejects.name)
+                    temporary["report"].write_text(page, encoding="utf-8")
+                    lap("write")
+                summary["seconds_by_step"] = {step: round(value, 2) for step, value in steps.items()}
+                source = "loaded" if isinstance(model, ScreeningModel) else (
+                    "uri" if ":/" in os.fspath(model) and not Path(model).exists() else "directory")
+                options = {"capacity": capacity, "per": per, "language": language, "format": file_format,
+                           "separator": separator, "encoding": encoding, "model_source": source, "dialect": dialect,
+                           "workers": processes}
+                record = audit_record(
+                    summary, input_path=input_path, input_sha256=table.sha256 or file_sha256(input_path),
+                    dialect=input_dialect, options=options, files={"output": output, "rejects": rejects, "report": report},
+                    seconds=time.perf_counter() - started,
+                )
+                record["seconds_by_step"] = summary["seconds_by_step"]  # times only: no personal data
+                append_audit(log, record)
+        except OSError as error:
+            unwritten = getattr(error, "filename", None)
+            raise FileError("cannot_write" if unwritten else "cannot_write_output", path=str(unwritten),
+                            detail=error.strerror or str(error)) from None
+        return FileScore(summary=summary, dialect=input_dialect,
+                         written={"output": output, "rejects": rejects, "page": report, "audit": log},
+                         seconds=time.perf_counter() - started)
 
 
 def _scored_chunks(table: ChunkedTable, first: Any, job: ChunkJob, *, processes: int, language: Language,
                    steps: dict[str, float]) -> Iterator[ChunkDone]:
     """The file's chunks scored in order: in worker processes, or here with the next validated in a thread.
 
-    The second pass reads a file of several chunks again (``table``); a file of one
-    chunk was kept by the first pass (``first.chunk``) and is scored here.
+    A file of several chunks is not read again: the first pass kept its chunks on disk
+    (``first.kept``), read back mapped; a file of one chunk was kept in memory
+    (``first.chunk``) and is scored here.
     """
     several = first.duplicates is not None
     if several and processes > 1:
-        yield from scored_in_workers(table, job, workers=processes, times=steps)
+        yield from scored_in_workers(first.kept, job, workers=processes, dialect=table.dialect)
         return
-    chunks = [first.chunk] if first.chunk is not None else table
+    chunks = [first.chunk] if first.chunk is not None else (kept_chunk(path, dialect=table.dialect)
+                                                            for path in first.kept)
     first.chunk = None
     # The read-ahead thread adds to "read" and "validate"; this thread to the other steps.
     validations = validated_ahead(chunks, language=language, duplicates=first.duplicates, times=steps)

@@ -1,16 +1,18 @@
 """A big file's chunks validated and scored in worker processes, one per core, handed back in file order.
 
-:func:`score_file` reads a file of several chunks twice (:mod:`screening.intake`'s
-two passes). In the second pass this process only reads: each chunk goes to a
-worker process, which runs the one primitive, :func:`~screening.scoring.score_chunk`
-(validation with the file's repeated ids, scoring, reasons, the sort), writes
-the sorted run to an Arrow IPC file and sends back what the run's summary and
-the refused-rows file need: its counts (:class:`~screening.scoring.Totals`) and
-its refused rows. The merge is then the same as for runs scored in this process,
-so the output does not depend on how many workers there are (the order is total).
+:func:`score_file` reads a file of several chunks once: the first pass finds the ids
+repeated anywhere in it and keeps each chunk on disk as read
+(:func:`screening.intake.first_pass`). Then each chunk goes to a worker process,
+which maps it back (:func:`screening.intake.kept_chunk`), runs the one primitive,
+:func:`~screening.scoring.score_chunk` (validation with the file's repeated ids,
+scoring, reasons, the sort), writes the sorted run to an Arrow IPC file and sends
+back what the run's summary and the refused-rows file need: its counts
+(:class:`~screening.scoring.Totals`) and its refused rows. The merge is then the
+same as for runs scored in this process, so the output does not depend on how many
+workers there are (the order is total).
 
 The workers are forked once the model is loaded: they share its memory and start
-in milliseconds, nothing is pickled but the chunks and what comes back. Where
+in milliseconds; only file names and what comes back are pickled. Where
 ``fork`` is not the platform's way (macOS, Windows) or one core is all there is,
 the chunks are scored in this process. Each worker limits its BLAS and OpenMP
 pools to one thread, so two workers on two cores do not fight over them.
@@ -24,7 +26,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -34,7 +36,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from screening.intake import DEFAULT_CHUNK_ROWS, FileError, RawTable, RepeatedIds
+from screening.intake import DEFAULT_CHUNK_ROWS, FileError, RepeatedIds, kept_chunk
 from screening.scoring import _batch
 
 #: Workers at most when not told: each holds one chunk (about 0.3 GB at 250,000 forms) while it is scored.
@@ -58,11 +60,10 @@ def default_workers() -> int:
 
 
 def chunk_rows_for(workers: int) -> int:
-    """Forms per chunk when not told: :data:`~screening.intake.DEFAULT_CHUNK_ROWS` in this process alone; with
-    workers, shared among them and this process (each worker holds a chunk being scored, this process the next
-    ones being read), so memory stays about the same: measured on 1M forms with 2 workers, 125,000 forms a chunk
-    peaked at 1.6-1.75 GB over all processes, 83,000 and 100,000 at 1.4 GB (``benchmarks/bench_suite.py``)."""
-    return DEFAULT_CHUNK_ROWS if workers <= 1 else max(DEFAULT_CHUNK_ROWS // (workers + 1), 10_000)
+    """Forms per chunk when not told: :data:`~screening.intake.DEFAULT_CHUNK_ROWS` shared among the workers
+    (each holds the chunk it scores), so memory stays about the same whatever their number: on 1M forms with
+    2 workers, chunks of 125,000 forms peaked at about 1.0 GB over all processes (``benchmarks/bench_suite.py``)."""
+    return max(DEFAULT_CHUNK_ROWS // max(workers, 1), 10_000)
 
 
 def can_fork() -> bool:
@@ -150,44 +151,47 @@ def _start_worker(job: ChunkJob) -> None:
     pa.set_io_thread_count(1)
 
 
-def _score_in_worker(number: int, chunk: RawTable) -> ChunkDone:
+def _score_in_worker(number: int, kept: Path, dialect: dict[str, str]) -> ChunkDone:
     assert _JOB is not None, "a worker's job is set when it starts"
-    return score_one_chunk(_JOB, number, chunk, to_disk=True)
+    times = {"read": 0.0}
+    clock = time.perf_counter()
+    chunk = kept_chunk(kept, dialect=dialect)
+    times["read"] = time.perf_counter() - clock
+    done = score_one_chunk(_JOB, number, chunk, to_disk=True)
+    done.times["read"] = done.times.get("read", 0.0) + times["read"]
+    return done
 
 
-def scored_in_workers(chunks: Iterable[RawTable], job: ChunkJob, *, workers: int,
-                      times: dict[str, float] | None = None) -> Iterator[ChunkDone]:
-    """Each chunk scored in one of ``workers`` forked processes, in file order; chunks are read here meanwhile.
+def scored_in_workers(kept: list[Path], job: ChunkJob, *, workers: int, dialect: dict[str, str]
+                      ) -> Iterator[ChunkDone]:
+    """Each chunk kept by the first pass scored in one of ``workers`` forked processes; handed back in file order.
 
-    At most ``workers + 1`` chunks are read ahead of the one handed back, so memory
-    stays bounded by the chunk size whatever the file's. Seconds spent reading
-    here are added to ``times["read"]``; each chunk's own steps come with it.
+    A worker reads its chunk itself (mapped, :func:`~screening.intake.kept_chunk`):
+    nothing but file names and what comes back crosses between processes. Each
+    chunk's own steps come with it (``read``: mapping it).
 
     Raises
     ------
     FileError
         A worker process died (``worker_died``: most often the machine ran out of memory).
     """
-    source = iter(chunks)
+    source = iter(enumerate(kept))
     pending: deque[Future[ChunkDone]] = deque()
     gc.collect()
     pa.default_memory_pool().release_unused()  # what the first pass left behind is not copied into every worker
+    # The objects made so far (modules, the model) are left out of every later collection: a worker's
+    # collections stay cheap, and do not copy the pages they would touch.
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                              initargs=(job,)) as pool:
         try:
-            number = 0
             while True:
-                while len(pending) < workers + 1:
-                    clock = time.perf_counter()
-                    chunk = next(source, None)
-                    if times is not None:
-                        times["read"] = times.get("read", 0.0) + time.perf_counter() - clock
-                    if chunk is None:
+                while len(pending) < workers + 1:  # one queued for each worker to go on with
+                    item = next(source, None)
+                    if item is None:
                         break
-                    pending.append(pool.submit(_score_in_worker, number, chunk))
-                    number += 1
-                    del chunk
+                    pending.append(pool.submit(_score_in_worker, *item, dialect))
                 if not pending:
                     return
                 yield pending.popleft().result()
@@ -196,3 +200,4 @@ def scored_in_workers(chunks: Iterable[RawTable], job: ChunkJob, *, workers: int
         finally:
             for future in pending:
                 future.cancel()
+            gc.unfreeze()

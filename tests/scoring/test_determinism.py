@@ -97,6 +97,22 @@ def test_the_number_of_worker_processes_changes_no_byte_of_any_output(tmp_path, 
         assert record["options"]["workers"] == (workers if can_fork() else 1)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_file_of_several_chunks_is_read_once(tmp_path, capsys, model_dir, week, monkeypatch, workers):
+    from screening.intake import ChunkedTable
+
+    path = tmp_path / "week.csv"
+    write_forms(_week_with_trouble(week), path)
+    once, _ = _outputs(capsys, model_dir, path, tmp_path / "before", "--chunk-rows", "50")
+
+    def read_again(self):
+        raise AssertionError("the file was read a second time")
+
+    monkeypatch.setattr(ChunkedTable, "__iter__", read_again)  # the first pass maps its chunks, never iterates
+    again, _ = _outputs(capsys, model_dir, path, tmp_path / "after", "--chunk-rows", "50", "--workers", workers)
+    assert again == once
+
+
 def test_a_worker_that_dies_stops_the_run_with_one_line_and_no_output(tmp_path, capsys, model_dir, week, monkeypatch):
     import os
 
