@@ -63,7 +63,15 @@ from screening.scoring._output import (
     write_table_lines,
 )
 from screening.scoring._workbook import WeekWorkbook
-from screening.scoring._workers import ChunkDone, ChunkJob, chunk_rows_for, default_workers, score_one_chunk, scored_in_workers
+from screening.scoring._workers import (
+    ChunkDone,
+    ChunkJob,
+    chunk_rows_for,
+    default_workers,
+    long_lived_frozen,
+    score_one_chunk,
+    scored_in_workers,
+)
 
 
 #: The steps of a run's profile, in order (``seconds_by_step`` of the summary):
@@ -342,7 +350,8 @@ def score_file(
                            "workers": processes}
                 record = audit_record(
                     summary, input_path=input_path, input_sha256=table.sha256 or file_sha256(input_path),
-                    dialect=input_dialect, options=options, files={"output": output, "rejects": rejects, "report": report},
+                    dialect=input_dialect, options=options,
+                    files={"output": output, "rejects": rejects, "report": report},
                     seconds=time.perf_counter() - started,
                 )
                 record["seconds_by_step"] = summary["seconds_by_step"]  # times only: no personal data
@@ -366,16 +375,18 @@ def _scored_chunks(table: ChunkedTable, first: Any, job: ChunkJob, *, processes:
     """
     several = first.duplicates is not None
     if several and processes > 1:
-        yield from scored_in_workers(first.kept, job, workers=processes, dialect=table.dialect)
+        with long_lived_frozen():
+            yield from scored_in_workers(first.kept, job, workers=processes, dialect=table.dialect)
         return
     chunks = [first.chunk] if first.chunk is not None else (kept_chunk(path, dialect=table.dialect)
                                                             for path in first.kept)
     first.chunk = None
     # The read-ahead thread adds to "read" and "validate"; this thread to the other steps.
     validations = validated_ahead(chunks, language=language, duplicates=first.duplicates, times=steps)
-    for number, validation in enumerate(validations):
-        yield score_one_chunk(job, number, validation, to_disk=several)
-        del validation
+    with long_lived_frozen():
+        for number, validation in enumerate(validations):
+            yield score_one_chunk(job, number, validation, to_disk=several)
+            del validation
 
 
 def _is_workbook(path: Path) -> bool:
