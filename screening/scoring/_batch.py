@@ -9,9 +9,10 @@ MLflow pyfunc and a Spark partition:
    order (:func:`sorted_chunk`; the order of :mod:`screening.scoring._rank`):
    this is the one primitive every entry point runs;
 2. sorted chunks ("runs") of a big file wait on disk as Arrow IPC files;
-3. :func:`merge_runs` merges them a slice at a time: it takes from every run
-   the rows up to the smallest of the runs' last buffered keys, which are
-   exactly the rows that can come next, sorts those and hands them on;
+3. :func:`merge_runs` merges them a slice at a time: it hands on the rows the
+   runs hold up to the first of their last held rows in working order, which are
+   exactly the rows that can come next, put in order by :func:`_rank.sort_indices`
+   (for which sorted runs are cheap to merge);
 4. :class:`Ranker` numbers the merged rows (per jobcenter if asked) and marks
    the first ``capacity`` for contact.
 
@@ -28,7 +29,6 @@ clock reading between steps, per chunk, for the batch's per-step profile.
 
 from __future__ import annotations
 
-import bisect
 import os
 import tempfile
 import time
@@ -136,9 +136,9 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
         queue_risk[horizon == h] = risks[h][horizon == h]
     lap("model")
     case_ids = _arrow_text(valid["case_id"])
-    groups = _arrow_text(valid["jobcenter"]) if per == "jobcenter" else None
+    jobcenters = _arrow_text(valid["jobcenter"]) if with_jobcenter or per == "jobcenter" else None
     later = [risks.get(h) for h in _rank.TIE_BREAK_HORIZONS]
-    order, _ = _rank.rank_order(queue, queue_risk, *later, case_ids, groups=groups)
+    order = _rank.working_order(queue, queue_risk, *later, case_ids, groups=jobcenters if per == "jobcenter" else None)
     codes_of_priority = _rank.priority_codes(queue_risk[order])
     priority = pa.array(list(_rank.PRIORITIES), pa.string()).take(
         pa.array(codes_of_priority.astype(np.int64), mask=codes_of_priority < 0))
@@ -155,8 +155,8 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
     take = pa.array(order)
     columns: dict[str, Any] = {"case_id": case_ids.take(take)}
     if with_jobcenter:
-        columns["jobcenter"] = _arrow_text(valid["jobcenter"]).take(take)
-    columns["queue"] = pa.array(np.asarray(_rank.QUEUES, dtype=object)[queue[order]], pa.string())
+        columns["jobcenter"] = jobcenters.take(take)
+    columns["queue"] = pa.array(_rank.QUEUES, pa.string()).take(pa.array(queue[order].astype(np.int64)))
     ordered_horizon = horizon[order]
     columns["horizon"] = pa.array(np.nan_to_num(ordered_horizon).astype(np.int64), mask=np.isnan(ordered_horizon))
     ordered_risk = queue_risk[order]
@@ -271,11 +271,15 @@ def score_chunk(
 
 # ------------------------------------------------------------------------------------ merging
 class _Run:
-    """A sorted chunk being merged: an IPC file read a batch at a time, or a table in memory."""
+    """A sorted chunk being merged: an IPC file read a batch at a time, or a table in memory.
 
-    def __init__(self, source: pa.Table | Path, key_names: list[str], descending: list[bool]) -> None:
-        self._names = key_names
-        self._descending = descending
+    ``buffer`` holds the rows read and not yet handed on, in the record batches
+    they were read in (no copy: the merge takes from them); ``keys`` their sort
+    key columns in one piece (copied once per read), where the merge looks.
+    """
+
+    def __init__(self, source: pa.Table | Path, names: list[str]) -> None:
+        self._names = names
         if isinstance(source, pa.Table):
             self._reader = None
             self._batches = iter(source.to_batches(max_chunksize=RUN_BATCH_ROWS))
@@ -284,46 +288,58 @@ class _Run:
             self._reader = pa.ipc.open_file(self._file)
             self._batches = (self._reader.get_batch(i) for i in range(self._reader.num_record_batches))
         self.buffer: pa.Table | None = None
+        self._keys: pa.Table | None = None
+
+    @property
+    def keys(self) -> pa.Table:
+        """The held rows' sort key columns, in one piece."""
+        if self._keys is None:
+            self._keys = self.buffer.select(self._names).combine_chunks()
+        return self._keys
 
     def fill(self, rows: int) -> bool:
         """Hold at least ``rows`` rows (or all that are left); False when the run is used up."""
         held = [] if self.buffer is None or self.buffer.num_rows == 0 else [self.buffer]
         count = sum(table.num_rows for table in held)
+        read = []
         while count < rows:
             batch = next(self._batches, None)
             if batch is None:
                 break
-            held.append(pa.Table.from_batches([batch]))
+            read.append(pa.Table.from_batches([batch]))
             count += batch.num_rows
-        self.buffer = pa.concat_tables(held).combine_chunks() if held else None
+        if read:
+            self.buffer, self._keys = pa.concat_tables(held + read), None
+        elif not held:
+            self.buffer = self._keys = None
         if self.buffer is None and self._reader is not None:
             self._file.close()
         return self.buffer is not None and self.buffer.num_rows > 0
 
-    def key(self, row: int) -> tuple:
-        """The sort key of a buffered row as a Python tuple (nulls last, descending negated)."""
-        values: list[object] = []
-        for name, descending in zip(self._names, self._descending):
-            value = self.buffer.column(name)[row].as_py()
-            if value is None:  # nulls last, whatever the direction
-                values += [True, 0]
-            else:
-                values += [False, -value if descending else value]
-        return tuple(values)
+    def hand_on(self, rows: int) -> None:
+        """Drop the first ``rows`` held rows (handed on)."""
+        self.buffer = self.buffer.slice(rows)
+        self._keys = None if self._keys is None else self._keys.slice(rows)
 
-    def take_upto(self, frontier: tuple) -> pa.Table:
-        """Remove and return the buffered rows whose key is at most ``frontier``."""
-        n = bisect.bisect_right(range(self.buffer.num_rows), frontier, key=self.key)
-        taken, self.buffer = self.buffer.slice(0, n), self.buffer.slice(n)
-        return taken
+
+#: Of the rows a run holds while merging, one in this many (and its last) is first compared with the others'.
+PROBE_ROWS = 256
 
 
 def merge_runs(runs: list[pa.Table | Path], keys: list[tuple[str, str, str]]) -> Iterator[pa.Table]:
-    """Merge sorted runs into one sorted stream of tables (see the module docstring)."""
+    """Merge sorted runs into one sorted stream of tables (see the module docstring).
+
+    Each step hands on the held rows up to the frontier, the first in working order
+    of the runs' last held rows: every row still unread comes after it. The runs'
+    probe rows (one in :data:`PROBE_ROWS`, and the last) are put in order first,
+    which finds the frontier and, in each run, the rows that may come before it;
+    those alone are then put in order (:func:`_rank.sort_indices`, for which sorted
+    runs are cheap to merge). So a step costs about the rows it hands on, also when
+    the runs hardly overlap (a file in jobcenter order). Ties keep the runs' order.
+    """
     names = [name for name, _, _ in keys]
-    descending = [order == "descending" for _, order, _ in keys]
     per_run = max(RUN_BATCH_ROWS, MERGE_ROWS // max(len(runs), 1))
-    active = [run for run in (_Run(source, names, descending) for source in runs) if run.fill(per_run)]
+    active = [run for run in (_Run(source, names) for source in runs) if run.fill(per_run)]
     if len(active) == 1:  # one run: already in order
         run = active[0]
         while True:
@@ -332,11 +348,38 @@ def merge_runs(runs: list[pa.Table | Path], keys: list[tuple[str, str, str]]) ->
             if not run.fill(per_run):
                 return
     while active:
-        frontier = min(run.key(run.buffer.num_rows - 1) for run in active)
-        taken = [run.take_upto(frontier) for run in active]
-        table = pa.concat_tables([part for part in taken if part.num_rows])
-        yield table.take(pc.sort_indices(table, sort_keys=keys))
+        sizes = np.array([run.keys.num_rows for run in active])
+        probes = [np.union1d(np.arange(0, size, PROBE_ROWS), [size - 1]) for size in sizes]
+        lasts = np.cumsum([len(rows) for rows in probes]) - 1
+        run_of_probe = np.repeat(np.arange(len(active)), [len(rows) for rows in probes])
+        probe_rows = np.concatenate(probes)
+        probe_keys = pa.concat_tables([run.keys.take(pa.array(rows)) for run, rows in zip(active, probes)])
+        position = _inverse(_rank.sort_indices(probe_keys, keys))
+        first_run = int(np.argmin(position[lasts]))  # its last row is the frontier
+        # In each run, the rows before its first probe row that comes after the frontier (all rows if none does).
+        bound = np.where(position > position[lasts[first_run]], probe_rows, sizes[run_of_probe])
+        ends = np.minimum.reduceat(bound, lasts - [len(rows) - 1 for rows in probes])
+        candidates = pa.concat_tables([run.keys.slice(0, end) for run, end in zip(active, ends.tolist())])
+        order = _rank.sort_indices(candidates, keys)
+        frontier = int(ends[: first_run + 1].sum()) - 1  # among the candidates: the first run's last
+        taken = order[: int(np.flatnonzero(order == frontier)[0]) + 1]
+        candidate_ends = np.cumsum(ends)
+        run_of = np.searchsorted(candidate_ends, taken, side="right")
+        counts = np.bincount(run_of, minlength=len(active))
+        # Taken from the first rows of each run only (a take from all held rows costs more).
+        shift = (candidate_ends - ends) - (np.cumsum(counts) - counts)
+        heads = pa.concat_tables([run.buffer.slice(0, count) for run, count in zip(active, counts.tolist())])
+        yield heads.take(pa.array(taken - shift[run_of]))
+        for run, count in zip(active, counts.tolist()):
+            run.hand_on(count)
         active = [run for run in active if run.fill(per_run)]
+
+
+def _inverse(order: np.ndarray) -> np.ndarray:
+    """The position of each row in ``order``."""
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    return position
 
 
 def write_run(table: pa.Table, folder: Path, number: int) -> Path:

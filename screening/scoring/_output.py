@@ -15,11 +15,15 @@ The ranked CSV comes in two dialects (:data:`DIALECTS`):
 
 In both, text a spreadsheet would run as a formula (starting with one of
 :data:`screening._io.FORMULA_STARTS`) gets a leading apostrophe, as
-:func:`screening._io.write_csv` does. The file is assembled by Arrow from whole
-columns, the cells to quote or neutralise found by NumPy in the columns' bytes
-(a million rows in well under a second), and moved into place atomically
-(:func:`screening._io.atomic_path`). The Excel workbook is written by
-:mod:`._workbook` with the same headers and words.
+:func:`screening._io.write_csv` does. The file is assembled from whole columns, a
+chunk of rows at a time, and moved into place atomically
+(:func:`screening._io.atomic_path`): a column of few distinct values (a queue, a
+priority, a jobcenter, the model version, a risk's ten thousand) is written as
+its values' cells chosen by code, neighbouring ones made one piece of lines
+with the separators and the quotes around the next long text, risks side by
+side laid out by NumPy; Arrow joins the few pieces of each line; the cells to
+quote or neutralise are found by NumPy in the columns' bytes. The Excel
+workbook is written by :mod:`._workbook` with the same headers and words.
 """
 
 from __future__ import annotations
@@ -219,19 +223,34 @@ def neutralise(column: pa.Array) -> pa.Array:
     return pc.replace_with_mask(column, chosen, pc.binary_join_element_wise(apostrophe, column.filter(chosen), nothing))
 
 
-def quote(column: pa.Array, separator: str = ",") -> pa.Array:
-    """CSV quoting where needed (RFC 4180), nulls as empty cells."""
-    column = pc.fill_null(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column, "")
+def _contiguous(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column as one array: its only chunk as it is (combining copies even one chunk), else the chunks combined."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def _quoting(column: pa.Array | pa.ChunkedArray, separator: str) -> tuple[pa.Array, np.ndarray | None]:
+    """A text column's cells as CSV writes them between their quotes (nulls empty, quotes doubled), and which of
+    them take quotes (RFC 4180: those holding the separator, a quote or a line break); None when none does."""
+    column = pc.fill_null(_contiguous(column), "")
     special = separator + '"\r\n'
     if special.isascii():
         needs, seen = _holding(column, special)
     else:  # pragma: no cover - a separator outside ASCII: the general search
         needs, seen = pc.match_substring_regex(column, _needs_quotes(separator)).to_numpy(zero_copy_only=False), {'"'}
     if not needs.any():
-        return column
-    text = pc.replace_substring(column, '"', '""') if '"' in seen else column  # only cells to quote hold one
-    marks = pa.array(["", '"'], column.type).take(pa.array(needs.view(np.int8)))  # a quote or nothing, each side
-    return pc.binary_join_element_wise(marks, text, marks, pa.scalar("", column.type))
+        return column, None
+    return (pc.replace_substring(column, '"', '""') if '"' in seen else column), needs  # only cells to quote hold one
+
+
+def quote(column: pa.Array, separator: str = ",") -> pa.Array:
+    """CSV quoting where needed (RFC 4180), nulls as empty cells."""
+    text, needs = _quoting(column, separator)
+    if needs is None:
+        return text
+    marks = pa.array(["", '"'], text.type).take(pa.array(needs.view(np.int8)))  # a quote or nothing, each side
+    return pc.binary_join_element_wise(marks, text, marks, pa.scalar("", text.type))
 
 
 @functools.cache
@@ -263,30 +282,35 @@ def in_words(values: pa.Array, words: dict[object, str]) -> pa.Array:
 _CONTRACT_WORDS = {"contact_this_week": {True: "yes", False: "no"}}
 
 
-def ranked_table_columns(table: pa.Table, *, dialect: CsvDialect = STANDARD,
-                         language: str = "da") -> dict[str, pa.Array]:
-    """The ranked list's typed columns (``_batch.ranked_table``) as the file's text, in file order.
+def _words(dialect: CsvDialect, language: str) -> dict[str, dict[object, str]]:
+    return value_words(language) if dialect.for_people else _CONTRACT_WORDS
+
+
+def _cell_text(name: str, values: pa.Array, dialect: CsvDialect, words: dict[str, dict[object, str]]) -> pa.Array:
+    """A column of the ranked list as the file's text, before CSV quoting (nulls: empty cells).
 
     Columns the list may grow are written by their type: numbers as numbers (with the
     dialect's decimal mark), flags and text as words, text neutralised.
     """
-    words = value_words(language) if dialect.for_people else _CONTRACT_WORDS
-    flags = words["contact_this_week"]
-    columns: dict[str, pa.Array] = {}
-    for name, values in zip(table.column_names, table.columns):
-        values = values.combine_chunks()
-        if is_risk(name):
-            columns[name] = fixed_decimals(values.to_numpy(zero_copy_only=False), dialect.decimal)
-        elif name in words or pa.types.is_boolean(values.type):
-            columns[name] = neutralise(in_words(values, words.get(name, flags)))
-        elif pa.types.is_integer(values.type):
-            columns[name] = values.cast(pa.string())
-        elif pa.types.is_floating(values.type):  # NaN as an empty cell, as null is
-            text = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.string()), values.cast(pa.string()))
-            columns[name] = pc.replace_substring(text, ".", dialect.decimal) if dialect.decimal != "." else text
-        else:
-            columns[name] = neutralise(values.cast(pa.string()))
-    return columns
+    if is_risk(name):
+        return fixed_decimals(values.to_numpy(zero_copy_only=False), dialect.decimal)
+    if name in words or pa.types.is_boolean(values.type):
+        return neutralise(in_words(values, words.get(name, words["contact_this_week"])))
+    if pa.types.is_integer(values.type):
+        return values.cast(pa.string())
+    if pa.types.is_floating(values.type):  # NaN as an empty cell, as null is
+        text = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.string()), values.cast(pa.string()))
+        return pc.replace_substring(text, ".", dialect.decimal) if dialect.decimal != "." else text
+    return neutralise(values.cast(pa.string()))
+
+
+def ranked_table_columns(table: pa.Table, *, dialect: CsvDialect = STANDARD,
+                         language: str = "da") -> dict[str, pa.Array]:
+    """The ranked list's typed columns (``_batch.ranked_table``) as the file's text, in file order
+    (:func:`_cell_text`)."""
+    words = _words(dialect, language)
+    return {name: _cell_text(name, _contiguous(values), dialect, words)
+            for name, values in zip(table.column_names, table.columns)}
 
 
 def ranked_columns(ranked: pd.DataFrame) -> dict[str, pa.Array]:
@@ -298,8 +322,7 @@ def write_table_lines(table: pa.Table, handle: BinaryIO, *, dialect: CsvDialect 
                       language: str = "da") -> None:
     """Write rows of the ranked list (``_batch.ranked_table``) as CSV lines (no header), a chunk at a time."""
     for start in range(0, table.num_rows, WRITE_CHUNK):
-        columns = ranked_table_columns(table.slice(start, WRITE_CHUNK), dialect=dialect, language=language)
-        _write_lines(_lines(columns, PLAIN_COLUMNS, dialect), handle)
+        _write_lines(_table_lines(table.slice(start, WRITE_CHUNK), dialect, language), handle)
 
 
 #: Rows assembled and written at a time (bounds the memory of a million-row file to a few tens of MB).
@@ -330,6 +353,182 @@ def _write_lines(lines: pa.Array, handle: BinaryIO) -> None:
         return
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=lines.offset + len(lines) + 1)[lines.offset :]
     handle.write(memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])])
+
+
+# ----------------------------------------------------------------------------- lines in parts
+#: Most texts a part of the lines may choose from, where neighbouring parts are made one (see :class:`_Part`).
+_FEW_TEXTS = 4096
+#: A column is first judged on this many rows: if more than ``_FEW_FIRST`` of them differ, it is written as text.
+_FIRST_ROWS, _FEW_FIRST = 1024, 256
+
+
+@dataclass(frozen=True, eq=False)
+class _Part:
+    """What every line of a chunk has in one place: ``texts[codes[row]]`` (``texts[0]`` on every line without
+    codes), or the row's cell of a text ``column``.
+
+    A column that takes few values (a queue, a priority, a jobcenter, a risk) is
+    written as its values' texts chosen by code; a separator or a line end is one
+    text; a quote around a cell is ``""`` or ``'"'`` by row. Neighbouring parts of
+    texts are made one part of their combinations (:func:`_together`), so each line
+    is joined from few pieces, a long text column being one of them.
+    """
+
+    texts: tuple[str, ...] = ()
+    codes: np.ndarray | None = None
+    column: pa.Array | None = None
+
+
+@functools.lru_cache(maxsize=64)
+def _combinations(first: tuple[str, ...], then: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(a + b for a in first for b in then)
+
+
+@functools.lru_cache(maxsize=64)
+def _text_array(texts: tuple[str, ...]) -> pa.Array:
+    return pa.array(texts, pa.string())
+
+
+def _together(first: _Part, then: _Part) -> _Part | None:
+    """Two parts of texts as one (their texts' combinations); None if that makes too many texts."""
+    if len(first.texts) > 1 and len(then.texts) > 1 and len(first.texts) * len(then.texts) > _FEW_TEXTS:
+        return None
+    if first.codes is None or then.codes is None:  # one text on every line: the other part's codes choose
+        codes = then.codes if first.codes is None else first.codes
+    else:
+        codes = first.codes.astype(np.int64) * len(then.texts) + then.codes
+    return _Part(_combinations(first.texts, then.texts), codes)
+
+
+@functools.cache
+def _risk_texts(decimal: str, separator: str | None) -> tuple[str, ...]:
+    """Cells of every risk as written, by its units, then the empty cell of no risk (quoted for ``separator``)."""
+    cells = pa.concat_arrays([_decimal_texts(decimal), pa.nulls(1, pa.string())])
+    return tuple((pc.fill_null(cells, "") if separator is None else quote(cells, separator)).to_pylist())
+
+
+def _few_values(values: pa.Array) -> tuple[np.ndarray, pa.Array] | None:
+    """Codes and distinct values of a column of text, integers or flags that takes few values (judged first on its
+    first rows, so that a column of many costs little); None for any other."""
+    kind = values.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
+            or pa.types.is_boolean(kind)):
+        return None
+    if len(pc.dictionary_encode(values.slice(0, _FIRST_ROWS)).dictionary) > _FEW_FIRST:
+        return None
+    encoded = pc.dictionary_encode(values, null_encoding="encode")
+    if len(encoded.dictionary) > _FEW_TEXTS:
+        return None
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+
+
+def _column_parts(name: str, values: pa.Array, dialect: CsvDialect, words: dict[str, dict[object, str]]
+                  ) -> list[_Part]:
+    """The parts of the lines that a column of the ranked list gives: its cells (:func:`_cell_text`, quoted)."""
+    separator = None if name in PLAIN_COLUMNS else dialect.separator
+    if is_risk(name):  # coded by its units: the texts of every risk are made once
+        units = risk_units(values.to_numpy(zero_copy_only=False))  # -1 where there is no risk
+        if len(units) and (units.min() < -1 or units.max() > 10**RISK_DECIMALS):  # pragma: no cover - a defect
+            raise ValueError("a risk outside [0, 1] cannot be written")
+        texts = _risk_texts(dialect.decimal, separator)
+        return [_Part(texts, np.where(units < 0, len(texts) - 1, units))]
+    few = _few_values(values)
+    if few is not None:  # the distinct values' cells, chosen by code
+        codes, distinct = few
+        cells = _cell_text(name, distinct, dialect, words)
+        cells = pc.fill_null(cells, "") if separator is None else quote(cells, separator)
+        return [_Part(tuple(cells.to_pylist()), codes)]
+    text = _cell_text(name, values, dialect, words)
+    if separator is None:
+        return [_Part(column=pc.fill_null(text, ""))]
+    text, needs = _quoting(text, separator)
+    if needs is None:
+        return [_Part(column=text)]
+    quotes = _Part(("", '"'), needs.view(np.int8))
+    return [quotes, _Part(column=text), quotes]
+
+
+def _fixed_width(part: _Part) -> int | None:
+    """The bytes of a part of texts on every line of the chunk, if the texts its rows choose are all as long."""
+    widths = _text_widths(part.texts)
+    if part.codes is None:
+        return int(widths[0])
+    chosen = widths[part.codes]
+    return int(chosen[0]) if len(chosen) and chosen.min() == chosen.max() else None
+
+
+@functools.lru_cache(maxsize=64)
+def _text_widths(texts: tuple[str, ...]) -> np.ndarray:
+    return np.array([len(text.encode("utf-8")) for text in texts], dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=64)
+def _text_items(texts: tuple[str, ...], width: int) -> np.ndarray:
+    """The texts as items of ``width`` bytes (those of another length as zeros: never chosen)."""
+    encoded = [text.encode("utf-8") for text in texts]
+    return np.frombuffer(b"".join(item if len(item) == width else bytes(width) for item in encoded), f"V{width}")
+
+
+def _fixed_width_runs(parts: list[_Part], n: int) -> list[_Part]:
+    """Parts of texts that follow one another, each as long on every line (risks), made one text column in NumPy:
+    every line's bytes of them side by side, as wide on every line (a cell less for Arrow to join)."""
+    widths = [None if part.column is not None or part.codes is None else _fixed_width(part) for part in parts]
+    out: list[_Part] = []
+    start = 0
+    while start < len(parts):
+        end = start
+        while end < len(parts) and widths[end]:
+            end += 1
+        if end - start < 2 or n * sum(widths[start:end]) >= 2**31:  # nothing to lay side by side
+            out += parts[start:max(end, start + 1)]
+            start = max(end, start + 1)
+            continue
+        layout = np.dtype({"names": [f"part{k}" for k in range(start, end)],
+                           "formats": [f"V{width}" for width in widths[start:end]],
+                           "offsets": np.cumsum([0, *widths[start:end - 1]]).tolist(),
+                           "itemsize": sum(widths[start:end])})
+        lines = np.empty(n, layout)
+        for k in range(start, end):
+            lines[f"part{k}"] = _text_items(parts[k].texts, widths[k])[parts[k].codes]
+        offsets = np.arange(n + 1, dtype=np.int32) * np.int32(layout.itemsize)
+        column = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(lines.view(np.uint8)))
+        out.append(_Part(column=column))
+        start = end
+    return out
+
+
+def _table_lines(table: pa.Table, dialect: CsvDialect, language: str) -> pa.Array:
+    """CSV lines (with their line ends) of rows of the ranked list, joined from parts (:class:`_Part`)."""
+    words = _words(dialect, language)
+    separator = _Part((dialect.separator,))
+    parts: list[_Part] = []
+    for number, (name, values) in enumerate(zip(table.column_names, table.columns)):
+        for part in ([separator] if number else []) + _column_parts(name, _contiguous(values), dialect, words):
+            joined = _together(parts[-1], part) if parts and parts[-1].column is None and part.column is None else None
+            if joined is None:
+                parts.append(part)
+            else:
+                parts[-1] = joined
+    end = _Part((dialect.line_end,))
+    joined = _together(parts[-1], end) if parts and parts[-1].column is None else None
+    parts[-1:] = [*parts[-1:], end] if joined is None else [joined]
+    n = table.num_rows
+    parts = _fixed_width_runs(parts, n)
+    cells: list[pa.Array | pa.Scalar] = []
+    for part in parts:
+        if part.column is not None:
+            cells.append(part.column)
+        elif part.codes is None:
+            cells.append(pa.scalar(part.texts[0], pa.string()))
+        else:
+            cells.append(_text_array(part.texts).take(pa.array(part.codes)))
+    if not any(isinstance(cell, pa.Array) for cell in cells):  # the same line on every row
+        cells[0] = pa.array([cells[0].as_py()] * n, pa.string())
+    lines = pc.binary_join_element_wise(*cells, "") if len(cells) > 1 else cells[0]
+    lines = _contiguous(lines)
+    if len(lines) != n:  # pragma: no cover - a row must not go missing silently
+        raise RuntimeError("CSV lines were lost while assembling the file")
+    return lines
 
 
 def header_line(names: list[str], *, dialect: CsvDialect = STANDARD, language: str = "da") -> bytes:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import screening.scoring._batch as batch
+import screening.scoring._rank as rank
 from screening.scoring._rank import sort_keys
 
 HORIZONS = (8, 13, 22, 52)
@@ -35,26 +36,32 @@ def forms_table(rng: np.random.Generator, n: int, start: int) -> pa.Table:
 
 @settings(max_examples=max(60, settings.default.max_examples), deadline=None)
 @given(sizes=st.lists(st.integers(0, 40), min_size=1, max_size=6), per=st.sampled_from([None, "jobcenter"]),
-       batch_rows=st.integers(1, 9), seed=st.integers(0, 2**16), on_disk=st.booleans())
-def test_merged_runs_are_the_whole_sorted_and_ranked(sizes, per, batch_rows, seed, on_disk, tmp_path_factory):
+       batch_rows=st.integers(1, 9), seed=st.integers(0, 2**16), on_disk=st.booleans(), probe_rows=st.integers(1, 5),
+       grouped=st.booleans())
+def test_merged_runs_are_the_whole_sorted_and_ranked(sizes, per, batch_rows, seed, on_disk, probe_rows, grouped,
+                                                     tmp_path_factory):
+    """Also when each run holds other jobcenters than the others (a file in jobcenter order): runs that hardly meet."""
     rng = np.random.default_rng(seed)
     keys = sort_keys(HORIZONS, per)
     tables, start = [], 0
-    for size in sizes:
+    for number, size in enumerate(sizes):
         table = forms_table(rng, size, start)
+        if grouped:
+            table = table.set_column(1, "jobcenter", pa.array([f"J{number // 2}"] * size, pa.string()))
         tables.append(table.take(pc.sort_indices(table, sort_keys=keys)))
         start += size
     whole = pa.concat_tables(tables)
     expected = whole.take(pc.sort_indices(whole, sort_keys=keys))
     folder = tmp_path_factory.mktemp("runs")
     ranker = batch.Ranker(per, capacity=2)
-    old = batch.RUN_BATCH_ROWS, batch.MERGE_ROWS
-    batch.RUN_BATCH_ROWS, batch.MERGE_ROWS = batch_rows, 1  # slices far smaller than the runs
+    old = batch.RUN_BATCH_ROWS, batch.MERGE_ROWS, batch.PROBE_ROWS, rank._ARROW_SORT_ROWS
+    # Slices far smaller than the runs, and sorted as big ones are (keys packed into numbers).
+    batch.RUN_BATCH_ROWS, batch.MERGE_ROWS, batch.PROBE_ROWS, rank._ARROW_SORT_ROWS = batch_rows, 1, probe_rows, 2
     try:
         runs = [batch.write_run(table, folder, k) if on_disk else table for k, table in enumerate(tables)]
         pieces = list(batch.merge_runs(runs, keys))
     finally:
-        batch.RUN_BATCH_ROWS, batch.MERGE_ROWS = old
+        batch.RUN_BATCH_ROWS, batch.MERGE_ROWS, batch.PROBE_ROWS, rank._ARROW_SORT_ROWS = old
     ranks = np.concatenate([ranker(piece) for piece in pieces]) if pieces else np.zeros(0, dtype=np.int64)
     merged = pa.concat_tables(pieces) if pieces else expected.slice(0, 0)
     assert merged.column("case_id").to_pylist() == expected.column("case_id").to_pylist()
