@@ -51,6 +51,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from screening.features import FormEncoder
 from screening.intake import HORIZONS
+from screening.models import _hazard
 from screening.models._calibration import HazardCalibrator
 from screening.models._hazard import AdditiveHazard, BoostedHazard
 from screening.models._person_period import (
@@ -107,6 +108,50 @@ INPUT_GROUPS: dict[str, str] = {
 def _periods_to(horizon: float) -> int:
     """Periods of the grid up to ``horizon`` (at least one, at most all)."""
     return int(min(max(np.searchsorted(PERIOD_BOUNDS, horizon, side="left"), 1), len(PERIOD_BOUNDS) - 1))
+
+
+def _value_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """A code for each value (NaN one of them; equal values alike) and a bound on the codes.
+
+    Small whole numbers (answer codes, ages, ...) are their own code, found without hashing;
+    other values are numbered by ``pandas.factorize``.
+    """
+    missing = np.isnan(values)
+    blanks = bool(missing.any())
+    whole = np.where(missing, 0.0, values) if blanks else values
+    top = float(whole.max()) if len(whole) else 0.0
+    if top < 65_536 and float(whole.min(initial=0.0)) >= 0:
+        codes = whole.astype(np.int64)
+        if (codes == whole).all():
+            if blanks:
+                codes[missing] = int(top) + 1
+            return codes, int(top) + 2
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), len(uniques)
+
+
+def _one_of_each(key: np.ndarray, bound: int, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For keys below ``bound``: each row's number and a row of each number (numbers without a row get row 0);
+    ``positions`` is ``np.arange(len(key))``.
+
+    A key is its own number when the range is small beside the rows; otherwise the keys are numbered."""
+    if bound > len(key) // 2 + 1024:
+        key, uniques = pd.factorize(key)
+        bound = len(uniques)
+    one = np.zeros(bound, dtype=np.int64)
+    one[key] = positions  # any row of each: they agree on the inputs the key is made of
+    return key, one
+
+
+def _sorted_distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` by hashing (NaN last, once): the distinct values in order
+    and the position of each value among them."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    uniques = np.asarray(uniques, dtype=np.float64)
+    rank = np.argsort(uniques, kind="stable")  # NaN sorts last
+    position = np.empty(len(rank), dtype=np.int64)
+    position[rank] = np.arange(len(rank))
+    return uniques[rank], position[codes]
 
 
 def _inputs(forms: pd.DataFrame) -> pd.DataFrame:
@@ -474,6 +519,7 @@ class RiskModel(BaseEstimator):
     # ------------------------------------------------- additive: form x period grid
     def _additive_grid(
         self, X: np.ndarray, entry: np.ndarray, horizons: Sequence[float], explain_at: np.ndarray | None = None,
+        *, relative: bool = False,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Cumulative hazards of the additive family from the split log hazard.
 
@@ -482,8 +528,10 @@ class RiskModel(BaseEstimator):
         hazard is ``intercept + form-only terms + time terms + form factors · time
         factors`` (:meth:`AdditiveHazard.factorised_terms`); the time rows of a form
         depend only on its entry, so they are built once per distinct entry and
-        period. Forms with the same entry share one small matrix product, and one
-        product gives both the risks and the terms that explain them.
+        period, and the form-side terms depend only on the answers they read, so
+        they are made once per distinct answer (:meth:`_chunk_terms`). Forms with
+        the same entry share one small matrix product, and one product gives both
+        the risks and the terms that explain them.
 
         Parameters
         ----------
@@ -493,6 +541,10 @@ class RiskModel(BaseEstimator):
             Horizons of ``cumulative``.
         explain_at : ndarray of shape (n,), optional
             The horizon each form is explained at (NaN: not explained).
+        relative : bool, default False
+            Give, instead of ``weighted``, the contributions made of it
+            (:meth:`_relative_terms`: folded into ``contribution_groups_``, relative to
+            the typical form), chunk by chunk.
 
         Returns
         -------
@@ -501,7 +553,8 @@ class RiskModel(BaseEstimator):
             Cumulative hazard to each form's ``explain_at`` (0 where not explained).
         weighted : ndarray of shape (n, n_hazard_groups) or None
             Each group's centred term of the calibrated log hazard averaged over the
-            periods to ``explain_at`` weighted by their share of ``total``.
+            periods to ``explain_at`` weighted by their share of ``total``. With
+            ``relative``: the contributions, shape (n, len(contribution_groups_)).
         """
         X = np.asarray(X, dtype=np.float64)
         entry = np.asarray(entry, dtype=np.float64)
@@ -513,14 +566,15 @@ class RiskModel(BaseEstimator):
         total = weighted = None
         if explain_at is not None:
             explain_at = np.asarray(explain_at, dtype=np.float64)
-            total, weighted = np.zeros(n), np.zeros((n, len(self.hazard_.groups_)))
+            width = len(self.contribution_groups_) if relative else len(self.hazard_.groups_)
+            total, weighted = np.zeros(n), np.zeros((n, width))
         for start in range(0, n, GRID_CHUNK_FORMS):
             chunk = slice(start, min(start + GRID_CHUNK_FORMS, n))
             if explain_at is None:
                 self._additive_chunk(X[chunk], entry[chunk], levels, n_periods, None, cumulative[chunk], None, None)
             else:
                 self._additive_chunk(X[chunk], entry[chunk], levels, n_periods, explain_at[chunk], cumulative[chunk],
-                                     total[chunk], weighted[chunk])
+                                     total[chunk], weighted[chunk], relative=relative)
         return cumulative, total, weighted
 
     def _period_tables(self, entries: np.ndarray, n_periods: int) -> np.ndarray:
@@ -554,24 +608,93 @@ class RiskModel(BaseEstimator):
             tables = [memo[key] for key in keys]
         return np.stack(tables)
 
+    def _chunk_terms(
+        self, X: np.ndarray, order: np.ndarray, time_columns: range, width: int,
+    ) -> tuple[np.ndarray, list[tuple[int, np.ndarray, np.ndarray]], list[np.ndarray | None], np.ndarray, np.ndarray]:
+        """``AdditiveHazard.factorised_terms(X, None, ...)`` of a chunk of forms, made once per distinct answer,
+        for the forms in ``order``.
+
+        Each group's terms depend only on the inputs its block reads (:meth:`_one_form_setup`'s ``reads``),
+        so they are made for one form of each distinct combination of those inputs' values and looked up
+        for the others. The forms chosen are forms of the chunk (at least ``_DISTINCT_FROM`` + 1 of them, as
+        the chunk was): every input takes the same set of values as in the chunk, so the hazard makes a
+        spline's values from the same distinct values it would have met in the whole chunk, and every term
+        is the number it would have been for the form itself, to the last bit. Small chunks, and a model
+        whose group has several blocks, go through ``factorised_terms`` form by form.
+
+        Returns
+        -------
+        const : ndarray of shape (n_table, n_groups)
+        parts : list of (int, ndarray of int, ndarray of shape (n_table, len(columns)))
+            ``factorised_terms``'s, of the table's rows.
+        rows : list of (ndarray of shape (n,) or None)
+            For each group, the table row of each form in ``order``; None: every form alike (table row 0).
+        A : ndarray of shape (n_patterns, width)
+            The form factors summed into the time factors' columns, per pattern of the answers they read.
+        pattern : ndarray of shape (n,)
+            The pattern (row of ``A``) of each form in ``order``.
+        """
+        hazard = self.hazard_
+        n = len(X)
+        memo = hazard.memo()
+        setup = memo.get(("one form",))
+        if setup is None:
+            setup = memo[("one form",)] = self._one_form_setup()
+        reads = setup["reads"]
+        if reads is None or n <= _hazard._DISTINCT_FROM:  # form by form, in the forms' own order
+            const, _, parts = hazard.factorised_terms(X, None, time_columns)
+            A = np.zeros((n, width))
+            for _, columns, form_factor in parts:
+                A[:, columns] += form_factor
+            return const, parts, [order] * const.shape[1], A, order
+        codes: dict[int, tuple[np.ndarray, int]] = {}
+        positions = np.arange(n)
+
+        def combination(columns: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+            """Each form's combination of the values of ``columns`` (numbered), and one form of each."""
+            key, bound = None, 1
+            for column in columns:
+                if column not in codes:
+                    codes[column] = _value_codes(X[:, column][order])
+                found, count = codes[column]
+                key, bound = (found, count) if key is None else (key * count + found, bound * count)
+                if bound > 2**40:  # keep the key exact: renumber it
+                    key, uniques = pd.factorize(key)
+                    bound = len(uniques)
+            return _one_of_each(key, bound, positions)
+
+        offsets: dict[tuple[int, ...], np.ndarray] = {}
+        chosen, size = [], 0
+        for columns in dict.fromkeys(columns for columns in reads if columns):
+            key, first = combination(columns)
+            offsets[columns] = key + size if size else key
+            chosen.append(first)
+            size += len(first)
+        chosen = np.concatenate(chosen) if chosen else np.zeros(1, dtype=np.int64)
+        if len(chosen) <= _hazard._DISTINCT_FROM:  # as many as the hazard tables splines from, as for the chunk
+            chosen = np.r_[chosen, np.zeros(_hazard._DISTINCT_FROM + 1 - len(chosen), dtype=np.int64)]
+        const, _, parts = hazard.factorised_terms(X[order[chosen]], None, time_columns)
+        rows = [offsets[columns] if columns else None for columns in reads]
+        read_by_parts = tuple(sorted({column for g, _, _ in parts for column in reads[g]}))
+        pattern, first = combination(read_by_parts) if read_by_parts else (np.zeros(n, dtype=np.int64),
+                                                                            np.zeros(1, dtype=np.int64))
+        A = np.zeros((len(first), width))
+        for g, columns, form_factor in parts:
+            A[:, columns] += form_factor[0] if rows[g] is None else form_factor[rows[g][first]]
+        return const, parts, rows, A, pattern
+
     def _additive_chunk(
         self, X: np.ndarray, entry: np.ndarray, levels: list[float], n_periods: int, explain_at: np.ndarray | None,
-        cumulative: np.ndarray, total: np.ndarray | None, weighted: np.ndarray | None,
+        cumulative: np.ndarray, total: np.ndarray | None, weighted: np.ndarray | None, *, relative: bool = False,
     ) -> None:
         hazard, calibrator = self.hazard_, self.calibrator_
         n_inputs = len(self.input_names_)
-        values, inverse = np.unique(entry, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        values, inverse = _sorted_distinct(entry)
         known = values < PERIOD_BOUNDS[-1]  # NaN or past the last bound: no period at risk
         e = np.where(known, values, 0.0)[:, None]
         starts = np.maximum(PERIOD_BOUNDS[:n_periods][None, :], e)
         ends = np.broadcast_to(PERIOD_BOUNDS[1 : n_periods + 1][None, :], starts.shape)
         B = self._period_tables(e[:, 0], n_periods)
-        const, _, parts = hazard.factorised_terms(X, None, range(n_inputs - len(TIME_FEATURES), n_inputs))
-        A = np.zeros((len(X), B.shape[2]))
-        for _, columns, form_factor in parts:
-            A[:, columns] += form_factor
-        base = const.sum(axis=1) + hazard.intercept_
         if levels:
             exposure = np.stack([np.clip(np.minimum(ends, h) - starts, 0.0, None) for h in levels], axis=-1)
         a, b = calibrator.intercept_, calibrator.slope_
@@ -582,14 +705,27 @@ class RiskModel(BaseEstimator):
             explained = np.unique(explain_at[~np.isnan(explain_at)])
             width = len(explained) + 1
             code = np.searchsorted(explained, explain_at)  # NaN sorts last: code len(explained), not explained
-            keys, group_of = np.unique(inverse * width + code, return_inverse=True)
-            group_of = group_of.reshape(-1)
+            key = inverse * width + code
+            present = np.bincount(key, minlength=len(values) * width) > 0  # numbered as np.unique would
+            keys = np.flatnonzero(present)
+            group_of = (np.cumsum(present) - 1)[key]
             group_value, group_horizon = keys // width, np.r_[explained, np.nan][keys % width]
-        # Forms sorted by group: each group's forms are one slice.
-        order = np.argsort(group_of, kind="stable")
+        # Forms sorted by group: each group's forms are one slice. Every per-form array below is in this order.
+        # (A stable sort of 16-bit keys is a radix sort.)
+        order = np.argsort(group_of.astype(np.int16) if len(group_value) < 2**15 else group_of, kind="stable")
         sizes = np.bincount(group_of, minlength=len(group_value))
         edges = np.r_[0, np.cumsum(sizes)].tolist()
-        base, A = base[order], A[order]
+        table, parts, table_rows, patterns, pattern = self._chunk_terms(
+            X, order, range(n_inputs - len(TIME_FEATURES), n_inputs), B.shape[2])
+        const = np.zeros((len(X), table.shape[1]))
+        by_group = np.ascontiguousarray(table.T)  # a group's terms in a row: gathered from contiguous memory
+        for g, rows in enumerate(table_rows):
+            if rows is not None:
+                const[:, g] = by_group[g][rows]
+            elif by_group[g, 0] != 0.0:
+                const[:, g] = by_group[g, 0]
+        base = const.sum(axis=1) + hazard.intercept_
+        A = patterns[pattern]
         sorted_cumulative = np.zeros((len(X), len(levels)))
         if explain_at is not None:
             sorted_total = np.zeros(len(X))
@@ -598,38 +734,52 @@ class RiskModel(BaseEstimator):
         # Periods before a form's entry have no exposure: each entry's product starts at its first period.
         first = (np.searchsorted(PERIOD_BOUNDS, e[:, 0], side="right") - 1)[group_value]
         ready = known[group_value] & (sizes > 0) & (first < n_periods)
-        blocks = [(g, slice(at, min(at + GROUP_BLOCK_ROWS, edges[g + 1])))
-                  for g in np.flatnonzero(ready).tolist() for at in range(edges[g], edges[g + 1], GROUP_BLOCK_ROWS)]
-        for g, rows in blocks:
+        for g in np.flatnonzero(ready).tolist():
             u, k, horizon = int(group_value[g]), int(first[g]), float(group_horizon[g])
             times_u = B[u, k:]
-            rate = np.exp(a + b * (base[rows, None] + A[rows] @ times_u.T))
-            if levels:
-                sorted_cumulative[rows] = rate @ exposure[u, k:]
             m = _periods_to(horizon) - k if horizon == horizon else 0
             if m > 0:  # explained: the periods up to its horizon
                 exposed = np.clip(np.minimum(ends[u, k : k + m], horizon) - starts[u, k : k + m], 0.0, None)
-                head = rate[:, :m]
-                sorted_total[rows] = (head @ exposed[:, None])[:, 0]
-                mass = head * exposed
-                mass_sum = mass.sum(axis=1)
-                share = mass / np.where(mass_sum > 0, mass_sum, 1.0)[:, None]
-                shared[rows] = share @ times_u[:m]
-                share_sum[rows] = share.sum(axis=1)
+            for at in range(edges[g], edges[g + 1], GROUP_BLOCK_ROWS):
+                rows = slice(at, min(at + GROUP_BLOCK_ROWS, edges[g + 1]))
+                rate = np.exp(a + b * (base[rows, None] + A[rows] @ times_u.T))
+                if levels:
+                    sorted_cumulative[rows] = rate @ exposure[u, k:]
+                if m > 0:
+                    head = rate[:, :m]
+                    sorted_total[rows] = (head @ exposed[:, None])[:, 0]
+                    mass = head * exposed
+                    mass_sum = mass.sum(axis=1)
+                    share = mass / np.where(mass_sum > 0, mass_sum, 1.0)[:, None]
+                    shared[rows] = share @ times_u[:m]
+                    share_sum[rows] = share.sum(axis=1)
         cumulative[order] = sorted_cumulative
         if explain_at is None:
             return
         total[order] = sorted_total
-        unsorted = np.empty_like(shared)
-        unsorted[order] = shared
-        shared = unsorted
-        unsorted = np.empty_like(share_sum)
-        unsorted[order] = share_sum
-        share_sum = unsorted
-        weighted[:] = (const - hazard.group_means()) * share_sum[:, None]
+        terms = np.subtract(const, hazard.group_means(), out=const)  # in place: fewer large temporaries
+        terms *= share_sum[:, None]
         for g, columns, form_factor in parts:
-            weighted[:, g] += (form_factor * shared[:, columns]).sum(axis=1)
-        weighted *= b
+            rows = table_rows[g]
+            if len(columns) and columns[-1] - columns[0] == len(columns) - 1:  # a run of columns: a view
+                columns = slice(int(columns[0]), int(columns[-1]) + 1)
+            if rows is None:
+                product = form_factor[0] * shared[:, columns]
+            else:
+                product = form_factor[rows]
+                product *= shared[:, columns]
+            terms[:, g] += product.sum(axis=1)
+        terms *= b
+        if not relative:
+            weighted[order] = terms
+            return
+        # Contributions in the sorted order (the forms of one horizon are usually one slice), put in place.
+        sorted_horizon = explain_at[order]
+        for horizon in np.unique(sorted_horizon[~np.isnan(sorted_horizon)]).tolist():
+            rows = np.flatnonzero(sorted_horizon == horizon)
+            if rows[-1] - rows[0] == len(rows) - 1:
+                rows = slice(int(rows[0]), int(rows[-1]) + 1)
+            weighted[order[rows]] = self._relative_terms(terms[rows], sorted_total[rows], horizon)
 
     def _reference_terms(self, horizon: float) -> tuple[np.ndarray, float]:
         """The typical form's ``weighted`` terms and cumulative hazard to ``horizon`` (see
@@ -646,28 +796,26 @@ class RiskModel(BaseEstimator):
             found = memo[key] = (weighted[0], float(total[0]))
         return found
 
-    def _additive_explained(self, total: np.ndarray, weighted: np.ndarray, explain_at: np.ndarray) -> np.ndarray:
-        """Contributions (columns ``contribution_groups_``) from :meth:`_additive_grid`'s terms, relative
-        to the typical form at each form's horizon; zeros where not explained."""
+    def _relative_terms(self, weighted: np.ndarray, total: np.ndarray, horizon: float) -> np.ndarray:
+        """Contributions (columns ``contribution_groups_``) of forms explained at ``horizon`` from their
+        :meth:`_additive_grid` terms (``weighted``, ``total``): each group's terms folded into its contribution
+        group, relative to the typical form's; each form's row alone decides its own."""
         groups = self.contribution_groups_
         columns = [groups.index(self._group_of(name)) for name in self.hazard_.groups_]
         weeks = groups.index("weeks_absent")
-        out = np.zeros((len(total), len(groups)))
-        for horizon in np.unique(explain_at[~np.isnan(explain_at)]).tolist():
-            rows = np.flatnonzero(explain_at == horizon)
-            reference_terms, reference_total = self._reference_terms(horizon)
-            terms = np.vstack([weighted[rows], reference_terms[None, :]])
-            folded = np.zeros((len(terms), len(groups)))
-            for k, column in enumerate(columns):
-                folded[:, column] -= terms[:, k]
-            relative = folded[:-1] - folded[-1]
-            # Weeks absent takes what makes the columns add up to -log Λ(form) + log Λ(typical form):
-            # the weeks left to the horizon and the (small) gap between log mean and mean log hazard.
-            value = -np.log(np.r_[total[rows], reference_total])
-            others = np.delete(relative, weeks, axis=1).sum(axis=1)
-            relative[:, weeks] = (value[:-1] - value[-1]) - others
-            out[rows] = relative
-        return out
+        reference_terms, reference_total = self._reference_terms(horizon)
+        relative = np.zeros((len(weighted), len(groups)))
+        typical = np.zeros(len(groups))
+        for k, column in enumerate(columns):
+            relative[:, column] -= weighted[:, k]
+            typical[column] -= reference_terms[k]
+        relative -= typical
+        # Weeks absent takes what makes the columns add up to -log Λ(form) + log Λ(typical form):
+        # the weeks left to the horizon and the (small) gap between log mean and mean log hazard.
+        value, typical_value = -np.log(total), -np.log(np.array([reference_total]))
+        others = np.delete(relative, weeks, axis=1).sum(axis=1)
+        relative[:, weeks] = (value - typical_value) - others
+        return relative
 
     def _additive_scores(
         self, X: np.ndarray, entry: np.ndarray, horizons: Sequence[float], contribution_horizon: np.ndarray,
@@ -683,8 +831,8 @@ class RiskModel(BaseEstimator):
         contribution_horizon = np.asarray(contribution_horizon, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             explain_at = np.where(entry < contribution_horizon, contribution_horizon, np.nan)
-        cumulative, total, weighted = self._additive_grid(X, entry, horizons, explain_at)
-        return np.exp(-cumulative), self._additive_explained(total, weighted, explain_at)
+        cumulative, _, contributions = self._additive_grid(X, entry, horizons, explain_at, relative=True)
+        return np.exp(-cumulative), contributions
 
     # ------------------------------------------- additive: one form (score_one)
     def _one_form_setup(self) -> dict[str, Any]:
@@ -872,7 +1020,7 @@ class RiskModel(BaseEstimator):
         for g, columns, form_factor in parts:
             weighted[:, g] += (form_factor * shared[:, columns]).sum(axis=1)
         weighted *= b
-        # As :meth:`_additive_explained`: terms folded into contribution groups, relative to the typical form's.
+        # As :meth:`_relative_terms`: terms folded into contribution groups, relative to the typical form's.
         reference, reference_total = grid["reference"]
         folded = [0.0] * len(reference)
         for column, term in zip(setup["columns"], weighted[0].tolist()):
@@ -1091,8 +1239,7 @@ class RiskModel(BaseEstimator):
     def _additive_contributions(self, X: np.ndarray, entry: np.ndarray, horizon: float) -> np.ndarray:
         entry = np.asarray(entry, dtype=np.float64)
         explain_at = np.where(entry < horizon, float(horizon), np.nan)
-        _, total, weighted = self._additive_grid(X, entry, [], explain_at)
-        return self._additive_explained(total, weighted, explain_at)
+        return self._additive_grid(X, entry, [], explain_at, relative=True)[2]
 
     def _shapley_contributions(self, X: np.ndarray, entry: np.ndarray, horizon: float) -> np.ndarray:
         names = self.input_names_[: -len(TIME_FEATURES)]

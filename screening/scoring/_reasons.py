@@ -66,7 +66,8 @@ Cost
 ----
 Everything per form is vectorised: each factor's phrases are a small list and
 each form holds a code into it, the top factors are found with a few ``argmax``
-passes over a matrix of a dozen columns, and the text is assembled by Arrow. The
+passes over a matrix of a dozen columns, and the text is assembled by Arrow, once
+per distinct combination of phrases (a cell is then taken for each form). The
 model is asked about the typical form with one answer changed, once per distinct
 answer (a few hundred per model, remembered with the model), never per form.
 """
@@ -236,10 +237,17 @@ def _source(group: str) -> str:
     return GROUP_SOURCES.get(group, group)
 
 
-def _categorical(values: pd.Series, table: dict[object, tuple[str, str]], lang: int) -> _Described:
+def _categorical(values: pd.Series, table: dict[object, tuple[str, str]], lang: int,
+                 found: dict[tuple, np.ndarray] | None = None) -> _Described:
+    """``found``: the codes already made for these forms, by column and answers (filled here; never changed)."""
     answers = [key for key in table if key is not _MISSING]
-    codes = answer_codes(values, answers).astype(np.int32)
-    codes[codes < 0] = len(answers)  # blank (or, defensively, an answer without a phrase)
+    key = (values.name, tuple((type(answer), answer) for answer in answers))
+    codes = None if found is None else found.get(key)
+    if codes is None:
+        codes = answer_codes(values, answers).astype(np.int32)
+        codes[codes < 0] = len(answers)  # blank (or, defensively, an answer without a phrase)
+        if found is not None:
+            found[key] = codes
     phrases = [table[answer][lang] for answer in answers] + [table[_MISSING][lang]]
     return _Described(codes, phrases)
 
@@ -274,12 +282,13 @@ def _generic(column: str, values: pd.Series, lang: int) -> _Described:
     return _Described(codes, phrases)
 
 
-def _describe_column(column: str, forms: pd.DataFrame, lang: int) -> _Described:
+def _describe_column(column: str, forms: pd.DataFrame, lang: int,
+                     found: dict[tuple, np.ndarray] | None = None) -> _Described:
     if column not in forms.columns:
         return _Described(np.zeros(len(forms), dtype=np.int32), [column])
     values = forms[column]
     if column in PHRASES:
-        return _categorical(values, PHRASES[column], lang)
+        return _categorical(values, PHRASES[column], lang, found)
     if column in RANGES:
         return _ranged(values, RANGES[column], lang)
     if column in VALUES:
@@ -287,18 +296,21 @@ def _describe_column(column: str, forms: pd.DataFrame, lang: int) -> _Described:
     return _generic(column, values, lang)
 
 
-def _describe_group(group: str, forms: pd.DataFrame, lang: int) -> _Described:
+def _describe_group(group: str, forms: pd.DataFrame, lang: int,
+                    found: dict[tuple, np.ndarray] | None = None) -> _Described:
+    """``found``: answer codes looked up before for these forms (see :func:`_categorical`)."""
     parts = group.split(" x ")
     if len(parts) == 1:
-        return _describe_column(_source(group), forms, lang)
+        return _describe_column(_source(group), forms, lang, found)
     sources = [_source(part) for part in parts]
     if sorted(sources) == ["diagnosis_group", "physical_load"]:
-        load = _describe_column("physical_load", forms, lang)
-        diagnosis = _categorical(forms["diagnosis_group"], WITH_DIAGNOSIS, lang) if "diagnosis_group" in forms else \
+        load = _describe_column("physical_load", forms, lang, found)
+        diagnosis = _categorical(forms["diagnosis_group"], WITH_DIAGNOSIS, lang, found) \
+            if "diagnosis_group" in forms else \
             _Described(np.zeros(len(forms), dtype=np.int32), [WITH_DIAGNOSIS[_MISSING][lang]])
         first, second, glue = load, diagnosis, " "
     else:
-        first, second = (_describe_column(source, forms, lang) for source in sources[:2])
+        first, second = (_describe_column(source, forms, lang, found) for source in sources[:2])
         glue = _JOIN[LANGUAGES[lang]]
     codes = first.codes * len(second.phrases) + second.codes
     phrases = [f"{a}{glue}{b}" for a in first.phrases for b in second.phrases]
@@ -314,14 +326,21 @@ def phrase_table(groups: Sequence[str], forms: pd.DataFrame, language: Language 
         Index into ``phrases`` of the phrase describing the form's answer for each group.
     phrases : list of str
     """
-    lang = _language_index(language)
-    codes = np.empty((len(forms), len(groups)), dtype=np.int32)
+    by_group, phrases = _phrase_rows(groups, forms, _language_index(language))
+    return np.ascontiguousarray(by_group.T), phrases
+
+
+def _phrase_rows(groups: Sequence[str], forms: pd.DataFrame, lang: int) -> tuple[np.ndarray, list[str]]:
+    """:func:`phrase_table` with a row per group (shape (n_groups, n_forms)); a column's answers are looked up
+    once however many groups describe it."""
+    by_group = np.empty((len(groups), len(forms)), dtype=np.int32)
     phrases: list[str] = []
+    found: dict[tuple, np.ndarray] = {}
     for k, group in enumerate(groups):
-        described = _describe_group(group, forms, lang)
-        codes[:, k] = described.codes + len(phrases)
+        described = _describe_group(group, forms, lang, found)
+        np.add(described.codes, len(phrases), out=by_group[k])
         phrases.extend(described.phrases)
-    return codes, phrases
+    return by_group, phrases
 
 
 
@@ -472,35 +491,42 @@ def merge(contributions: np.ndarray, plan: Plan, blank: np.ndarray, not_applicab
     """
     values = np.asarray(contributions, dtype=np.float64)
     n = len(values)
-    summed = values[:, list(plan.main)]  # a copy
+    main = list(plan.main)
+    if main and main == list(range(main[0], main[0] + len(main))):  # the main effects side by side: a slice
+        summed = values[:, main[0] : main[0] + len(main)].copy()
+    else:
+        summed = values[:, main]  # a copy
     joined: dict[int, np.ndarray] = {}
     lead: dict[int, np.ndarray] = {}
     lead_size: dict[int, np.ndarray] = {}
     mains = set(plan.main)
+    # Masked in place (``where=``): the forms an interaction does not go to keep their sums as they were.
     for k in range(len(plan.groups)):
         if k in mains:
             continue
         home = plan.home[k]
+        column = values[:, k]
         target = np.full(n, home, dtype=np.int64)
         for partner in reversed(plan.partners[k]):  # the first unknown part takes it
             target = np.where(blank[:, partner] | not_applicable[:, partner], partner, target)
         for to in np.flatnonzero(np.bincount(target, minlength=len(plan.factors))).tolist():  # a handful
-            going = target == to
-            summed[going, to] += values[going, k]
+            np.add(summed[:, to], column, out=summed[:, to], where=target == to)
         at_home = target == home
         if home not in joined:
             joined[home], lead[home], lead_size[home] = np.zeros(n), np.full(n, -1, np.int64), np.zeros(n)
-        joined[home][at_home] += values[at_home, k]
-        larger = at_home & (np.abs(values[:, k]) > lead_size[home])
-        lead[home][larger] = k
-        lead_size[home][larger] = np.abs(values[larger, k])
+        np.add(joined[home], column, out=joined[home], where=at_home)
+        size = np.abs(column)
+        larger = at_home & (size > lead_size[home])
+        np.copyto(lead[home], k, where=larger)
+        np.copyto(lead_size[home], size, where=larger)
     for f in np.flatnonzero(not_applicable.any(axis=0)).tolist():
         moved, governing = not_applicable[:, f], _governing(plan)[f]
         if governing >= 0:
-            summed[moved, governing] += summed[moved, f]
-        summed[moved, f] = 0.0
+            np.add(summed[:, governing], summed[:, f], out=summed[:, governing], where=moved)
+        np.copyto(summed[:, f], 0.0, where=moved)
         if f in joined:
-            joined[f][moved], lead[f][moved] = 0.0, -1
+            np.copyto(joined[f], 0.0, where=moved)
+            np.copyto(lead[f], -1, where=moved)
     both = np.zeros(summed.shape, dtype=bool)
     for f, interactions in joined.items():
         main = summed[:, f] - interactions  # with what was added for answers that do not apply
@@ -819,7 +845,8 @@ def own_effects(effects: AnswerEffects, plan: Plan, factors: Factors, X: np.ndar
             partner = _hybrid_values(effects, codes, entry, horizon, sub, partner_columns,
                                      [None] * len(partner_columns), weeks=False)
             out[sub, f] = with_partner - partner
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    np.copyto(out, 0.0, where=~np.isfinite(out))  # np.nan_to_num(nan=0, posinf=0, neginf=0), in place
+    return out
 
 
 def risk_moved(values: np.ndarray, risk: np.ndarray) -> np.ndarray:
@@ -1078,8 +1105,36 @@ def explain(
 TEXT_CHUNK = 131_072
 
 
-def _joined_slots(slots: list[np.ndarray], texts: list[str], n: int, *, first_prefix: str = "") -> pa.ChunkedArray:
-    """One cell per form from codes into ``texts`` (-1: nothing), joined by ``"; "``, assembled by Arrow.
+def _joined_slots(slots: list[np.ndarray], texts: list[str], n: int, *, first_prefix: str = "",
+                  order: np.ndarray | None = None) -> pa.ChunkedArray:
+    """One cell per form from codes into ``texts`` (-1: nothing), joined by ``"; "``, in ``order`` (the forms'
+    own when None).
+
+    A cell depends only on its row's codes: each distinct combination is assembled once
+    (:func:`_assembled`) and the cells are taken from those.
+    """
+    if n <= _FEW or not slots:
+        rows = np.arange(n) if order is None else np.asarray(order, dtype=np.int64)
+        return _assembled([column[rows] for column in slots], texts, n, first_prefix=first_prefix)
+    key, bound = np.zeros(n, dtype=np.int64), 1
+    for column in slots:  # codes -1 .. len(texts) - 1: a digit of base len(texts) + 1
+        key = key * (len(texts) + 1) + (column + 1)
+        bound *= len(texts) + 1
+        if bound > 2**40:  # keep the key exact: renumber it
+            key, uniques = pd.factorize(key)
+            bound = len(uniques)
+    combination, uniques = pd.factorize(key)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[combination[::-1]] = np.arange(n - 1, -1, -1)  # a form of each combination
+    distinct = _assembled([column[first] for column in slots], texts, len(first), first_prefix=first_prefix)
+    distinct = distinct.combine_chunks() if distinct.num_chunks != 1 else distinct.chunk(0)
+    taken = combination if order is None else combination[order]
+    return pa.chunked_array([distinct.take(pa.array(taken[start : start + TEXT_CHUNK]))
+                             for start in range(0, n, TEXT_CHUNK)], pa.string())
+
+
+def _assembled(slots: list[np.ndarray], texts: list[str], n: int, *, first_prefix: str = "") -> pa.ChunkedArray:
+    """:func:`_joined_slots` of every row, assembled by Arrow.
 
     Each slot holds the text, ``"; "`` + the text when an earlier slot of the row
     holds one, or ``""``; the slots are concatenated without separator. (Arrow 25's
@@ -1119,11 +1174,11 @@ def factor_phrases(plan: Plan, forms: pd.DataFrame, factors: Factors,
         Index into ``phrases``.
     phrases : list of str
     """
-    codes, phrases = phrase_table(plan.groups, forms, language)
-    out = codes[:, list(plan.main)]
+    by_group, phrases = _phrase_rows(plan.groups, forms, _language_index(language))
+    out = by_group[list(plan.main)].T  # a factor's codes side by side in memory
     for f, lead in factors.lead.items():
         rows = np.flatnonzero(factors.both_parts[:, f])
-        out[rows, f] = codes[rows, lead[rows]]
+        out[rows, f] = by_group[lead[rows], rows]
     return out, phrases
 
 
@@ -1139,13 +1194,14 @@ def chosen_phrases(selection: Selection, codes: np.ndarray) -> tuple[np.ndarray,
 
 
 def reasons_text(up: np.ndarray, down: np.ndarray, phrases: list[str], *,
-                 language: Language = "da") -> pa.ChunkedArray:
-    """The reasons cell of every form: ``"↑ ...; ↑ ...; ↓ ..."`` from each slot's phrase code (-1: none)."""
+                 language: Language = "da", order: np.ndarray | None = None) -> pa.ChunkedArray:
+    """The reasons cell of every form: ``"↑ ...; ↑ ...; ↓ ..."`` from each slot's phrase code (-1: none);
+    in ``order`` when given (positions of the forms of ``up`` and ``down``)."""
     _language_index(language)
     texts = [f"{ARROWS['up']} {phrase}" for phrase in phrases] + [f"{ARROWS['down']} {phrase}" for phrase in phrases]
     slots = [up[:, slot] for slot in range(up.shape[1])]
     slots += [np.where(down[:, slot] >= 0, len(phrases) + down[:, slot], -1) for slot in range(down.shape[1])]
-    return _joined_slots(slots, texts, len(up))
+    return _joined_slots(slots, texts, len(up), order=order)
 
 
 def question_labels(plan: Plan, language: Language = "da") -> list[str]:
@@ -1159,10 +1215,11 @@ def question_labels(plan: Plan, language: Language = "da") -> list[str]:
     return labels
 
 
-def questions_text(questions: np.ndarray, labels: list[str], *, language: Language = "da") -> pa.ChunkedArray:
-    """The questions cell of every form: ``"Spørg til: a; b"``, or ``""``."""
+def questions_text(questions: np.ndarray, labels: list[str], *, language: Language = "da",
+                   order: np.ndarray | None = None) -> pa.ChunkedArray:
+    """The questions cell of every form: ``"Spørg til: a; b"``, or ``""``; in ``order`` when given."""
     return _joined_slots([questions[:, slot] for slot in range(questions.shape[1])], labels, len(questions),
-                         first_prefix=QUESTION_PREFIX[LANGUAGES[_language_index(language)]])
+                         first_prefix=QUESTION_PREFIX[LANGUAGES[_language_index(language)]], order=order)
 
 
 def reason_factors(explanation: Explanation, codes: np.ndarray, phrases: list[str], risk: np.ndarray,
@@ -1223,8 +1280,8 @@ def explain_chunk(
     plan = explanation.plan
     codes, phrases = factor_phrases(plan, forms, explanation.factors, language)
     up, down = chosen_phrases(explanation.selection, codes)
-    reasons = reasons_text(up[order], down[order], phrases, language=language)
-    questions = questions_text(explanation.questions[order], question_labels(plan, language), language=language)
+    reasons = reasons_text(up, down, phrases, language=language, order=order)
+    questions = questions_text(explanation.questions, question_labels(plan, language), language=language, order=order)
     factors = reason_factors(explanation, codes, phrases, risk, order) if structured else None
     return reasons, questions, factors
 

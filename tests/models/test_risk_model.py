@@ -257,6 +257,34 @@ def test_additive_grid_chunks_do_not_change_the_results(additive_model, test_coh
     np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-10, atol=1e-13)
 
 
+def test_a_chunk_s_terms_made_once_per_distinct_answer_are_each_form_s_own_to_the_last_bit(additive_model, test_cohort):
+    """The batch makes each term of the hazard once per distinct combination of the answers it reads and
+    looks it up for every form: the numbers are those the hazard makes for the forms themselves, exactly."""
+    from screening.models._person_period import TIME_FEATURES
+
+    model = additive_model
+    forms = test_cohort[0]
+    X = model.encoder_.transform(forms.drop(columns=["absence_weeks", "spell_ended"]))
+    X[::7, 5] = np.nan  # blank answers are answers too
+    n_inputs = len(model.input_names_)
+    time_columns = range(n_inputs - len(TIME_FEATURES), n_inputs)
+    order = np.random.default_rng(4).permutation(len(X))
+    width = model._period_tables(np.array([0.0]), 4).shape[2]
+    const, _, parts = model.hazard_.factorised_terms(X, None, time_columns)
+    table, table_parts, rows, A, pattern = model._chunk_terms(X, order, time_columns, width)
+    assert len(table) < len(X) / 2  # a table of answers, not of forms
+    for g in range(const.shape[1]):
+        looked_up = table[rows[g], g] if rows[g] is not None else np.full(len(X), table[0, g])
+        np.testing.assert_array_equal(looked_up, const[order, g])
+    expected_A = np.zeros((len(X), width))
+    for (g, columns, factor), (g2, columns2, factor2) in zip(parts, table_parts):
+        assert g == g2 and list(columns) == list(columns2)
+        looked_up = factor2[rows[g]] if rows[g] is not None else np.broadcast_to(factor2[0], factor.shape)
+        np.testing.assert_array_equal(looked_up, factor[order])
+        expected_A[:, columns] += factor
+    np.testing.assert_array_equal(A[pattern], expected_A[order])
+
+
 def test_split_log_hazard_adds_up_and_forgets_what_it_remembered_when_refitted():
     from screening.models._hazard import AdditiveHazard
 

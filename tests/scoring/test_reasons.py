@@ -280,6 +280,27 @@ def test_selection_is_the_stable_sort_s_even_with_ties(values, risk, top):
     np.testing.assert_array_equal(chosen.down, down)
 
 
+@settings(max_examples=max(100, settings.default.max_examples), deadline=None)
+@given(n=st.integers(0, 300), width=st.integers(0, 6), texts=st.integers(1, 5), seed=st.integers(0, 2**16),
+       ordered=st.booleans())
+def test_cells_are_assembled_once_per_distinct_combination_and_taken_in_order(n, width, texts, seed, ordered):
+    """A reasons or questions cell depends only on its row's codes: assembling each distinct row once and
+    taking the cells from those gives every cell, in the working order, whatever the text chunk size."""
+    rng = np.random.default_rng(seed)
+    words = [f"tekst {k} æøå" for k in range(texts)]
+    slots = [rng.integers(-1, texts, n) for _ in range(width)]
+    order = rng.permutation(n) if ordered else None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_reasons, "TEXT_CHUNK", 37)
+        cells = _reasons._joined_slots(slots, words, n, first_prefix="Spørg til: ", order=order).to_pylist()
+    rows = np.arange(n) if order is None else order
+    expected = []
+    for row in rows.tolist():
+        chosen = [words[column[row]] for column in slots if column[row] >= 0]
+        expected.append(("Spørg til: " if chosen else "") + "; ".join(chosen))
+    assert cells == expected
+
+
 # --- the property of issue 11: no phrase says the opposite of what its answer does -------------------
 
 
