@@ -19,6 +19,7 @@ Fitted state is NumPy arrays and scikit-learn objects only (skops-serialisable).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections.abc import Sequence
@@ -369,13 +370,37 @@ class AdditiveHazard(BaseEstimator):
         return np.bincount(member, weights=self.design_mean_ * self.coef_, minlength=len(self.groups_))
 
 
+def _early_stopping_forms(n_forms: int, n_members: int, fraction: float, seed: int) -> np.ndarray:
+    """The forms each member of a bag holds out for early stopping, shape (n_members, n_forms).
+
+    One uniform draw per form; member ``k`` holds out the forms whose draw plus ``k / n_members``
+    falls below ``fraction`` (modulo 1): arcs of the circle that do not overlap while
+    ``n_members * fraction <= 1``. Member 0 holds out the draws below ``fraction``, as the
+    single boosted model did before the bag.
+    """
+    position = np.random.default_rng(seed).random(n_forms)
+    shift = np.arange(n_members)[:, None] / n_members
+    return (position + shift) % 1.0 < fraction
+
+
 class BoostedHazard(BaseEstimator):
-    """Gradient-boosted trees for the hazard (Poisson loss, log link).
+    """Gradient-boosted trees for the hazard (Poisson loss, log link), bagged.
 
     Parameters
     ----------
     categorical_features : array-like of bool, default None
         Category-code columns of the row inputs (native categorical splits).
+    n_members : int, default 3
+        Boosted models in the bag. Member ``k`` holds out its own share of whole
+        forms for early stopping (the shares of different members do not overlap
+        while ``n_members * validation_fraction <= 1``, so every form trains all
+        members but at most one) and has ``random_state + k``; the log hazard is
+        the mean of the members' log hazards. One member with ``max_features=1.0``
+        is the single boosted model of earlier versions (the same fit).
+    max_features : float, default 0.5
+        Share of the row inputs drawn at random for each split (column subsampling,
+        as in random forests): it makes the members differ more than their
+        early-stopping forms alone would, so their mean varies less.
     learning_rate : float, default 0.05
         Shrinkage per tree; early stopping chooses the number of trees. Half of
         scikit-learn's default: on unseen complete-form cohorts of the simulator's
@@ -385,20 +410,26 @@ class BoostedHazard(BaseEstimator):
     max_leaf_nodes, min_samples_leaf, l2_regularization, max_iter
         As in :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
     validation_fraction : float, default 0.1
-        Share of *forms* held out for early stopping.
+        Share of *forms* each member holds out for early stopping.
     random_state : int, default 0
 
     Attributes
     ----------
-    model_ : HistGradientBoostingRegressor
+    members_ : list of HistGradientBoostingRegressor
     n_iter_ : int
-        Boosting iterations kept by early stopping.
+        Boosting iterations kept by early stopping, summed over the members.
     """
+
+    #: Models saved before the bag existed hold one member, as ``model_``, that saw every input at each split.
+    n_members = 1
+    max_features = 1.0
 
     def __init__(
         self,
         *,
         categorical_features: Sequence[bool] | None = None,
+        n_members: int = 3,
+        max_features: float = 0.5,
         learning_rate: float = 0.05,
         max_leaf_nodes: int = 31,
         min_samples_leaf: int = 200,
@@ -408,6 +439,8 @@ class BoostedHazard(BaseEstimator):
         random_state: int = 0,
     ) -> None:
         self.categorical_features = categorical_features
+        self.n_members = n_members
+        self.max_features = max_features
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.min_samples_leaf = min_samples_leaf
@@ -415,6 +448,13 @@ class BoostedHazard(BaseEstimator):
         self.max_iter = max_iter
         self.validation_fraction = validation_fraction
         self.random_state = random_state
+
+    def __setstate__(self, state: dict) -> None:
+        # A model saved before the bag existed: its one boosted model is the bag.
+        if "model_" in state and "members_" not in state:
+            state = {**state, "members_": [state["model_"]]}
+            del state["model_"]
+        super().__setstate__(state)
 
     def fit(
         self,
@@ -426,39 +466,44 @@ class BoostedHazard(BaseEstimator):
         sample_weight: np.ndarray | None = None,
     ) -> BoostedHazard:
         """Fit on person-period rows; ``groups`` (form of each row) keeps forms whole."""
+        if int(self.n_members) < 1:
+            raise ValueError(f"n_members must be at least 1, got {self.n_members!r}")
         weight = exposure if sample_weight is None else exposure * sample_weight
-        rng = np.random.default_rng(self.random_state)
-        held_out_forms = rng.random(int(groups.max()) + 1) < self.validation_fraction
-        held_out = held_out_forms[groups]
+        held_out_forms = _early_stopping_forms(
+            int(groups.max()) + 1, int(self.n_members), self.validation_fraction, self.random_state)
         mask = None if self.categorical_features is None else np.asarray(self.categorical_features, dtype=bool)
-        self.model_ = HistGradientBoostingRegressor(
-            loss="poisson",
-            learning_rate=self.learning_rate,
-            max_iter=self.max_iter,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=self.l2_regularization,
-            categorical_features=mask,
-            early_stopping=True,
-            n_iter_no_change=20,
-            random_state=self.random_state,
-        )
         target = event / exposure
-        train = ~held_out
-        self.model_.fit(
-            X[train], target[train], sample_weight=weight[train],
-            X_val=X[held_out], y_val=target[held_out], sample_weight_val=weight[held_out],
-        )
-        self.n_iter_ = int(self.model_.n_iter_)
+        self.members_ = []
+        for k in range(int(self.n_members)):
+            held_out = held_out_forms[k][groups]
+            train = ~held_out
+            member = HistGradientBoostingRegressor(
+                loss="poisson",
+                learning_rate=self.learning_rate,
+                max_iter=self.max_iter,
+                max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf,
+                max_features=self.max_features,
+                l2_regularization=self.l2_regularization,
+                categorical_features=mask,
+                early_stopping=True,
+                n_iter_no_change=20,
+                random_state=self.random_state + k,
+            )
+            member.fit(
+                X[train], target[train], sample_weight=weight[train],
+                X_val=X[held_out], y_val=target[held_out], sample_weight_val=weight[held_out],
+            )
+            self.members_.append(member)
+        self.n_iter_ = sum(int(member.n_iter_) for member in self.members_)
         return self
 
     def predict_log_rate(self, X: np.ndarray) -> np.ndarray:
-        """Log hazard per week of each row."""
+        """Log hazard per week of each row: the mean of the members' log hazards."""
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float32)
-        if len(X) <= SINGLE_THREAD_ROWS:
-            with _one_thread():
-                rate = self.model_.predict(X)
-        else:
-            rate = self.model_.predict(X)
-        return np.log(rate)
+        log_rate = np.zeros(len(X))
+        with _one_thread() if len(X) <= SINGLE_THREAD_ROWS else contextlib.nullcontext():
+            for member in self.members_:
+                log_rate += np.log(member.predict(X))
+        return log_rate / len(self.members_)
