@@ -396,7 +396,11 @@ class BoostedHazard(BaseEstimator):
         while ``n_members * validation_fraction <= 1``, so every form trains all
         members but at most one) and has ``random_state + k``; the log hazard is
         the mean of the members' log hazards. One member with ``max_features=1.0``
-        is the single boosted model of earlier versions (the same fit).
+        is the single boosted model of earlier versions (the same fit). Three
+        members drawing half the inputs per split raised the AUC on unseen messy
+        ``aft`` cohorts from 0.988-0.991 to 0.991-0.993 x the optimum of the answers
+        shown (five: about 0.0005 more), for about three times the boosted family's
+        fit and prediction time (``benchmarks/bench_calibration.py``).
     max_features : float, default 0.5
         Share of the row inputs drawn at random for each split (column subsampling,
         as in random forests): it makes the members differ more than their
