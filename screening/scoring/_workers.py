@@ -169,12 +169,11 @@ def _start_worker(job: ChunkJob) -> None:
 
 def _score_in_worker(number: int, kept: Path, dialect: dict[str, str]) -> ChunkDone:
     assert _JOB is not None, "a worker's job is set when it starts"
-    times = {"read": 0.0}
     clock = time.perf_counter()
     chunk = kept_chunk(kept, dialect=dialect)
-    times["read"] = time.perf_counter() - clock
+    read = time.perf_counter() - clock
     done = score_one_chunk(_JOB, number, chunk, to_disk=True)
-    done.times["read"] = done.times.get("read", 0.0) + times["read"]
+    done.times["read"] = read
     return done
 
 
