@@ -44,6 +44,7 @@ from screening.intake import (
     REFUSED_COLUMNS,
     ChunkedTable,
     FileError,
+    FirstPass,
     Format,
     Language,
     first_pass,
@@ -290,10 +291,9 @@ def score_file(
                                          refused_columns=_REFUSED_FILE_COLUMNS, language=language, scratch=work)
                             if as_workbook else None)
                 runs: list[pa.Table | Path] = []
-                several = first.duplicates is not None  # a file of several chunks: their runs wait on disk
                 job = ChunkJob(model=loaded, per=per, language=language, with_jobcenter=with_jobcenter,
                                duplicates=first.duplicates, folder=work)
-                processes = processes if several else 1
+                processes = processes if first.duplicates is not None else 1  # one chunk: scored here
                 with temporary["rejects"].open("w", encoding=csv.encoding, newline="") as rejects_handle:
                     for done in _scored_chunks(table, first, job, processes=processes, language=language, steps=steps):
                         lap.restart()  # the chunk's own steps come with it
@@ -365,7 +365,7 @@ def score_file(
                          seconds=time.perf_counter() - started)
 
 
-def _scored_chunks(table: ChunkedTable, first: Any, job: ChunkJob, *, processes: int, language: Language,
+def _scored_chunks(table: ChunkedTable, first: FirstPass, job: ChunkJob, *, processes: int, language: Language,
                    steps: dict[str, float]) -> Iterator[ChunkDone]:
     """The file's chunks scored in order: in worker processes, or here with the next validated in a thread.
 
@@ -373,7 +373,7 @@ def _scored_chunks(table: ChunkedTable, first: Any, job: ChunkJob, *, processes:
     (``first.kept``), read back mapped; a file of one chunk was kept in memory
     (``first.chunk``) and is scored here.
     """
-    several = first.duplicates is not None
+    several = first.duplicates is not None  # a file of several chunks: their runs wait on disk
     if several and processes > 1:
         with long_lived_frozen():
             yield from scored_in_workers(first.kept, job, workers=processes, dialect=table.dialect)
