@@ -1,5 +1,5 @@
 import sys
 
-from screening.cli import main
+from screening.cli import run
 
-sys.exit(main())
+sys.exit(run())

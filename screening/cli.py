@@ -9,6 +9,7 @@ answers like ``diff``: 0 no period flagged, 1 at least one flagged, 2 anything e
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -655,5 +656,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR if command in _STATUS_COMMANDS else EXIT_DEFECT
 
 
+def run() -> int:
+    """The ``screening`` program: :func:`main` on the command line's arguments, then a quick exit.
+
+    Objects left at the end (modules, a model, a run's caches: millions of them
+    after a big file) are frozen out of the garbage collection the interpreter
+    does as it exits: that collection frees nothing a process about to end
+    needs, and took about 0.4 s after a million forms. Files are closed by then.
+    """
+    code = main()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

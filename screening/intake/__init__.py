@@ -33,7 +33,13 @@ from screening.intake._passes import FirstPass, ValidationTotals, first_pass, va
 from screening.intake._privacy import CPR_MASK, CPR_PATTERN, library_message, mask_cpr, redact
 from screening.intake._read import DEFAULT_CHUNK_ROWS, VALIDATE_CHUNK_ROWS, ChunkedTable, read_table
 from screening.intake._table import TEXT_DTYPE, FileError, RawTable
-from screening.intake._validate import REFUSED_COLUMNS, Validation, comparable_case_ids, validate_table
+from screening.intake._validate import (
+    REFUSED_COLUMNS,
+    Validation,
+    comparable_case_ids,
+    prepare_validation,
+    validate_table,
+)
 
 
 def validate_file(
@@ -106,6 +112,7 @@ __all__ = [
     "mask_cpr",
     "normalise_codes",
     "parquet_frame",
+    "prepare_validation",
     "read_table",
     "reason_text",
     "redact",

@@ -67,6 +67,11 @@ def _who_code(dotted: str) -> tuple[str, str, str] | None:
     return None
 
 
+def prepare_codes() -> None:
+    """Load the classification now (about 0.1 s the first time in a process), not at the first code looked up."""
+    _who_code("A00")
+
+
 def normalise_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, np.ndarray]:
     """Normalise ICD-10 spellings and find their chapter and diagnosis group.
 

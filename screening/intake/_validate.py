@@ -29,6 +29,7 @@ import pyarrow
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
+from screening.intake._icd10 import prepare_codes
 from screening.intake._ids import RepeatedIds
 from screening.intake._contract import Contract, Field, load_contract
 from screening.intake._messages import Language, Localised, accepted_codes, reason_text
@@ -445,6 +446,21 @@ _CHECK_KINDS = {
 def _schema_without_uniqueness(training: bool) -> pa.DataFrameSchema:
     """The contract's schema with ``case_id`` uniqueness left to a file-wide list of duplicates."""
     return load_contract(training=training).schema.update_column("case_id", unique=False)
+
+
+def prepare_validation(*, training: bool = False) -> None:
+    """Do now, once per process, what the first :func:`validate_table` would do first (about 0.3 s).
+
+    The contract and its schemas are read, pandera registers its pandas backends
+    (importing its checks), and the ICD-10 classification is loaded. Worker
+    processes forked afterwards share all of it instead of each doing it again
+    on its first chunk.
+    """
+    load_contract(training=True)  # refusals are worded from the training contract's fields
+    contract = load_contract(training=training)
+    contract.schema.get_backend(check_type=pd.DataFrame)
+    _schema_without_uniqueness(training).get_backend(check_type=pd.DataFrame)
+    prepare_codes()
 
 
 #: (schema, column dtypes) pairs already checked; the schemas are cached, so their ids are stable.

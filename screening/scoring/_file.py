@@ -30,7 +30,7 @@ import functools
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -49,6 +49,7 @@ from screening.intake import (
     Language,
     first_pass,
     kept_chunk,
+    prepare_validation,
     validated_ahead,
 )
 from screening.registry import ModelFileError
@@ -137,15 +138,18 @@ def _check_paths(input_path: Path, outputs: dict[str, Path | None]) -> None:
 
 
 def _load(model: str | os.PathLike[str] | ScreeningModel, times: dict[str, float]) -> ScreeningModel:
+    """The model to score with, and validation made ready (:func:`prepare_validation`): both are then
+    shared by the worker processes forked afterwards, not done again in each (step ``model_load``)."""
     clock = time.perf_counter()
-    if isinstance(model, ScreeningModel):
-        return model
     try:
-        return load_model(model, single_forms=False)
+        loaded = model if isinstance(model, ScreeningModel) else load_model(model, single_forms=False)
     except (ModelFileError, LookupError, ValueError) as error:
         raise FileError("unusable_model", model=os.fspath(model), detail=str(error)) from None
     finally:
         times["model_load"] = time.perf_counter() - clock
+    prepare_validation()
+    times["model_load"] = time.perf_counter() - clock
+    return loaded
 
 
 def process_age() -> float | None:
@@ -404,15 +408,37 @@ def _write_merged(runs: list[pa.Table | Path], write_rows: Callable[[pa.Table], 
                   ranker: _batch.Ranker, page_head: _PageHead | None, lap: _batch.Lap) -> None:
     """Merge the sorted runs into the ranked list, handing each slice's rows to ``write_rows`` (CSV or workbook).
 
-    ``lap`` times the merge and the ranks as ``rank``, the rows written and kept for the page as ``write``.
+    The rows of a slice are written in a thread while the next slice is merged (both
+    mostly Arrow, off the GIL: the two overlap on two cores); one slice waits at most.
+    ``lap`` times the merge and the ranks as ``rank``, the rows kept for the page and
+    the writing (in its thread) as ``write``.
     """
-    for merged, rank, contact in _batch.ranked_slices(runs, ranker, horizons=model.horizons):
-        lap("rank")
-        write_rows(_batch.ranked_table(merged, rank, contact, version=model.version))
-        if page_head is not None:
-            page_head.add(merged, rank, contact, groups=ranker.groups)
-        lap("write")
-    lap("rank")
+    written = 0.0
+
+    def write(table: pa.Table) -> None:
+        nonlocal written
+        clock = time.perf_counter()
+        write_rows(table)
+        written += time.perf_counter() - clock
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-write") as pool:
+        writing: Future[None] | None = None
+        for merged, rank, contact in _batch.ranked_slices(runs, ranker, horizons=model.horizons):
+            table = _batch.ranked_table(merged, rank, contact, version=model.version)
+            lap("rank")
+            if page_head is not None:
+                page_head.add(merged, rank, contact, groups=ranker.groups)
+            lap("write")
+            if writing is not None:
+                writing.result()  # the rows go out in order
+                lap.restart()
+            writing = pool.submit(write, table)
+            del merged, table
+        if writing is not None:
+            writing.result()
+    lap.restart()
+    if lap.times is not None:
+        lap.times["write"] = lap.times.get("write", 0.0) + written
 
 
 class _PageHead:
