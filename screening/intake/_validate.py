@@ -458,8 +458,10 @@ def prepare_validation(*, training: bool = False) -> None:
     """
     load_contract(training=True)  # refusals are worded from the training contract's fields
     contract = load_contract(training=training)
-    contract.schema.get_backend(check_type=pd.DataFrame)
-    _schema_without_uniqueness(training).get_backend(check_type=pd.DataFrame)
+    no_forms = pd.DataFrame({name: pd.Series([], dtype=TEXT_DTYPE) for name in contract.columns})
+    for duplicates in (None, RepeatedIds.of([])):  # both schemas: a table alone, a chunk of a file
+        validate_table(RawTable(no_forms, np.zeros(0, dtype=np.int64)), training=training,
+                       duplicate_case_ids=duplicates)
     prepare_codes()
 
 

@@ -138,8 +138,9 @@ def _check_paths(input_path: Path, outputs: dict[str, Path | None]) -> None:
 
 
 def _load(model: str | os.PathLike[str] | ScreeningModel, times: dict[str, float]) -> ScreeningModel:
-    """The model to score with, and validation made ready (:func:`prepare_validation`): both are then
-    shared by the worker processes forked afterwards, not done again in each (step ``model_load``)."""
+    """The model to score with, its batch scoring and validation made ready (``prepare_batch``,
+    :func:`prepare_validation`): all of it is then shared by the worker processes forked afterwards, not done
+    again in each (step ``model_load``)."""
     clock = time.perf_counter()
     try:
         loaded = model if isinstance(model, ScreeningModel) else load_model(model, single_forms=False)
@@ -147,6 +148,7 @@ def _load(model: str | os.PathLike[str] | ScreeningModel, times: dict[str, float
         raise FileError("unusable_model", model=os.fspath(model), detail=str(error)) from None
     finally:
         times["model_load"] = time.perf_counter() - clock
+    loaded.prepare_batch()
     prepare_validation()
     times["model_load"] = time.perf_counter() - clock
     return loaded

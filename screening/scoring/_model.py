@@ -74,6 +74,12 @@ class ScreeningModel:
 
             self._single = SingleFormScorer(self.estimator)
 
+    def prepare_batch(self) -> None:
+        """Do the one-off work of scoring a table now (a few hundredths of a second), as
+        :func:`~screening.scoring.score_file` does before it forks worker processes, so that
+        each does not do it again on its first chunk."""
+        _engine.prepare(self.estimator)
+
     @property
     def version(self) -> str:
         return str(self.metadata.get("version", "unknown"))

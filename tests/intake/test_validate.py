@@ -238,3 +238,24 @@ def test_big_tables_worked_on_by_two_threads_give_the_same_outcome(forms_file, m
     pd.testing.assert_frame_equal(alone.valid, together.valid, check_exact=True)
     pd.testing.assert_frame_equal(alone.refused, together.refused, check_exact=True)
     assert alone.notes == together.notes and len(alone.refused) > 100
+
+
+def test_prepare_validation_leaves_the_first_table_no_imports(forms_file):
+    """What forked workers share: after ``prepare_validation`` the first validation imports nothing more
+    (pandera's backends, the ICD-10 classification); in a fresh interpreter, as a worker's parent is."""
+    import subprocess
+    import sys
+
+    path = forms_file([form(case_id=f"C-{k}", diagnosis_code=code) for k, code in enumerate(["M54.5", "F32.1"])])
+    code = (
+        "import sys\n"
+        "from screening.intake import prepare_validation, read_table, validate_table\n"
+        "table = read_table(sys.argv[1])\n"
+        "prepare_validation()\n"
+        "before = set(sys.modules)\n"
+        "result = validate_table(table)\n"
+        "assert len(result.valid) == 2, result.refused\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
