@@ -354,7 +354,7 @@ def merge_runs(runs: list[pa.Table | Path], keys: list[tuple[str, str, str]]) ->
         run_of_probe = np.repeat(np.arange(len(active)), [len(rows) for rows in probes])
         probe_rows = np.concatenate(probes)
         probe_keys = pa.concat_tables([run.keys.take(pa.array(rows)) for run, rows in zip(active, probes)])
-        position = _inverse(_rank.sort_indices(probe_keys, keys))
+        position = _rank.positions(_rank.sort_indices(probe_keys, keys))
         first_run = int(np.argmin(position[lasts]))  # its last row is the frontier
         # In each run, the rows before its first probe row that comes after the frontier (all rows if none does).
         bound = np.where(position > position[lasts[first_run]], probe_rows, sizes[run_of_probe])
@@ -373,13 +373,6 @@ def merge_runs(runs: list[pa.Table | Path], keys: list[tuple[str, str, str]]) ->
         for run, count in zip(active, counts.tolist()):
             run.hand_on(count)
         active = [run for run in active if run.fill(per_run)]
-
-
-def _inverse(order: np.ndarray) -> np.ndarray:
-    """The position of each row in ``order``."""
-    position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order))
-    return position
 
 
 def write_run(table: pa.Table, folder: Path, number: int) -> Path:

@@ -145,8 +145,6 @@ def _load(model: str | os.PathLike[str] | ScreeningModel, times: dict[str, float
         loaded = model if isinstance(model, ScreeningModel) else load_model(model, single_forms=False)
     except (ModelFileError, LookupError, ValueError) as error:
         raise FileError("unusable_model", model=os.fspath(model), detail=str(error)) from None
-    finally:
-        times["model_load"] = time.perf_counter() - clock
     loaded.prepare_batch()
     times["model_load"] = time.perf_counter() - clock
     return loaded

@@ -119,6 +119,13 @@ def group_ranks(*sorted_groups: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return (np.arange(n) - group_start + 1).astype(np.int64), starts
 
 
+def positions(order: np.ndarray) -> np.ndarray:
+    """The position of each row in ``order`` (a permutation): its inverse."""
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    return position
+
+
 def _key_codes(values: pa.Array | pa.ChunkedArray, order: str, placement: str) -> tuple[np.ndarray, int] | None:
     """Codes in ``[0, count)`` that order a sort key's column as Arrow's sort does (equal values, equal codes),
     and ``count``; None for a type not coded here.
@@ -136,9 +143,7 @@ def _key_codes(values: pa.Array | pa.ChunkedArray, order: str, placement: str) -
             or pa.types.is_large_binary(kind):
         encoded = pc.dictionary_encode(values, null_encoding="encode")
         dictionary = encoded.dictionary
-        ranks = np.empty(len(dictionary), dtype=np.int64)
-        ranks[pc.array_sort_indices(dictionary, order=order, null_placement=placement).to_numpy()] = \
-            np.arange(len(dictionary))
+        ranks = positions(pc.array_sort_indices(dictionary, order=order, null_placement=placement).to_numpy())
         return ranks[encoded.indices.to_numpy(zero_copy_only=False)], max(len(dictionary), 1)
     if not (pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind)):
         return None
