@@ -121,7 +121,8 @@ def _build_parser() -> argparse.ArgumentParser:
                             "screening-audit.jsonl beside the output)")
     _add_dialect_options(score)
     score.add_argument("--chunk-rows", dest="chunk_rows", type=_at_least_one, default=None,
-                       help="forms read and scored at a time (default 250,000, shared among the workers): "
+                       help="forms read and scored at a time (default 250,000 per worker, 500,000 shared among more than "
+                            "two): "
                             "sets the memory used, never the output")
     score.add_argument("--workers", type=_at_least_one, default=None,
                        help="processes scoring a file of several chunks, a chunk each at a time (default: one per "

@@ -232,8 +232,9 @@ def score_file(
     file_format, separator, encoding : optional
         Override what is detected in the input.
     chunk_rows : int, optional
-        Forms read and scored at a time (default 250,000, shared among the ``workers``, so that
-        the memory used stays about the same): sets the memory used, never the output.
+        Forms read and scored at a time (default 250,000 per worker, 500,000 shared among more
+        than two ``workers``, so that the memory used stays about the same): sets the memory used,
+        never the output.
     dialect : {"standard", "danish_excel"}, default "standard"
         How the CSV files are written. ``standard``: the contract's machine format for
         case systems (UTF-8, ``,``, decimal point, LF, column names). ``danish_excel``: as

@@ -83,6 +83,16 @@ def test_reasons_are_the_same_whatever_the_chunk_size(model, week, week_result, 
     assert model.score(week).ranked["reasons"].tolist() == week_result.ranked["reasons"].tolist()
 
 
+def test_reasons_and_questions_are_the_same_explained_a_block_at_a_time(model, week, week_result, monkeypatch):
+    from screening.scoring import _reasons
+
+    expected = week_result.ranked[["case_id", "reasons", "questions"]]
+    assert expected["reasons"].str.len().gt(0).mean() > 0.5 and expected["questions"].str.len().gt(0).any()
+    for block in (1, 7, 250):
+        monkeypatch.setattr(_reasons, "EXPLAIN_BLOCK", block)
+        pd.testing.assert_frame_equal(model.score(week).ranked[["case_id", "reasons", "questions"]], expected)
+
+
 def test_typed_values_score_like_their_text(model, week):
     typed = week.copy().iloc[:300]
     valid = typed["age"].str.fullmatch(r"\d+").fillna(False)
