@@ -29,7 +29,14 @@ from screening.intake._icd10 import normalise_codes
 from screening.intake._ids import RepeatedIds
 from screening.intake._messages import LANGUAGES, Language, format_number, reason_text
 from screening.intake._kept import kept_chunk
-from screening.intake._passes import FirstPass, ValidationTotals, first_pass, validate_in_chunks, validated_ahead
+from screening.intake._passes import (
+    FirstPass,
+    ValidationTotals,
+    first_pass,
+    first_pass_forked,
+    validate_in_chunks,
+    validated_ahead,
+)
 from screening.intake._privacy import CPR_MASK, CPR_PATTERN, library_message, mask_cpr, redact
 from screening.intake._read import DEFAULT_CHUNK_ROWS, VALIDATE_CHUNK_ROWS, ChunkedTable, read_table
 from screening.intake._table import TEXT_DTYPE, FileError, RawTable
@@ -104,6 +111,7 @@ __all__ = [
     "cell_text",
     "comparable_case_ids",
     "first_pass",
+    "first_pass_forked",
     "kept_chunk",
     "format_number",
     "forms_table",

@@ -153,6 +153,12 @@ FILE_ERRORS: dict[str, tuple[str, str]] = {
         "et Excel-ark rummer højst {maximum} rækker, og arket {sheet} ville få {rows}: skriv en .csv i stedet",
         "an Excel sheet holds at most {maximum} rows and sheet {sheet} would have {rows}: write a .csv instead",
     ),
+    "first_pass_died": (
+        "processen, der læste filen første gang, stoppede midt i kørslen (oftest: maskinen løb tør for "
+        "hukommelse); kør igen med --workers 1 eller en mindre --chunk-rows",
+        "the process reading the file a first time stopped mid-run (most often: the machine ran out of memory); "
+        "run again with --workers 1 or a smaller --chunk-rows",
+    ),
     "worker_died": (
         "en af de {workers} arbejdsprocesser stoppede midt i kørslen (oftest: maskinen løb tør for hukommelse); "
         "kør igen med --workers 1 eller en mindre --chunk-rows",

@@ -14,9 +14,11 @@ repeated ids) and ``validate``. A few clock readings per chunk, never per form.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +112,74 @@ def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, 
     _add_time(times, "ids", on_ids + time.perf_counter() - clock)
     return FirstPass(chunk=None, duplicates=duplicates, sha256=table.sha256,
                      kept=kept if keep_in is not None else None)
+
+
+@contextlib.contextmanager
+def first_pass_forked(table: ChunkedTable, *, keep_in: Path, training: bool = False,
+                      times: dict[str, float] | None = None) -> Iterator[Callable[[], FirstPass]]:
+    """:func:`first_pass` in a forked process (Linux) while the ``with`` block does other work.
+
+    The block gets a function that waits for the pass and returns its :class:`FirstPass`
+    (the file's only chunk included, sent back through a pipe: it never touches the disk),
+    having settled ``table`` as the pass left it (dialect, reader, checksum) and added the
+    pass's seconds to ``times``; it raises what the pass raised (a :class:`FileError` for
+    a bad file). Reading is mostly Arrow and NumPy, loading a model mostly importing
+    Python modules: in one process the two take turns at the GIL, in two they run on two
+    cores (a million forms scored about 0.5 s sooner, ``benchmarks/bench_suite.py``).
+    Leaving the block before the pass is done ends the process.
+
+    Raises
+    ------
+    FileError
+        From the pass, or ``first_pass_died`` when its process stopped without an answer
+        (most often: the machine ran out of memory).
+    """
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_first_pass_child, args=(table, keep_in, training, sending),
+                              name="screening-first-pass", daemon=True)
+    process.start()
+    sending.close()
+    outcome: list[FirstPass] = []
+
+    def result() -> FirstPass:
+        if not outcome:
+            try:
+                message = receiving.recv()
+            except EOFError:
+                raise FileError("first_pass_died") from None
+            if message[0] == "error":
+                raise message[1]
+            _, first, settled, seconds = message
+            table._settle(settled)
+            for step, value in seconds.items():
+                _add_time(times, step, value)
+            outcome.append(first)
+        return outcome[0]
+
+    try:
+        yield result
+    finally:
+        if not outcome:
+            process.terminate()
+        process.join()
+        receiving.close()
+
+
+def _first_pass_child(table: ChunkedTable, keep_in: Path, training: bool, sending) -> None:  # noqa: ANN001
+    """The forked process of :func:`first_pass_forked`: the pass, and its outcome or error sent back."""
+    times: dict[str, float] = {}
+    try:
+        message = ("done", first_pass(table, training=training, times=times, keep_in=keep_in), table._settled(),
+                   times)
+    except BaseException as error:  # raised in the parent; Ctrl-C there ends this process anyway
+        message = ("error", error)
+    try:
+        sending.send(message)
+    except Exception:  # an error that cannot be pickled: its type and line instead
+        sending.send(("error", RuntimeError(f"{type(message[1]).__name__}: {message[1]}")))
+    finally:
+        sending.close()
 
 
 def validated_ahead(chunks: Iterable[RawTable], *, duplicates: RepeatedIds | None, training: bool = False,

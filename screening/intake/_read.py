@@ -343,6 +343,13 @@ class ChunkedTable:
             self.dialect["reader"] = "python"
             return [function(number, chunk) for number, chunk in enumerate(self._line_chunks())]
 
+    def _settled(self) -> dict[str, object]:
+        """What a full pass settles (the dialect, the CSV reader, the checksum), to hand to a copy of this table."""
+        return {"dialect": dict(self.dialect), "slow": self._slow, "sha256": self.sha256}
+
+    def _settle(self, settled: dict[str, object]) -> None:
+        self.dialect, self._slow, self.sha256 = settled["dialect"], settled["slow"], settled["sha256"]
+
     @property
     def reader(self) -> str:
         """Which CSV reader the file needs: ``"arrow"`` or ``"python"`` (line-aware)."""

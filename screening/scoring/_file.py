@@ -49,6 +49,7 @@ from screening.intake import (
     Format,
     Language,
     first_pass,
+    first_pass_forked,
     kept_chunk,
     prepare_validation,
     validated_ahead,
@@ -69,6 +70,7 @@ from screening.scoring._workbook import WeekWorkbook
 from screening.scoring._workers import (
     ChunkDone,
     ChunkJob,
+    can_fork,
     chunk_rows_for,
     default_workers,
     long_lived_frozen,
@@ -80,7 +82,7 @@ from screening.scoring._workers import (
 #: The steps of a run's profile, in order (``seconds_by_step`` of the summary):
 #:
 #: - ``start_up``: the process's start until :func:`score_file` is called (interpreter, imports), when asked;
-#: - ``model_load``: loading the model (in a thread, during the first read);
+#: - ``model_load``: loading the model (during the first read: beside a process reading, or a thread);
 #: - ``read``: reading and decoding the file's chunks, both passes (the second in the read-ahead thread);
 #: - ``ids``: the first pass's list of ids repeated anywhere in the file;
 #: - ``validate``: validating the chunks (in the read-ahead thread);
@@ -282,20 +284,11 @@ def score_file(
         steps = dict.fromkeys(STEPS, 0.0)
         steps["start_up"] = age or 0.0
         lap = _batch.Lap(steps)
-        # The model loads (mostly importing scikit-learn) while the file is first read (mostly Arrow, off the GIL)
-        # and validation is made ready; worker processes forked afterwards share all three.
-        with _short_gil_turns(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-model") as pool:
-            loading = pool.submit(_load, model, steps)
-            try:
-                table = ChunkedTable(input_path, chunk_rows=chunk_rows or chunk_rows_for(processes),
-                                     file_format=file_format, separator=separator, encoding=encoding)
-                lap("read")
-                first = first_pass(table, times=steps, keep_in=work)
-                lap.restart()
-                prepare_validation()
-                lap("validate")
-            finally:
-                loaded = loading.result()  # a model error is reported first, as before the file was read
+        # The model loads (mostly importing scikit-learn) and validation is made ready while the file is first
+        # read (mostly Arrow); worker processes forked afterwards share all three.
+        loaded, table, first = _load_and_first_pass(model, input_path, work, steps, processes=processes,
+                                                    chunk_rows=chunk_rows, file_format=file_format,
+                                                    separator=separator, encoding=encoding)
         with_jobcenter = _batch.has_jobcenter(table.header)
         if per == "jobcenter" and not with_jobcenter:
             raise FileError("no_jobcenter_column")
@@ -388,6 +381,45 @@ def score_file(
         return FileScore(summary=summary, dialect=input_dialect,
                          written={"output": output, "rejects": rejects, "page": report, "audit": log},
                          seconds=time.perf_counter() - started)
+
+
+def _load_and_first_pass(model: str | os.PathLike[str] | ScreeningModel, input_path: Path, work: Path,
+                         steps: dict[str, float], *, processes: int, chunk_rows: int | None,
+                         file_format: Format | None, separator: str | None, encoding: str | None
+                         ) -> tuple[ScreeningModel, ChunkedTable, FirstPass]:
+    """The model loaded, validation made ready and the file's first pass, side by side.
+
+    With worker processes (Linux), the first pass runs in a forked process of its own
+    (:func:`~screening.intake.first_pass_forked`): loading the model is Python holding the
+    GIL, and in one process the two took turns (the run 0.5 s slower on a million forms).
+    Otherwise the model loads in a thread, with short GIL turns. Either way a model error
+    is reported first, as before the file was read.
+    """
+    lap = _batch.Lap(steps)
+    try:
+        table = ChunkedTable(input_path, chunk_rows=chunk_rows or chunk_rows_for(processes),
+                             file_format=file_format, separator=separator, encoding=encoding)
+    except FileError:
+        _load(model, steps)  # a model error first
+        raise
+    lap("read")
+    if processes > 1 and can_fork():
+        with first_pass_forked(table, keep_in=work, times=steps) as first_pass_done:
+            loaded = _load(model, steps)
+            lap.restart()
+            prepare_validation()
+            lap("validate")
+            return loaded, table, first_pass_done()
+    with _short_gil_turns(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-model") as pool:
+        loading = pool.submit(_load, model, steps)
+        try:
+            first = first_pass(table, times=steps, keep_in=work)
+            lap.restart()
+            prepare_validation()
+            lap("validate")
+        finally:
+            loaded = loading.result()
+    return loaded, table, first
 
 
 def _scored_chunks(table: ChunkedTable, first: FirstPass, job: ChunkJob, *, processes: int, language: Language,

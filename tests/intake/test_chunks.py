@@ -197,3 +197,80 @@ def test_every_hostile_file_kept_by_the_first_pass_reads_back_as_read(case, tmp_
     np.testing.assert_array_equal(np.concatenate([part.row_numbers for part in parts]), whole.row_numbers)
     assert [record for part in parts for record in part.malformed] == whole.malformed
     assert all(part.dialect == whole.dialect for part in parts)
+
+
+def _pass_outcome(path: Path, folder: Path, *, forked: bool):
+    """A file's first pass in chunks of 2, as the batch sees it: the forms, refused ids, settled table, or the error."""
+    from screening.intake import first_pass, first_pass_forked, kept_chunk
+
+    try:
+        table = ChunkedTable(path, chunk_rows=2)
+        if forked:
+            times: dict[str, float] = {}
+            with first_pass_forked(table, keep_in=folder, times=times) as done:
+                first = done()
+            assert set(times) <= {"read", "ids"}
+        else:
+            first = first_pass(table, keep_in=folder)
+    except FileError as error:
+        return ("error", error.kind, error.params)
+    parts = [first.chunk] if first.chunk is not None else [kept_chunk(kept, dialect=table.dialect) for kept in first.kept]
+    frame = pd.concat([part.frame for part in parts], ignore_index=True)
+    repeated = None if first.duplicates is None else first.duplicates.repeated.tolist()
+    return (frame, np.concatenate([part.row_numbers for part in parts]).tolist(),
+            [record for part in parts for record in part.malformed], repeated,
+            table.dialect, table.reader, table.sha256, first.sha256)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_the_first_pass_in_a_process_of_its_own_finds_what_it_finds_here(case, tmp_path):
+    """The batch runs the first pass in a forked process beside the model's load: same chunks, same repeated ids,
+    the table settled the same (dialect, reader, checksum), the same error for a bad file."""
+    path = case.build(tmp_path)
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    expected = _pass_outcome(path, here, forked=False)
+    found = _pass_outcome(path, there, forked=True)
+    if isinstance(expected[0], str):
+        assert found == expected
+        return
+    pd.testing.assert_frame_equal(found[0], expected[0], check_exact=True)
+    assert found[1:] == expected[1:]
+
+
+def test_a_first_pass_with_repeated_ids_and_a_late_encoding_settles_the_table_here(tmp_path):
+    forms = simulate_cohort(60, seed=3, messy=True).forms
+    forms.loc[50, "case_id"] = forms.loc[2, "case_id"]
+    path = tmp_path / "week.csv"
+    write_forms(forms, path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[40] = lines[40].decode("utf-8").replace("a", "æ", 1).encode("cp1252")  # one line saved by another program
+    path.write_bytes(b"".join(lines))
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    found = _pass_outcome(path, folder, forked=True)
+    assert found[3] and len(found[3]) == 1  # the id repeated chunks apart
+    assert found[4]["encoding"] == "cp1252" and found[6] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_first_pass_process_that_dies_is_one_clear_error_and_one_left_early_is_ended(tmp_path, monkeypatch):
+    import os
+    import time
+
+    import screening.intake._passes as passes
+    from screening.intake import first_pass_forked
+
+    path = tmp_path / "week.csv"
+    write_forms(simulate_cohort(20, seed=1).forms, path)
+    monkeypatch.setattr(passes, "first_pass", lambda *args, **kwargs: os._exit(9))  # as the kernel's OOM killer
+    with pytest.raises(FileError) as error:
+        with first_pass_forked(ChunkedTable(path, chunk_rows=5), keep_in=tmp_path) as done:
+            done()
+    assert error.value.kind == "first_pass_died" and "--workers 1" in error.value.text("da")
+    monkeypatch.setattr(passes, "first_pass", lambda *args, **kwargs: time.sleep(60))
+    clock = time.perf_counter()
+    with pytest.raises(RuntimeError, match="the model"):
+        with first_pass_forked(ChunkedTable(path, chunk_rows=5), keep_in=tmp_path):
+            raise RuntimeError("the model could not be loaded")
+    assert time.perf_counter() - clock < 10
