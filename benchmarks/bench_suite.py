@@ -43,7 +43,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from _common import DATA, PYTHON, machine, measure, simulated_csv
@@ -203,7 +205,8 @@ def bench_file(name: str, path: Path, model_dir: Path, peer: Path, repeat: int) 
         result["profile_seconds"] = middle
     else:
         result["profile_seconds"] = "not available: the audit line holds no step timings"
-    result["profile_note"] = ("seconds_by_step of the command's audit line; model_load overlaps read and ids (a thread), "
+    result["profile_note"] = ("seconds_by_step of the command's audit line; model_load overlaps read and ids (the first "
+                              "pass runs in a process of its own), "
                               "validate..rank of a file's chunks run in worker processes (--workers, one per core) "
                               "while the main process reads the next chunks, so the "
                               "steps can add up to more than the wall time; seconds: the scoring's own wall time, wall: "
@@ -228,6 +231,7 @@ def main() -> None:
     results: dict[str, object] = {"machine": machine(), "rows": args.rows, "repeat": args.repeat,
                                   "model": {"family": "additive", "train_rows": args.train_rows},
                                   "command": "python benchmarks/bench_suite.py " + " ".join(sys.argv[1:]),
+                                  "code": _code_version(), "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                   "goals": {"ratio_to_plain": "<= 0.5", "ratio_to_pyarrow": "<= 5 (stretch 3)",
                                             "peak_mb": "< 1536 at 1M rows"},
                                   "files": {}}
@@ -243,6 +247,15 @@ def main() -> None:
               f" | steps {profile}", flush=True)
         save_suite(results)
     print(f"wrote {save_suite(results)}")
+
+
+def _code_version() -> str:
+    """The commit measured (``git describe --always --dirty``), or ``unknown`` outside a checkout."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def save_suite(results: dict[str, object]) -> Path:
