@@ -1,11 +1,14 @@
-"""Writing output files safely: whole or not at all, and harmless when opened in a spreadsheet."""
+"""Writing output files safely (whole or not at all, harmless when opened in a spreadsheet), and Ctrl-C kept
+from being lost while a process forks."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,3 +64,32 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a CSV (UTF-8, comma, LF) atomically, with formulas neutralised."""
     with atomic_path(path) as temporary:
         neutralise_formulas(frame).to_csv(temporary, index=False, lineterminator="\n")
+
+
+@contextlib.contextmanager
+def interrupt_after() -> Iterator[None]:
+    """Ctrl-C pressed during the block is raised (``KeyboardInterrupt``) as it ends, not inside it.
+
+    Fork processes in this block: a Ctrl-C that lands while ``os.fork`` runs the
+    interpreter's at-fork handlers (``logging``'s) is raised inside one of them, printed
+    as "Exception ignored" and lost, and the run went on as if nothing had been pressed.
+    A child forked here inherits the holding handler: :func:`interrupt_as_usual` in it.
+    Only where Ctrl-C raises as usual (the main thread, Python's own handler).
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    pressed: list[int] = []
+    signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def interrupt_as_usual() -> None:
+    """In a process forked inside :func:`interrupt_after`: Ctrl-C raises ``KeyboardInterrupt`` again."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -664,8 +664,13 @@ def run() -> int:
     after a big file) are frozen out of the garbage collection the interpreter
     does as it exits: that collection frees nothing a process about to end
     needs, and took about 0.4 s after a million forms. Files are closed by then.
+    Ctrl-C while :func:`main` still imports what the command needs is one line too.
     """
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        print("screening: interrupted", file=sys.stderr)
+        return 130
     gc.freeze()
     return code
 

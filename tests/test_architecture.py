@@ -2,7 +2,7 @@
 
 Stages, in order: intake -> features -> models -> registry -> scoring -> spark -> monitoring -> cli. A stage
 imports only earlier stages, and only their public names; no two modules import each
-other, directly or round about. ``screening/_io.py`` (safe file writing) and
+other, directly or round about. ``screening/_io.py`` (safe file writing, Ctrl-C around forks) and
 ``screening/_lazy.py`` (names imported on first use), which import no stage, and
 ``screening/synthetic.py`` (the simulator, after intake) are not stages;
 ``screening/__init__.py`` and ``__main__.py`` sit on top and may import anything public.

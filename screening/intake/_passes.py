@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from screening._io import interrupt_after, interrupt_as_usual
 from screening.intake._ids import RepeatedIds, fingerprints
 from screening.intake._kept import keep_chunk
 from screening.intake._messages import Language
@@ -138,7 +139,8 @@ def first_pass_forked(table: ChunkedTable, *, keep_in: Path, training: bool = Fa
     receiving, sending = context.Pipe(duplex=False)
     process = context.Process(target=_first_pass_child, args=(table, keep_in, training, sending),
                               name="screening-first-pass", daemon=True)
-    process.start()
+    with interrupt_after():
+        process.start()
     sending.close()
     outcome: list[FirstPass] = []
 
@@ -168,6 +170,7 @@ def first_pass_forked(table: ChunkedTable, *, keep_in: Path, training: bool = Fa
 
 def _first_pass_child(table: ChunkedTable, keep_in: Path, training: bool, sending) -> None:  # noqa: ANN001
     """The forked process of :func:`first_pass_forked`: the pass, and its outcome or error sent back."""
+    interrupt_as_usual()
     times: dict[str, float] = {}
     try:
         message = ("done", first_pass(table, training=training, times=times, keep_in=keep_in), table._settled(),

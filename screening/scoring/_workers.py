@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from screening._io import interrupt_after, interrupt_as_usual
 from screening.intake import DEFAULT_CHUNK_ROWS, FileError, RepeatedIds, kept_chunk
 from screening.scoring import _batch
 
@@ -167,6 +168,7 @@ _JOB: ChunkJob | None = None  # a worker's job: set once, when it starts
 
 def _start_worker(job: ChunkJob) -> None:
     global _JOB
+    interrupt_as_usual()
     _JOB = job
     from threadpoolctl import threadpool_limits
 
@@ -205,6 +207,10 @@ def scored_in_workers(kept: list[Path], job: ChunkJob, *, workers: int, dialect:
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                              initargs=(job,)) as pool:
         try:
+            with interrupt_after():  # the first submission forks the workers
+                first = next(source, None)
+                if first is not None:
+                    pending.append(pool.submit(_score_in_worker, *first, dialect))
             while True:
                 while len(pending) < workers + 1:  # one queued for each worker to go on with
                     item = next(source, None)

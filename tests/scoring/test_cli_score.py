@@ -252,3 +252,34 @@ def test_the_score_summary_is_danish_by_default_and_english_on_request(tmp_path)
     assert ("drift:     this week's forms differ from the training data in age by more than 12,000 forms explain: "
             "read the list with extra care") in english
     assert english.endswith("time:      3.50 s (validate and score 1.2)")
+
+
+def test_ctrl_c_is_one_line_and_leaves_no_file_and_no_process(model_dir, tmp_path):
+    """Ctrl-C while a file of several chunks is read (its first pass in a process of its own) or scored:
+    exit 130, one line, nothing written, no process left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "week.csv"
+    write_forms(simulate_cohort(12_000, seed=4).forms, path)
+    for wait in (0.0, 0.4):  # as soon as the run starts, and a little later
+        out = tmp_path / f"out-{wait}"
+        out.mkdir()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "screening", "score", "--model", str(model_dir), "--input", str(path),
+             "--output", str(out / "ranked.csv"), "--report", str(out / "week.html"), "--chunk-rows", "500",
+             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not any(out.iterdir()) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the run's scratch folder exists: the file is being read
+        time.sleep(wait)
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+        _, err = process.communicate(timeout=60)
+        # 130, or ended by the signal itself once the interpreter is past its handler: a shell says 130 of both.
+        assert process.returncode in (130, -signal.SIGINT) and err == "screening: interrupted\n", (wait, err)
+        assert list(out.iterdir()) == []
+        left = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
+        assert left == []
