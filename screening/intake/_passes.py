@@ -126,7 +126,7 @@ def first_pass_forked(table: ChunkedTable, *, keep_in: Path, training: bool = Fa
     pass's seconds to ``times``; it raises what the pass raised (a :class:`FileError` for
     a bad file). Reading is mostly Arrow and NumPy, loading a model mostly importing
     Python modules: in one process the two take turns at the GIL, in two they run on two
-    cores (a million forms scored about 0.5 s sooner, ``benchmarks/bench_suite.py``).
+    cores (a million forms scored 0.4-0.5 s sooner, measured side by side).
     Leaving the block before the pass is done ends the process.
 
     Raises
