@@ -77,9 +77,30 @@ def _who_code(dotted: str) -> tuple[str, str, str] | None:
     return None if chapter is None else (dotted, chapter, CHAPTER_GROUPS.get(chapter, "other"))
 
 
+@functools.cache
+def _who_columns() -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The table's codes, chapters and contract groups, each one Arrow array in the table's order."""
+    chapters = _who_chapters()
+    return (pa.array(list(chapters), pa.large_string()), pa.array(list(chapters.values()), pa.large_string()),
+            pa.array([CHAPTER_GROUPS.get(chapter, "other") for chapter in chapters.values()], pa.large_string()))
+
+
+@functools.cache
+def _who_position(spelling: str) -> int:
+    """Where a spelling's code is in :data:`WHO_TABLE` (-1: not ICD-10); once per spelling."""
+    found = _lookup(spelling)
+    return -1 if found is None else _who_positions()[found[0]]
+
+
+@functools.cache
+def _who_positions() -> dict[str, int]:
+    return {code: position for position, code in enumerate(_who_chapters())}
+
+
 def prepare_codes() -> None:
     """Read the classification now (a few milliseconds the first time in a process), not at the first code."""
-    _who_chapters()
+    _who_columns()
+    _who_positions()
 
 
 def who_table_of_library() -> list[tuple[str, str]]:
@@ -116,17 +137,17 @@ def normalise_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, 
     """
     present = codes.notna().to_numpy()
     inverse, uniques = pd.factorize(codes[present])  # hashing: fast on a million forms
-    # One look-up per distinct spelling (plain Python strings, not a walk over the Arrow array), spread by Arrow.
-    found = [_lookup(str(spelling)) for spelling in uniques.tolist()]
-    invalid = np.zeros(len(codes), dtype=bool)
-    invalid[present] = np.array([hit is None for hit in found], dtype=bool)[inverse] if len(uniques) else False
+    # One look-up per distinct spelling (plain Python strings, not a walk over the Arrow array): its code's place in
+    # the table, from which Arrow takes the code, chapter and group of every form.
+    at = np.fromiter((_who_position(str(spelling)) for spelling in uniques.tolist()), dtype=np.int64,
+                     count=len(uniques))
     positions = np.full(len(codes), -1, dtype=np.int64)
-    positions[present] = inverse
+    positions[present] = at[inverse]
+    invalid = present & (positions < 0)
     taken = pa.array(positions, mask=positions < 0)
-    as_text = [pd.Series(pd.arrays.ArrowStringArray(
-        pa.array([hit and hit[part] for hit in found], pa.large_string()).take(taken), dtype=TEXT_DTYPE),
-        index=codes.index) for part in range(3)]
-    return as_text[0], as_text[1], as_text[2], invalid
+    code, chapter, group = (pd.Series(pd.arrays.ArrowStringArray(column.take(taken)), dtype=TEXT_DTYPE,
+                                      index=codes.index) for column in _who_columns())
+    return code, chapter, group, invalid
 
 
 def all_codes() -> list[str]:
