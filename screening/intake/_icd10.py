@@ -43,7 +43,6 @@ _SPACES_AND_DOTS = re.compile(r"[\s.]")
 SKS_EXTRA_CHARACTERS = 2
 
 
-@functools.cache
 def _lookup(spelling: str) -> tuple[str, str, str] | None:
     """Normalised code, chapter and group for one spelling, or None when it is not ICD-10."""
     compact = _SPACES_AND_DOTS.sub("", spelling.upper())
@@ -87,7 +86,7 @@ def _who_columns() -> tuple[pa.Array, pa.Array, pa.Array]:
 
 @functools.cache
 def _who_position(spelling: str) -> int:
-    """Where a spelling's code is in :data:`WHO_TABLE` (-1: not ICD-10); once per spelling."""
+    """Where a spelling's code is in :data:`WHO_TABLE` (-1: not ICD-10); looked up once per spelling."""
     found = _lookup(spelling)
     return -1 if found is None else _who_positions()[found[0]]
 

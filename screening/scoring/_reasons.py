@@ -1280,20 +1280,21 @@ def explain_chunk(
 
     Everything but ``order`` is in the forms' own order (see :func:`explain`). Without
     ``structured``, the forms are explained :data:`EXPLAIN_BLOCK` at a time (a form's
-    reasons depend on its own row alone), and their cells assembled once at the end.
+    reasons depend on its own row alone), and their cells assembled once at the end;
+    with it, all at once (the JSON needs each form's explanation whole).
     """
-    if structured or len(X) <= EXPLAIN_BLOCK:
+    if structured:
         explanation = explain(estimator, X, entry, contributions, groups, forms, risk=risk, horizon=horizon,
                               already_absent=already_absent)
         plan = explanation.plan
         codes, phrases = factor_phrases(plan, forms, explanation.factors, language)
         up, down = chosen_phrases(explanation.selection, codes)
-        factors = reason_factors(explanation, codes, phrases, risk, order) if structured else None
+        factors = reason_factors(explanation, codes, phrases, risk, order)
         asked = explanation.questions
     else:
         plan, factors, phrases = plan_of(tuple(groups)), None, None
         ups, downs, questions = [], [], []
-        for start in range(0, len(X), EXPLAIN_BLOCK):
+        for start in range(0, max(len(X), 1), EXPLAIN_BLOCK):  # one block at least: no forms, no cells
             rows = slice(start, start + EXPLAIN_BLOCK)
             block = forms.iloc[rows]
             explanation = explain(estimator, X[rows], entry[rows], contributions[rows], groups, block,
