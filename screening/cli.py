@@ -626,6 +626,19 @@ _COMMANDS = {"simulate": _run_simulate, "validate": _run_validate, "train": _run
 _STATUS_COMMANDS = frozenset({"monitor"})
 
 
+def _caused_by_ctrl_c(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is behind ``error``: one landing in an extension module's
+    initialisation comes out as ``ImportError: initialization failed`` (pybind11) raised from it."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from screening.intake import FileError
@@ -648,6 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("screening: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # a defect of ours: say so in one line unless debugging
+        if _caused_by_ctrl_c(error):
+            print("screening: interrupted", file=sys.stderr)
+            return 130
         if os.environ.get("SCREENING_DEBUG"):
             raise
         from screening.intake import library_message  # no CPR-shaped number, even from a defect

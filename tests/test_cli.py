@@ -150,3 +150,19 @@ def test_a_defect_of_ours_is_one_line_without_personal_data(monkeypatch, capsys)
     assert code == cli.EXIT_DEFECT and code != 0
     assert err.count("\n") == 1 and "internal error (ValueError)" in err
     assert "010203" not in err and "Traceback" not in err
+
+
+def test_ctrl_c_inside_an_extension_import_is_interrupted_not_a_defect(monkeypatch, capsys):
+    """pybind11 turns a Ctrl-C in a module's initialisation into ``ImportError`` raised from it (seen in CI)."""
+    from screening import cli
+
+    def importing(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as pressed:
+            raise ImportError("initialization failed") from pressed
+
+    monkeypatch.setitem(cli._COMMANDS, "validate", importing)
+    monkeypatch.setenv("SCREENING_DEBUG", "1")  # not a defect: no traceback even when debugging
+    assert cli.main(["validate", "--input", "x.csv"]) == 130
+    assert capsys.readouterr().err == "screening: interrupted\n"
