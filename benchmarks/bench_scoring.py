@@ -134,7 +134,8 @@ def trained_model(family: str, rows: int, seed: int = 1) -> tuple[Path, Path]:
     """A model directory and the plain logistic peer, trained once on a simulated cohort."""
     model_dir = DATA / f"scoring_model_{family}_{rows}_{seed}"
     peer = DATA / f"scoring_plain_logistic_{rows}_{seed}.skops"
-    if model_dir.exists() and peer.exists():
+    saved_before_scorers = family == "additive" and not (model_dir / "scorer.json").exists()  # trained again
+    if model_dir.exists() and peer.exists() and not saved_before_scorers:
         return model_dir, peer
     import numpy as np
     import skops.io as sio

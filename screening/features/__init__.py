@@ -14,9 +14,14 @@ same chunk by chunk, ``pool_counts`` adds up chunks or weeks; ``drift_p_value`` 
 the test of one input. ``answer_codes`` is the fast look-up of each answer's
 position in a list of answers.
 
+``EncoderScoring`` and ``DesignScoring`` are what scoring needs of the two (the
+fitted estimators are made of them), without scikit-learn. ``applicability_rules``
+and ``not_applying`` say which questions do not apply to
+a form (the contract's ``applies_unless``), as the encoder reads them.
+
 Importing this package is cheap: each name's module is imported on first use, so
-scoring, which needs the drift and answer look-ups, does not import scikit-learn
-before a model is loaded.
+scoring, which needs the drift and answer look-ups and the applicability of
+questions, never imports scikit-learn (only ``FormEncoder`` and ``AdditiveBasis`` do).
 """
 
 from __future__ import annotations
@@ -24,9 +29,13 @@ from __future__ import annotations
 from screening._lazy import lazy_names
 
 _LAZY = {
-    "AUDIT_ATTRIBUTES": "screening.features._encoder",
+    "AUDIT_ATTRIBUTES": "screening.features._encoding",
+    "applicability_rules": "screening.features._encoding",
+    "not_applying": "screening.features._encoding",
     "FormEncoder": "screening.features._encoder",
     "AdditiveBasis": "screening.features._basis",
+    "DesignScoring": "screening.features._design",
+    "EncoderScoring": "screening.features._encoding",
     "answer_codes": "screening.features._columns",
     "FALSE_ALARM_RATE": "screening.features._drift",
     "PSI_MODERATE": "screening.features._drift",
@@ -49,11 +58,15 @@ __all__ = [
     "PSI_MODERATE",
     "PSI_WARNING",
     "AdditiveBasis",
+    "DesignScoring",
+    "EncoderScoring",
     "FormEncoder",
     "answer_codes",
+    "applicability_rules",
     "drift_counts",
     "drift_p_value",
     "drift_reference",
+    "not_applying",
     "pool_counts",
     "population_stability",
     "stability_of_counts",

@@ -8,23 +8,41 @@ measures risks against outcomes, per subgroup and against the plain peers of
 reaches the horizon (``NotEvaluableError`` otherwise); ``compare_paired`` gives the
 paired difference of two sources for a promotion guard; ``threadpool_controller()``
 is the process's one thread-pool controller, shared by whoever limits BLAS or
-OpenMP threads. Importing this package loads neither MLflow nor matplotlib.
+OpenMP threads. ``freeze_scorer`` writes what scoring reads of a fitted additive
+model as JSON, ``thaw_scorer`` reads it back as a ``RiskScoring``, which predicts and
+explains as the model does without importing scikit-learn. Importing this package
+is cheap: each name's module is imported on first use; none loads MLflow or matplotlib.
 """
 
-from screening.models._evaluate import (
-    Evaluation,
-    NotEvaluableError,
-    PairedComparison,
-    compare_paired,
-    evaluate,
-    extraction_date,
-    follow_up_weeks,
-    ipcw_outcome,
-)
-from screening.models._hazard import threadpool_controller
-from screening.models._peers import fit_plain_peers, plain_inputs
-from screening.models._risk_model import FAMILIES, HORIZONS, RiskModel, fit_risk_model
-from screening.models._risk_model import _form_dates as form_days
+from __future__ import annotations
+
+from screening._lazy import lazy_names
+
+_LAZY = {
+    "Evaluation": "screening.models._evaluate",
+    "NotEvaluableError": "screening.models._evaluate",
+    "PairedComparison": "screening.models._evaluate",
+    "compare_paired": "screening.models._evaluate",
+    "evaluate": "screening.models._evaluate",
+    "extraction_date": "screening.models._evaluate",
+    "follow_up_weeks": "screening.models._evaluate",
+    "ipcw_outcome": "screening.models._evaluate",
+    "threadpool_controller": "screening.models._additive_scoring",
+    "fit_plain_peers": "screening.models._peers",
+    "plain_inputs": "screening.models._peers",
+    "FAMILIES": "screening.models._risk_model",
+    "HORIZONS": "screening.models._risk_model",
+    "RiskModel": "screening.models._risk_model",
+    "fit_risk_model": "screening.models._risk_model",
+    "form_days": "screening.models._risk_model",
+    "RiskScoring": "screening.models._risk_scoring",
+    "freeze_scorer": "screening.models._frozen",
+    "thaw_scorer": "screening.models._frozen",
+}
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
+
 
 __all__ = [
     "FAMILIES",
@@ -33,6 +51,7 @@ __all__ = [
     "NotEvaluableError",
     "PairedComparison",
     "RiskModel",
+    "RiskScoring",
     "compare_paired",
     "evaluate",
     "extraction_date",
@@ -40,7 +59,9 @@ __all__ = [
     "fit_risk_model",
     "follow_up_weeks",
     "form_days",
+    "freeze_scorer",
     "ipcw_outcome",
     "plain_inputs",
+    "thaw_scorer",
     "threadpool_controller",
 ]

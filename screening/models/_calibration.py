@@ -24,8 +24,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from screening.models._additive_scoring import CalibrationScoring
 
-class HazardCalibrator(BaseEstimator):
+
+class HazardCalibrator(CalibrationScoring, BaseEstimator):
     """Fit ``a + b·log λ`` by Poisson maximum likelihood (Newton's method).
 
     Attributes
@@ -79,7 +81,5 @@ class HazardCalibrator(BaseEstimator):
         self.n_iter_ = iteration
         return self
 
-    def transform(self, log_rate: np.ndarray) -> np.ndarray:
-        """Calibrated log hazard."""
+    def _check_fitted(self) -> None:
         check_is_fitted(self)
-        return self.intercept_ + self.slope_ * np.asarray(log_rate, dtype=np.float64)

@@ -3,6 +3,8 @@
 A model directory holds::
 
     model.skops      the fitted RiskModel, in skops' format (no pickle)
+    scorer.json      what scoring reads of it, as plain data (additive family only;
+                     ``screening.models.freeze_scorer``): a batch scores without scikit-learn
     metadata.json    version, horizons, library versions, training summary, drift reference, ...
     model_card.md    the model card (TRIPOD+AI headings)
     plots/*.png      figures the card shows
@@ -11,7 +13,9 @@ A model directory holds::
 Loading verifies the manifest first (a changed, swapped, truncated, missing or extra
 file is refused), then loads ``model.skops`` with :data:`TRUSTED_TYPES`, the trust
 list kept here in code: skops reads nothing else, and MLflow's own trust list
-(stored inside the model) is never consulted. The checksums catch damage and
+(stored inside the model) is never consulted. Loaded only to score
+(``for_scoring=True``), a directory with ``scorer.json`` gives the scorer instead,
+read as JSON: neither skops nor scikit-learn is imported. The checksums catch damage and
 swapped files; they are not a signature against someone who can rewrite the whole
 directory (see the README's security notes).
 """
@@ -30,6 +34,7 @@ from typing import Any
 from screening._io import file_sha256
 
 MODEL_FILE = "model.skops"
+SCORER_FILE = "scorer.json"
 METADATA_FILE = "metadata.json"
 MANIFEST_FILE = "MANIFEST.json"
 FORMAT_VERSION = 1
@@ -189,6 +194,11 @@ def save_model_dir(
     staging.mkdir(parents=True)
     try:
         sio.dump(estimator, staging / MODEL_FILE)
+        from screening.models import freeze_scorer
+
+        scorer = freeze_scorer(estimator)
+        if scorer is not None:
+            (staging / SCORER_FILE).write_text(scorer, "utf-8")
         untrusted = set(sio.get_untrusted_types(file=staging / MODEL_FILE)) - set(TRUSTED_TYPES)
         if untrusted:
             raise ModelFileError(
@@ -272,8 +282,17 @@ def _check_versions(recorded: dict[str, str], directory: Path) -> None:
     warnings.warn(f"model {directory.name} was trained with {described}; risks may differ slightly", ModelVersionWarning, stacklevel=3)
 
 
-def load_model_dir(directory: str | os.PathLike[str]) -> LoadedModel:
+def load_model_dir(directory: str | os.PathLike[str], *, for_scoring: bool = False) -> LoadedModel:
     """Load a model directory after verifying its checksums and library versions.
+
+    Parameters
+    ----------
+    directory : path-like
+    for_scoring : bool, default False
+        Give the model's scorer (``scorer.json``, a
+        :class:`~screening.models.RiskScoring`: predicts and explains exactly as the
+        fitted model, cannot be refitted) where the directory has one, read without
+        skops or scikit-learn; else, and by default, the fitted ``RiskModel``.
 
     Raises
     ------
@@ -286,11 +305,20 @@ def load_model_dir(directory: str | os.PathLike[str]) -> LoadedModel:
     ModelVersionWarning
         A library's version differs in a way that does not break loading.
     """
-    sio = _skops_io()
     directory = Path(directory)
     checksum = verify_model_dir(directory)
     metadata = json.loads((directory / METADATA_FILE).read_text("utf-8"))
     _check_versions(metadata.get("library_versions", {}), directory)
+    scorer_path = directory / SCORER_FILE
+    if for_scoring and scorer_path.is_file():
+        from screening.models import thaw_scorer
+
+        try:
+            scorer = thaw_scorer(scorer_path.read_bytes())
+        except ValueError as error:
+            raise ModelFileError(f"{scorer_path}: cannot be read ({error})") from None
+        return LoadedModel(estimator=scorer, metadata=metadata, path=directory, checksum=checksum)
+    sio = _skops_io()
     model_path = directory / MODEL_FILE
     try:
         untrusted = set(sio.get_untrusted_types(file=model_path)) - set(TRUSTED_TYPES)

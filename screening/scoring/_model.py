@@ -35,7 +35,7 @@ class ScreeningModel:
     Parameters
     ----------
     loaded : screening.registry.LoadedModel
-        The fitted ``RiskModel`` with its metadata, path and checksum.
+        The fitted ``RiskModel`` (or its scorer, ``RiskScoring``) with its metadata, path and checksum.
 
     Attributes
     ----------
@@ -201,6 +201,11 @@ class ScreeningModel:
 def load_model(path_or_uri: str | os.PathLike[str], *, single_forms: bool = True) -> ScreeningModel:
     """Load a model for scoring from a model directory or an MLflow URI.
 
+    An additive model loads its scorer (``scorer.json``: plain data, read without
+    skops or scikit-learn, in a few hundredths of a second), which scores to the
+    bit as the fitted model; a boosted model, or one saved before scorers existed,
+    loads the fitted model (importing scikit-learn, about a second).
+
     Parameters
     ----------
     path_or_uri : str or path-like
@@ -234,7 +239,7 @@ def load_model(path_or_uri: str | os.PathLike[str], *, single_forms: bool = True
         text = urllib.parse.unquote(urllib.parse.urlparse(text).path)
     elif scheme:
         text = os.fspath(registry.resolve_model_uri(text))
-    model = ScreeningModel(registry.load_model_dir(text))
+    model = ScreeningModel(registry.load_model_dir(text, for_scoring=True))
     if single_forms:
         model.prepare_single_forms()
     return model

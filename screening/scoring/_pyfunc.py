@@ -107,7 +107,7 @@ class ScreeningPyfunc(PythonModel):
     """MLflow pyfunc around a screening model directory (logged as the ``model_dir`` artifact)."""
 
     def load_context(self, context: Any) -> None:
-        self._model = ScreeningModel(load_model_dir(context.artifacts["model_dir"]))
+        self._model = ScreeningModel(load_model_dir(context.artifacts["model_dir"], for_scoring=True))
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """One answer per form (:func:`score_rows`); ``params={"language": "en"}`` for English reasons."""

@@ -402,9 +402,9 @@ def plan_of(groups: tuple[str, ...]) -> Plan:
 @functools.lru_cache(maxsize=64)
 def _governing(plan: Plan) -> tuple[int, ...]:
     """For each factor, the factor whose answer can make it not apply (-1: none), from the contract."""
-    from screening.features import FormEncoder  # imports scikit-learn: only once a model is scoring
+    from screening.features import applicability_rules
 
-    rules = FormEncoder.applicability_rules()
+    rules = applicability_rules()
     out = []
     for source in plan.sources:
         governing = [plan.sources.index(column) for column in rules.get(source, {}) if column in plan.sources]
@@ -427,16 +427,16 @@ def answer_state(plan: Plan, forms: pd.DataFrame | Mapping[str, object]) -> tupl
         A question that does not apply is not blank. A factor whose column the
         forms lack is neither.
     """
-    from screening.features import FormEncoder
+    from screening.features import not_applying
 
     one = not isinstance(forms, pd.DataFrame)
     n = 1 if one else len(forms)
     blank = np.zeros((n, len(plan.factors)), dtype=bool)
     inapplicable = np.zeros_like(blank)
-    not_applying = FormEncoder.not_applying(forms)
+    applies_not = not_applying(forms)
     for f, source in enumerate(plan.sources):
-        if source in not_applying:
-            inapplicable[:, f] = not_applying[source]
+        if source in applies_not:
+            inapplicable[:, f] = applies_not[source]
         if one:
             blank[0, f] = source in forms and _is_blank(forms[source])
         elif source in forms.columns:
@@ -1439,10 +1439,10 @@ def _explain_values(
     plan, governing, interactions, labels, weeks_factor = _single_plan(tuple(groups), language)
     n_factors = len(plan.factors)
     # answer_state
-    from screening.features import FormEncoder
+    from screening.features import not_applying
 
-    not_applying = FormEncoder.not_applying(form)
-    inapplicable = [bool(not_applying.get(source, False)) for source in plan.sources]
+    applies_not = not_applying(form)
+    inapplicable = [bool(applies_not.get(source, False)) for source in plan.sources]
     blank = [source in form and _is_blank(form[source]) and not skip
              for source, skip in zip(plan.sources, inapplicable)]
     # merge

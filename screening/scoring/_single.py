@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screening.features import FormEncoder
+from screening.features import not_applying
 from screening.intake import MAIN_HORIZON, FormValidator, Language
 from screening.scoring import _engine, _rank, _reasons
 from screening.scoring._types import Reason, Score
@@ -148,7 +148,7 @@ class SingleFormScorer:
                                           for name in dict.fromkeys(governing)}))
         for blanked, rows in enumerate(frames):
             encoded = self.encoder.transform(_engine.model_frame(self.estimator, rows))
-            inapplicable = FormEncoder.not_applying(rows, rules=self._unless)
+            inapplicable = not_applying(rows, rules=self._unless)
             for j, (column, _kind, _categories) in enumerate(self.inputs):
                 if column in cycled and not (blanked and column in governing):
                     skip = inapplicable.get(column, np.zeros(length, dtype=bool)).tolist()
@@ -168,7 +168,7 @@ class SingleFormScorer:
         frame = pd.DataFrame({name: pd.Series([values[name]], dtype=dtypes[name])
                               for name in self.validator.contract.columns})
         encoded = self.encoder.transform(_engine.model_frame(self.estimator, frame))[0]
-        inapplicable = FormEncoder.not_applying(values, rules=self._unless) if self._unless else {}
+        inapplicable = not_applying(values, rules=self._unless) if self._unless else {}
         for (column, _kind, _categories), code in zip(self.inputs, encoded.tolist()):
             if not inapplicable.get(column, False):
                 self._remember((column, values.get(column)), code)
@@ -183,7 +183,7 @@ class SingleFormScorer:
                 return self._encode_cold(values)
             row[j] = code
         if self._unless:
-            for column, applies_not in FormEncoder.not_applying(values, rules=self._unless).items():
+            for column, applies_not in not_applying(values, rules=self._unless).items():
                 if applies_not:
                     j, code = self._inapplicable[column]
                     row[j] = code

@@ -245,13 +245,13 @@ def test_risks_and_contributions_from_one_pass_equal_the_separate_ones(additive_
 
 
 def test_additive_grid_chunks_do_not_change_the_results(additive_model, test_cohort, monkeypatch):
-    from screening.models import _risk_model
+    from screening.models import _risk_scoring
 
     model = additive_model
     forms = test_cohort[0].iloc[:700]
     whole = model.predict_risk(forms).to_numpy(), model.contributions(forms).to_numpy()
-    monkeypatch.setattr(_risk_model, "GRID_CHUNK_FORMS", 97)
-    monkeypatch.setattr("screening.models._hazard._DISTINCT_FROM", 10)
+    monkeypatch.setattr(_risk_scoring, "GRID_CHUNK_FORMS", 97)
+    monkeypatch.setattr("screening.models._additive_scoring._DISTINCT_FROM", 10)
     chunked = model.predict_risk(forms).to_numpy(), model.contributions(forms).to_numpy()
     np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-10, atol=1e-13)

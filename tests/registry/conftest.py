@@ -23,6 +23,14 @@ def small_model():
 
 
 @pytest.fixture(scope="session")
+def boosted_small():
+    from screening.models import fit_risk_model
+
+    forms, _ = validated(600, seed=5)
+    return fit_risk_model(forms, family="boosted", seed=0, calibration_folds=1)
+
+
+@pytest.fixture(scope="session")
 def scoring_forms():
     forms, _ = validated(200, seed=4, training=True)  # TODO: RiskModel should not need outcome columns to predict
     return forms

@@ -15,6 +15,7 @@ from screening.registry._files import (
     MANIFEST_FILE,
     METADATA_FILE,
     MODEL_FILE,
+    SCORER_FILE,
     TRUSTED_TYPES,
     ModelFileError,
     ModelVersionWarning,
@@ -151,3 +152,50 @@ def test_loading_imports_only_the_scikit_learn_a_model_needs(tmp_path, small_mod
         )
         run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_an_additive_model_is_saved_with_its_scorer_and_scores_alike_without_scikit_learn(tmp_path, small_model,
+                                                                                         scoring_forms):
+    """A batch loads the scorer (plain JSON, in the manifest): the fitted model's risks to the bit, and
+    neither scikit-learn nor skops imported. Without ``for_scoring`` the fitted model, as always."""
+    import subprocess
+    import sys
+
+    directory = save_model_dir(small_model, tmp_path / "model", metadata={"version": "s1"})
+    assert SCORER_FILE in json.loads((directory / MANIFEST_FILE).read_text())["files"]
+    assert type(load_model_dir(directory).estimator).__name__ == "RiskModel"
+    expected = tmp_path / "risks.npy"
+    np.save(expected, load_model_dir(directory).estimator.predict_risk(scoring_forms).to_numpy())
+    forms = tmp_path / "forms.pkl"
+    scoring_forms.to_pickle(forms)
+    script = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from screening.registry import load_model_dir\n"
+        f"loaded = load_model_dir({str(directory)!r}, for_scoring=True)\n"
+        "assert type(loaded.estimator).__name__ == 'RiskScoring' and loaded.version == 's1'\n"
+        f"risks = loaded.estimator.predict_risk(pd.read_pickle({str(forms)!r}))\n"
+        f"assert np.array_equal(risks.to_numpy(), np.load({str(expected)!r}))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'skops', 'scipy', 'mlflow'}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"
+
+
+def test_a_changed_or_forged_scorer_is_refused(model_dir):
+    scorer = model_dir / SCORER_FILE
+    scorer.write_text(scorer.read_text().replace('"format":1', '"format":1 '), "utf-8")
+    with pytest.raises(ModelFileError, match="scorer.json was changed"):
+        load_model_dir(model_dir, for_scoring=True)
+    document = json.loads(scorer.read_text())
+    document["model"]["object"] = "builtins.eval"
+    scorer.write_text(json.dumps(document), "utf-8")
+    write_manifest(model_dir)  # someone who rewrites the whole directory: the reader still names no such class
+    with pytest.raises(ModelFileError, match="scorer.json: cannot be read .*names no scoring class"):
+        load_model_dir(model_dir, for_scoring=True)
+
+
+def test_a_boosted_model_has_no_scorer_and_loads_as_fitted_for_scoring(tmp_path, boosted_small):
+    directory = save_model_dir(boosted_small, tmp_path / "boosted", metadata={"version": "b"})
+    assert not (directory / SCORER_FILE).exists()
+    assert type(load_model_dir(directory, for_scoring=True).estimator).__name__ == "RiskModel"
