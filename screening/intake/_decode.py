@@ -249,18 +249,26 @@ class DecodedStream(io.RawIOBase):
         return True
 
     def _look_for_blank_lines(self, block: memoryview) -> None:
-        """Note an empty line followed by content (Arrow skips such lines; the rows after them shift)."""
+        """Note an empty line followed by content (Arrow skips such lines; the rows after them shift).
+
+        One regular-expression scan of the block where it lies (no copy of it), and one
+        of the few bytes around its start for an empty line the boundary cuts.
+        """
         if self.blank_line or not len(block):
             return
-        if self._blank_pending:
-            self.blank_line = bool(bytes(block).strip())
+        if self._blank_pending:  # only blank space after an empty line so far: any content now
+            self.blank_line = _CONTENT.search(block) is not None
             return
-        text = self._tail + bytes(block)
-        if blank_line_before_content(text):
-            self.blank_line = True
-        elif b"\n\n" in text or b"\n\r\n" in text:
-            self._blank_pending = True  # only blank space after it so far
-        self._tail = text[-2:]
+        tail = self._tail
+        across = _EMPTY_LINE.search(tail + bytes(block[:2]))
+        found = _EMPTY_LINE.search(block) if across is None else None
+        if across is not None or found is not None:
+            after = max(across.end() - len(tail), 0) if across is not None else found.end()
+            if _CONTENT.search(block, after) is not None:
+                self.blank_line = True
+            else:
+                self._blank_pending = True
+        self._tail = (tail + bytes(block[-2:]))[-2:]
 
     @property
     def complete(self) -> bool:

@@ -274,3 +274,20 @@ def test_a_first_pass_process_that_dies_is_one_clear_error_and_one_left_early_is
         with first_pass_forked(ChunkedTable(path, chunk_rows=5), keep_in=tmp_path):
             raise RuntimeError("the model could not be loaded")
     assert time.perf_counter() - clock < 10
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="\n\r a,", max_size=60), block=st.integers(1, 9))
+def test_an_empty_line_before_content_is_noticed_wherever_the_blocks_cut(tmp_path_factory, text, block):
+    """The reader notes an empty line followed by content (Arrow would skip it) as the whole file would show it,
+    with block boundaries anywhere (inside ``\\r\\n``, between two line ends, in trailing blank space)."""
+    from screening.intake._decode import blank_line_before_content, open_decoded
+
+    data = ("header\n" + text).encode("ascii")
+    path = tmp_path_factory.mktemp("blank") / "forms.csv"
+    path.write_bytes(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decode_module, "READ_BYTES", block)
+        with open_decoded(path, "auto") as stream:
+            assert stream.read() == data
+            assert stream.raw.blank_line == blank_line_before_content(data)
