@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from screening.features import DesignScoring, EncoderScoring
+from screening.intake import MAIN_HORIZON
 from screening.models._additive_scoring import AdditiveHazardScoring, CalibrationScoring
 from screening.models._risk_scoring import RiskScoring
 
@@ -59,9 +60,11 @@ def freeze_scorer(estimator: Any) -> str | None:
 
     Raises
     ------
+    TypeError
+        An attribute of a type the format does not keep (named, with where it sits).
     ValueError
         The text does not give back the same risks and contributions (a defect: an
-        attribute of a type the format does not keep exactly).
+        attribute the format does not keep exactly).
     """
     if getattr(estimator, "family_", None) != "additive":
         return None
@@ -69,7 +72,7 @@ def freeze_scorer(estimator: Any) -> str | None:
     scorer = thaw_scorer(text)
     entry = np.asarray(_CHECK_ENTRIES)
     X = np.repeat(np.asarray(estimator.reference_, dtype=np.float64)[None, :], len(entry), axis=0)
-    later = [float(h) for h in estimator.horizons_ if h >= 13]
+    later = [float(h) for h in estimator.horizons_ if h >= MAIN_HORIZON]
     at = np.array([next((h for h in later if h > weeks), np.nan) for weeks in entry])
     # A copy: the model remembers tables as it scores (some at another size, equal to a last bit or so);
     # the two are compared from the same start, and the caller's model is left as it was.
