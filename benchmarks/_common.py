@@ -31,7 +31,8 @@ def simulated_csv(rows: int, *, seed: int = 1, training: bool = False, dialect: 
 
 
 def measure(command: list[str], *, env: dict[str, str] | None = None, tree: bool = False) -> dict[str, float]:
-    """Wall time and peak memory of a command: GNU time's (the largest single process), and with ``tree``
+    """Wall time, CPU time and peak memory of a command: GNU time's (CPU: user and kernel seconds of the
+    command and of the processes it waited for, its workers too; memory: the largest single process), and with ``tree``
     (Linux) the peak of the whole process tree's proportional set size (``peak_tree_mb``: the command and its
     worker processes, pages they share counted once), sampled every 20 ms.
 
@@ -54,7 +55,10 @@ def measure(command: list[str], *, env: dict[str, str] | None = None, tree: bool
         raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n{stderr[-2000:]}")
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
     peak_mb = int(peak.group(1)) / 1024 if peak else float("nan")
-    return {"seconds": seconds, "peak_mb": peak_mb, "peak_tree_mb": peak_tree if sampling else float("nan")}
+    cpu = [re.search(rf"{kind} time \(seconds\): ([0-9.]+)", stderr) for kind in ("User", "System")]
+    cpu_seconds = sum(float(found.group(1)) for found in cpu) if all(cpu) else float("nan")
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb,
+            "peak_tree_mb": peak_tree if sampling else float("nan")}
 
 
 def _tree_pss_mb(root: int) -> float:

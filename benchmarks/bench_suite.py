@@ -152,6 +152,7 @@ def own_profile(audit_log: Path) -> dict[str, float] | None:
 
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {"seconds": round(statistics.median(run["seconds"] for run in runs), 2),
+            "cpu_seconds": round(statistics.median(run.get("cpu_seconds", float("nan")) for run in runs), 2),
             "peak_mb": round(max(max(run["peak_mb"], run.get("peak_tree_mb", 0.0)) for run in runs)),
             "peak_largest_process_mb": round(max(run["peak_mb"] for run in runs)),
             "all_seconds": [round(run["seconds"], 2) for run in runs]}
@@ -240,8 +241,9 @@ def main() -> None:
         results["files"][name] = result
         profile = result["profile_seconds"]
         scored = result["screening_score"]
-        print(f"{name:<17} score {scored['seconds']:>6} s {scored['peak_mb']:>5} MB"
+        print(f"{name:<17} score {scored['seconds']:>6} s (CPU {scored['cpu_seconds']:>5} s) {scored['peak_mb']:>5} MB"
               f" | plain {result['plain_pandas_sklearn']['seconds']:>6} s"
+              f" (CPU {result['plain_pandas_sklearn']['cpu_seconds']:>5} s)"
               f" | pyarrow {result['pyarrow_read_write']['seconds']:>5} s"
               f" | x plain {result['ratio_to_plain']:>5} | x floor {result['ratio_to_pyarrow']:>5}"
               f" | steps {profile}", flush=True)
