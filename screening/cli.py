@@ -626,6 +626,12 @@ _COMMANDS = {"simulate": _run_simulate, "validate": _run_validate, "train": _run
 _STATUS_COMMANDS = frozenset({"monitor"})
 
 
+def _interrupted() -> int:
+    """Ctrl-C: one line, and the exit code a shell gives a program Ctrl-C ended."""
+    print("screening: interrupted", file=sys.stderr)
+    return 130
+
+
 def _caused_by_ctrl_c(error: BaseException) -> bool:
     """Whether a KeyboardInterrupt is behind ``error``: one landing in an extension module's
     initialisation comes out as ``ImportError: initialization failed`` (pybind11) raised from it."""
@@ -658,12 +664,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"screening: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("screening: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except Exception as error:  # a defect of ours: say so in one line unless debugging
         if _caused_by_ctrl_c(error):
-            print("screening: interrupted", file=sys.stderr)
-            return 130
+            return _interrupted()
         if os.environ.get("SCREENING_DEBUG"):
             raise
         from screening.intake import library_message  # no CPR-shaped number, even from a defect
@@ -685,8 +689,7 @@ def run() -> int:
     try:
         code = main()
     except KeyboardInterrupt:
-        print("screening: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     gc.freeze()
     return code
 

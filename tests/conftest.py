@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+#: Libraries scoring must not import: each costs start-up a batch never uses.
+HEAVY_LIBRARIES = frozenset({"sklearn", "skops", "scipy", "mlflow"})
+
+
+def heavy_imports_of(script: str) -> list[str]:
+    """Run ``script`` in a fresh interpreter (it must succeed) and name the :data:`HEAVY_LIBRARIES` it imported."""
+    listing = ("\nimport json, sys\n"
+               f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(HEAVY_LIBRARIES)!r}))))\n")
+    run = subprocess.run([sys.executable, "-c", script + listing], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
 
 HEADER = [
     "case_id", "jobcenter", "form_received", "sick_leave_start", "sick_weeks", "age", "sex",
