@@ -8,7 +8,8 @@
 - One validator: :func:`validate_table` judges a table (:func:`validate_in_chunks`
   a file of any size, as the whole file would be judged); :class:`FormValidator`
   judges one form the same way, fast. :func:`comparable_case_ids` gives the ids as
-  validation compares them, to find ids repeated across chunks (or Spark partitions).
+  validation compares them, to find ids repeated across chunks (or Spark partitions);
+  :func:`refuse_repeated` completes a chunk's validation made before those were known.
 - Privacy: :func:`redact`, :func:`mask_cpr` and :func:`library_message` keep
   CPR-shaped numbers out of everything shown.
 - Words: refusal reasons (:func:`reason_text`) and file errors
@@ -31,6 +32,7 @@ from screening.intake._messages import LANGUAGES, Language, format_number, reaso
 from screening.intake._kept import kept_chunk
 from screening.intake._passes import (
     FirstPass,
+    ForkedPass,
     ValidationTotals,
     first_pass,
     first_pass_forked,
@@ -45,6 +47,7 @@ from screening.intake._validate import (
     Validation,
     comparable_case_ids,
     prepare_validation,
+    refuse_repeated,
     validate_table,
 )
 
@@ -99,6 +102,7 @@ __all__ = [
     "Field",
     "FileError",
     "FirstPass",
+    "ForkedPass",
     "FormValidator",
     "Format",
     "Language",
@@ -124,6 +128,7 @@ __all__ = [
     "read_table",
     "reason_text",
     "redact",
+    "refuse_repeated",
     "text_frame",
     "validate_file",
     "validate_in_chunks",

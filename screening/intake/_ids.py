@@ -126,9 +126,15 @@ class RepeatedIds:
     def mask(self, ids: pd.Series) -> np.ndarray:
         """Whether each id (NA: never) is one of the repeated ones."""
         out = np.zeros(len(ids), dtype=bool)
-        if not len(self.repeated):
+        if len(self.repeated):
+            out[np.flatnonzero(ids.notna().to_numpy())] = self.contains(fingerprints(ids))
+        return out
+
+    def contains(self, prints: np.ndarray) -> np.ndarray:
+        """Whether each fingerprint (:func:`fingerprints`) is that of one of the repeated ids."""
+        out = np.zeros(len(prints), dtype=bool)
+        if not len(self.repeated) or not len(prints):
             return out
-        prints = fingerprints(ids)
         high = np.ascontiguousarray(self.repeated["high"])  # sorted: the records are sorted by (high, low)
         distinct_high = _distinct_of_sorted(high)
         if len(distinct_high) == len(high):  # one record per first half (as good as always): the second half tells
@@ -139,8 +145,7 @@ class RepeatedIds:
             candidates = np.flatnonzero(_positions_in(prints["high"], distinct_high) >= 0)
             whole = np.minimum(np.searchsorted(self.repeated, prints[candidates]), len(self.repeated) - 1)
             found = self.repeated[whole] == prints[candidates]
-        present = np.flatnonzero(ids.notna().to_numpy())
-        out[present[candidates[found]]] = True
+        out[candidates[found]] = True
         return out
 
 

@@ -4,7 +4,10 @@ The first pass (:func:`first_pass`) checks the header and finds the ``case_id``
 values repeated anywhere in the file, kept as 16-byte fingerprints
 (:mod:`._ids`); the second validates each chunk with that list
 (:func:`validated_ahead`), the next chunk read and validated in a thread while
-the current one is used. A file of one chunk is read once.
+the current one is used. A file of one chunk is read once. The pass can also tell
+each chunk as soon as it is kept, and the rows of each chunk whose ids repeat, so
+that a chunk is validated while the pass goes on and completed afterwards
+(:func:`~screening.intake.refuse_repeated`).
 :class:`ValidationTotals` adds up what the chunks' validations say of the file.
 
 Both passes can add the seconds they spend to a ``times`` dict, by step:
@@ -16,9 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +36,7 @@ from screening.intake._kept import keep_chunk
 from screening.intake._messages import Language
 from screening.intake._read import ChunkedTable
 from screening.intake._table import FileError, RawTable
-from screening.intake._validate import Validation, comparable_case_ids, validate_table
+from screening.intake._validate import Validation, case_ids_with_rows, validate_table
 
 
 @dataclass
@@ -49,16 +54,21 @@ class FirstPass:
     kept : list of pathlib.Path or None
         With more than one chunk and ``keep_in``: every chunk as read, in order, kept on disk
         (read them back with :func:`kept_chunk`: the second pass need not read the file again).
+    repeated_rows : list of numpy.ndarray or None
+        With more than one chunk: for each chunk, the row numbers of its forms whose id is
+        repeated in the file (what :func:`~screening.intake.refuse_repeated` completes a
+        validation made before the pass ended with).
     """
 
     chunk: RawTable | None
     duplicates: RepeatedIds | None
     sha256: str | None
     kept: list[Path] | None = None
+    repeated_rows: list[np.ndarray] | None = None
 
 
 def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, float] | None = None,
-               keep_in: Path | None = None) -> FirstPass:
+               keep_in: Path | None = None, on_kept: Callable[[int, Path], None] | None = None) -> FirstPass:
     """Read the file once: check its header and find ``case_id`` values repeated anywhere in it.
 
     Ids are kept as 16-byte fingerprints (``_ids``), not as text, so that this
@@ -75,6 +85,11 @@ def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, 
         A private folder where every chunk is also kept as read (Arrow IPC, :mod:`._kept`; about
         the file's size), so that a file of several chunks is read and decoded once. Keeping
         counts as ``read``.
+    on_kept : callable, optional
+        Called with each chunk's number and path as soon as it is kept, so that its work can
+        start while the pass goes on. A chunk number seen before means the file is being
+        read again from its start (the line-aware reader took over): the chunks kept before
+        are void, and the new ones are kept under other names.
 
     Raises
     ------
@@ -83,19 +98,27 @@ def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, 
     """
     on_ids = 0.0  # seconds in ``visit``: the rest of the pass is reading
 
-    def ids_of(chunk: RawTable) -> np.ndarray:
+    def ids_of(chunk: RawTable) -> tuple[np.ndarray, np.ndarray]:
+        """The fingerprints of the chunk's ids, and the row number of each."""
         nonlocal on_ids
         clock = time.perf_counter()
-        found = fingerprints(comparable_case_ids(chunk, training=training))
+        ids, rows = case_ids_with_rows(chunk, training=training)
+        found = fingerprints(ids), rows[ids.notna().to_numpy()]
         on_ids += time.perf_counter() - clock
         return found
 
     kept: list[Path] = []
+    folder = keep_in
 
-    def visit(number: int, chunk: RawTable) -> RawTable | np.ndarray:
+    def visit(number: int, chunk: RawTable) -> RawTable | tuple[np.ndarray, np.ndarray]:
+        nonlocal folder
         if keep_in is not None:
-            del kept[number:]  # the file read again from its start (the line-aware reader took over)
-            kept.append(keep_chunk(chunk, keep_in, number))
+            if number < len(kept):  # the file read again from its start (the line-aware reader took over)
+                del kept[number:]
+                folder = Path(tempfile.mkdtemp(prefix="reread-", dir=keep_in))  # the void chunks' names stay void
+            kept.append(keep_chunk(chunk, folder, number))
+            if on_kept is not None:
+                on_kept(number, kept[-1])
         # The first chunk is kept whole (a file of one chunk is not read twice); the others give their ids.
         return chunk if number == 0 else ids_of(chunk)
 
@@ -109,25 +132,28 @@ def first_pass(table: ChunkedTable, *, training: bool = False, times: dict[str, 
         return FirstPass(chunk=results[0], duplicates=None, sha256=table.sha256)
     results[0] = ids_of(results[0])
     clock = time.perf_counter()
-    duplicates = RepeatedIds.of(results)
+    duplicates = RepeatedIds.of(prints for prints, _ in results)
+    repeated_rows = [rows[duplicates.contains(prints)] for prints, rows in results]
     _add_time(times, "ids", on_ids + time.perf_counter() - clock)
     return FirstPass(chunk=None, duplicates=duplicates, sha256=table.sha256,
-                     kept=kept if keep_in is not None else None)
+                     kept=kept if keep_in is not None else None, repeated_rows=repeated_rows)
 
 
 @contextlib.contextmanager
 def first_pass_forked(table: ChunkedTable, *, keep_in: Path, training: bool = False,
-                      times: dict[str, float] | None = None) -> Iterator[Callable[[], FirstPass]]:
+                      times: dict[str, float] | None = None) -> Iterator[ForkedPass]:
     """:func:`first_pass` in a forked process (Linux) while the ``with`` block does other work.
 
-    The block gets a function that waits for the pass and returns its :class:`FirstPass`
-    (the file's only chunk included, sent back through a pipe: it never touches the disk),
-    having settled ``table`` as the pass left it (dialect, reader, checksum) and added the
-    pass's seconds to ``times``; it raises what the pass raised (a :class:`FileError` for
-    a bad file). Reading is mostly Arrow and NumPy, loading a model mostly importing
-    Python modules: in one process the two take turns at the GIL, in two they run on two
-    cores (a million forms scored 0.4-0.5 s sooner, measured side by side).
-    Leaving the block before the pass is done ends the process.
+    The block gets a :class:`ForkedPass`: called, it waits for the pass and returns its
+    :class:`FirstPass` (the file's only chunk included, sent back through a pipe: it never
+    touches the disk), having settled ``table`` as the pass left it (dialect, reader,
+    checksum) and added the pass's seconds to ``times``; it raises what the pass raised (a
+    :class:`FileError` for a bad file). Its :meth:`~ForkedPass.kept` gives each chunk as
+    soon as it is kept, for work that need not wait for the whole pass. Reading is mostly
+    Arrow and NumPy, loading a model mostly importing Python modules: in one process the
+    two take turns at the GIL, in two they run on two cores (a million forms scored
+    0.4-0.5 s sooner, measured side by side). Leaving the block before the pass is done
+    ends the process.
 
     Raises
     ------
@@ -142,39 +168,79 @@ def first_pass_forked(table: ChunkedTable, *, keep_in: Path, training: bool = Fa
     with interrupt_after():
         process.start()
     sending.close()
-    outcome: list[FirstPass] = []
-
-    def result() -> FirstPass:
-        if not outcome:
-            try:
-                message = receiving.recv()
-            except EOFError:
-                raise FileError("first_pass_died") from None
-            if message[0] == "error":
-                raise message[1]
-            _, first, settled, seconds = message
-            table._settle(settled)
-            for step, value in seconds.items():
-                _add_time(times, step, value)
-            outcome.append(first)
-        return outcome[0]
-
+    passing = ForkedPass(table, receiving, times)
     try:
-        yield result
+        yield passing
     finally:
-        if not outcome:
+        if not passing.done:
             process.terminate()
         process.join()
         receiving.close()
 
 
+class ForkedPass:
+    """The first pass running in its own process (:func:`first_pass_forked`): its chunks as they are kept, and its
+    outcome."""
+
+    def __init__(self, table: ChunkedTable, receiving: Any, times: dict[str, float] | None) -> None:
+        self._table, self._receiving, self._times = table, receiving, times
+        self._outcome: FirstPass | None = None
+        self._error: BaseException | None = None
+        self._announced: list[tuple[int, Path]] = []  # kept chunks received while waiting for something else
+
+    @property
+    def done(self) -> bool:
+        """Whether the pass has answered (its outcome or its error)."""
+        return self._outcome is not None or self._error is not None
+
+    def _receive(self) -> tuple[int, Path] | None:
+        """The next chunk kept, or None once the pass has ended (its outcome kept, its error raised)."""
+        try:
+            message = self._receiving.recv()
+        except EOFError:
+            raise FileError("first_pass_died") from None
+        if message[0] == "kept":
+            return message[1], message[2]
+        if message[0] == "error":
+            self._error = message[1]
+            raise self._error
+        _, first, settled, seconds = message
+        self._table._settle(settled)
+        for step, value in seconds.items():
+            _add_time(self._times, step, value)
+        self._outcome = first
+        return None
+
+    def kept(self) -> Iterator[tuple[int, Path]]:
+        """Each chunk's number and path as soon as it is kept; over when the pass is. A number seen before: the
+        file is being read again from its start, and the chunks kept before are void (see :func:`first_pass`)."""
+        while self._announced:
+            yield self._announced.pop(0)
+        while not self.done:
+            announced = self._receive()
+            if announced is None:
+                return
+            yield announced
+
+    def __call__(self) -> FirstPass:
+        """Wait for the pass; its outcome (what it raised, raised here)."""
+        while not self.done:
+            announced = self._receive()
+            if announced is not None:
+                self._announced.append(announced)
+        if self._error is not None:
+            raise self._error
+        return self._outcome
+
+
 def _first_pass_child(table: ChunkedTable, keep_in: Path, training: bool, sending) -> None:  # noqa: ANN001
-    """The forked process of :func:`first_pass_forked`: the pass, and its outcome or error sent back."""
+    """The forked process of :func:`first_pass_forked`: each chunk kept, then the outcome or error, sent back."""
     interrupt_as_usual()
     times: dict[str, float] = {}
     try:
-        message = ("done", first_pass(table, training=training, times=times, keep_in=keep_in), table._settled(),
-                   times)
+        first = first_pass(table, training=training, times=times, keep_in=keep_in,
+                           on_kept=lambda number, path: sending.send(("kept", number, path)))
+        message = ("done", first, table._settled(), times)
     except BaseException as error:  # raised in the parent; Ctrl-C there ends this process anyway
         message = ("error", error)
     try:

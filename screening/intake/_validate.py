@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 
@@ -598,11 +599,53 @@ def comparable_case_ids(raw: RawTable, *, training: bool = False) -> pd.Series:
     FileError
         The header lacks a required column or names one twice.
     """
+    return case_ids_with_rows(raw, training=training)[0]
+
+
+def case_ids_with_rows(raw: RawTable, *, training: bool = False) -> tuple[pd.Series, np.ndarray]:
+    """:func:`comparable_case_ids`, and the row number of each id (the rows of the table without its blank ones)."""
     contract = load_contract(training=training)
-    text, _, _, _ = _text_columns(raw, contract)
+    text, row_numbers, _, _ = _text_columns(raw, contract)
     refusals = _Refusals(len(text))
     ids = _parse_column(text["case_id"], "case_id", contract, refusals)
-    return ids.mask(refusals.refused_cells("case_id"))
+    return ids.mask(refusals.refused_cells("case_id")), np.asarray(row_numbers, dtype=np.int64)
+
+
+def refuse_repeated(validation: Validation, raw: RawTable, rows: np.ndarray, *, training: bool = False,
+                    language: Language = "da") -> tuple[Validation, np.ndarray]:
+    """A chunk's validation made before the file's repeated ids were known, completed with them.
+
+    ``validation`` is :func:`validate_table` of ``raw`` with ``duplicate_case_ids=RepeatedIds.of([])``
+    (ids left to a file-wide list that is not known yet); ``rows`` are the row numbers of the
+    chunk's forms whose ``case_id`` turned out to be repeated in the file (as the first pass
+    finds them, from :func:`comparable_case_ids`). The outcome is what :func:`validate_table`
+    with the file's repeated ids gives, so a chunk can be validated, and scored, while the
+    rest of the file is still being read: the repeated ids are decided before the contract's
+    own checks, so each of those forms gets the refusal ``duplicate_case_id`` in place of
+    any other of its ``case_id`` (its other cells are judged on their own, as before).
+
+    Returns
+    -------
+    Validation
+        The completed validation.
+    numpy.ndarray of bool
+        For each form of ``validation.valid``, whether it is now refused.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    dropped = np.isin(validation.valid.index.to_numpy(dtype=np.int64), rows)
+    if not len(rows):
+        return validation, dropped
+    positions, _ = match_header(list(raw.frame.columns), load_contract(training=training))
+    at = np.flatnonzero(np.isin(raw.row_numbers, rows))
+    ids = raw.frame.iloc[at, positions["case_id"]].reset_index(drop=True)  # as validate_table shows them
+    refusals = _Refusals(len(at))
+    refusals.add(np.ones(len(at), dtype=bool), "case_id", ids, "duplicate_case_id")
+    before = validation.refused
+    others = before[~(before["row"].isin(rows) & (before["column"] == "case_id"))]
+    refused = pd.concat([others, refusals.frame(raw.row_numbers[at], ids, language)], ignore_index=True)
+    refused = refused.sort_values(["row", "column", "kind"], kind="stable").reset_index(drop=True)
+    refused["row"] = refused["row"].astype("int64")
+    return dataclasses.replace(validation, valid=validation.valid[~dropped], refused=refused), dropped
 
 
 def validate_table(

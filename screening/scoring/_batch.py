@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from screening.intake import (
     RepeatedIds,
     Validation,
     ValidationTotals,
+    refuse_repeated,
     validate_table,
 )
 from screening.scoring import _engine, _rank, _reasons
@@ -215,6 +216,7 @@ def score_chunk(
     with_jobcenter: bool | None = None,
     reason_factors: bool = False,
     times: dict[str, float] | None = None,
+    repeated_later: Callable[[], np.ndarray] | None = None,
 ) -> ScoredChunk:
     """Validate a chunk of raw forms, score the valid ones and sort them in working order.
 
@@ -248,16 +250,26 @@ def score_chunk(
     times : dict of str to float, optional
         Seconds spent are added to its entries by step: ``validate`` (a raw chunk's),
         then ``encode``, ``model``, ``reasons`` and ``rank`` (:func:`sorted_chunk`).
+    repeated_later : callable, optional
+        Instead of ``duplicates``, for a raw chunk of a file still being read (its ids
+        repeated elsewhere not known yet): the chunk is validated and scored first, then
+        this is called (it may wait for the file's first pass) for the row numbers of its
+        forms whose ids are repeated in the file; those forms are refused and left out of
+        the run (:func:`~screening.intake.refuse_repeated`): the outcome is the same as
+        with ``duplicates``.
 
     Returns
     -------
     ScoredChunk
     """
+    if repeated_later is not None and (duplicates is not None or not isinstance(chunk, RawTable)):
+        raise ValueError("score_chunk: repeated_later= is for a raw chunk, without duplicates=")
     if isinstance(chunk, RawTable):
         if with_jobcenter is None:
             with_jobcenter = has_jobcenter(list(chunk.frame.columns))
         lap = Lap(times)
-        validation = validate_table(chunk, language=language, duplicate_case_ids=duplicates)
+        validation = validate_table(chunk, language=language,
+                                    duplicate_case_ids=_NO_REPEATS if repeated_later is not None else duplicates)
         lap("validate")
     elif with_jobcenter is None:  # a validation's forms carry every contract column, present in the file or not
         raise ValueError("score_chunk: say with_jobcenter= for a chunk validated ahead")
@@ -266,7 +278,19 @@ def score_chunk(
     run, order, risks = sorted_chunk(model, validation.valid, per=per, language=language,
                                      with_jobcenter=with_jobcenter, reason_factors=reason_factors, times=times)
     rows = validation.valid.index.to_numpy(dtype=np.int64)[order]
+    if repeated_later is not None:
+        repeated = repeated_later()
+        lap.restart()  # waiting is no step
+        validation, dropped = refuse_repeated(validation, chunk, repeated, language=language)
+        if dropped.any():  # every check and score is the form's own: the others' stay as they are, in order
+            keep = ~dropped[order]
+            run, rows, risks = run.filter(pa.array(keep)), rows[keep], risks[keep]
+        lap("validate")
     return ScoredChunk(validation=validation, run=run, rows=rows, risks=risks)
+
+
+#: Ids compared with a file-wide list of repeated ones that is empty (not known yet, see ``repeated_later``).
+_NO_REPEATS = RepeatedIds.of([])
 
 
 # ------------------------------------------------------------------------------------ merging

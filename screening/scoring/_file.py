@@ -3,10 +3,12 @@
 :func:`score_file` is what ``screening score`` runs. The file is read once, a chunk
 of forms at a time (:func:`screening.intake.first_pass`): that pass checks the
 header, finds ids repeated anywhere in the file and keeps each chunk on disk as read
-(Arrow IPC, beside the output). Then each chunk goes to
+(Arrow IPC, beside the output). Each chunk goes to
 :func:`~screening.scoring.score_chunk`, the one primitive of every entry point, which
-validates and scores it: in worker processes, one per core (:mod:`._workers`), or
-here, the next chunk validated in a thread (:func:`screening.intake.validated_ahead`).
+validates and scores it: in worker processes, one per core (:mod:`._workers`), as soon
+as the pass (in a process of its own) has kept it, the forms whose ids the pass then
+finds repeated refused afterwards; or here, after the pass, the next chunk validated in
+a thread (:func:`screening.intake.validated_ahead`).
 Each scored chunk waits as a sorted run; the runs are then merged into the ranked
 list (:mod:`._batch`). A file of one chunk stays in memory and never touches the disk.
 
@@ -26,7 +28,9 @@ than the run's wall time (``seconds``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import itertools
 import os
 import sys
 import time
@@ -46,6 +50,7 @@ from screening.intake import (
     ChunkedTable,
     FileError,
     FirstPass,
+    ForkedPass,
     Format,
     Language,
     first_pass,
@@ -76,6 +81,7 @@ from screening.scoring._workers import (
     long_lived_frozen,
     score_one_chunk,
     scored_in_workers,
+    scored_while_kept,
 )
 
 
@@ -279,20 +285,19 @@ def score_file(
     _check_paths(input_path, {"output": output, "rejects": rejects, "report": report})
     processes = workers or default_workers()
     # Chunks kept by the first pass and sorted runs wait beside the output (its disk, not a memory-backed /tmp).
-    with _batch.scratch_folder(output.parent) as scratch:
+    with _batch.scratch_folder(output.parent) as scratch, contextlib.ExitStack() as reading:
         work = Path(scratch)
         steps = dict.fromkeys(STEPS, 0.0)
         steps["start_up"] = age or 0.0
         lap = _batch.Lap(steps)
-        # The model loads (mostly importing scikit-learn) and validation is made ready while the file is first
-        # read (mostly Arrow); worker processes forked afterwards share all three.
+        # The model loads and validation is made ready while the file is first read (in a process of its own
+        # where workers score the chunks: they start on each chunk as soon as it is kept).
         loaded, table, first = _load_and_first_pass(model, input_path, work, steps, processes=processes,
                                                     chunk_rows=chunk_rows, file_format=file_format,
-                                                    separator=separator, encoding=encoding)
+                                                    separator=separator, encoding=encoding, stack=reading)
         with_jobcenter = _batch.has_jobcenter(table.header)
         if per == "jobcenter" and not with_jobcenter:
             raise FileError("no_jobcenter_column")
-        input_dialect = dict(table.dialect)
         header = _ranked_header(loaded, with_jobcenter)
         totals = _batch.Totals(reference=loaded.metadata.get("drift_reference") or {})
         refused_head: list[pd.DataFrame] = []
@@ -310,8 +315,7 @@ def score_file(
                             if as_workbook else None)
                 runs: list[pa.Table | Path] = []
                 job = ChunkJob(model=loaded, per=per, language=language, with_jobcenter=with_jobcenter,
-                               duplicates=first.duplicates, folder=work)
-                processes = processes if first.duplicates is not None else 1  # one chunk: scored here
+                               duplicates=None, folder=work)
                 with temporary["rejects"].open("w", encoding=csv.encoding, newline="") as rejects_handle:
                     for done in _scored_chunks(table, first, job, processes=processes, language=language, steps=steps):
                         lap.restart()  # the chunk's own steps come with it
@@ -341,6 +345,9 @@ def score_file(
                                                               language=language),
                                       model=loaded, ranker=ranker, page_head=page_head, lap=lap)
                 del runs
+                first = first() if isinstance(first, ForkedPass) else first  # over by now
+                processes = processes if first.duplicates is not None else 1  # one chunk: scored here
+                input_dialect = dict(table.dialect)  # as the whole pass settled it
                 totals.contacts = ranker.marked
                 lap("write")
                 drift = totals.drift()
@@ -385,15 +392,15 @@ def score_file(
 
 def _load_and_first_pass(model: str | os.PathLike[str] | ScreeningModel, input_path: Path, work: Path,
                          steps: dict[str, float], *, processes: int, chunk_rows: int | None,
-                         file_format: Format | None, separator: str | None, encoding: str | None
-                         ) -> tuple[ScreeningModel, ChunkedTable, FirstPass]:
+                         file_format: Format | None, separator: str | None, encoding: str | None,
+                         stack: contextlib.ExitStack) -> tuple[ScreeningModel, ChunkedTable, FirstPass | ForkedPass]:
     """The model loaded, validation made ready and the file's first pass, side by side.
 
     With worker processes (Linux), the first pass runs in a forked process of its own
-    (:func:`~screening.intake.first_pass_forked`): loading the model is Python holding the
-    GIL, and in one process the two took turns (the run 0.5 s slower on a million forms).
-    Otherwise the model loads in a thread, with short GIL turns. Either way a model error
-    is reported first, as before the file was read.
+    (:func:`~screening.intake.first_pass_forked`), which goes on after this returns (until
+    ``stack`` closes): the workers start on each chunk as soon as it is kept. Otherwise the
+    model loads in a thread, with short GIL turns, and the pass is over on return. Either
+    way a model error is reported first, as before the file was read.
     """
     lap = _batch.Lap(steps)
     try:
@@ -404,12 +411,12 @@ def _load_and_first_pass(model: str | os.PathLike[str] | ScreeningModel, input_p
         raise
     lap("read")
     if processes > 1 and can_fork():
-        with first_pass_forked(table, keep_in=work, times=steps) as first_pass_done:
-            loaded = _load(model, steps)
-            lap.restart()
-            prepare_validation()
-            lap("validate")
-            return loaded, table, first_pass_done()
+        passing = stack.enter_context(first_pass_forked(table, keep_in=work, times=steps))
+        loaded = _load(model, steps)
+        lap.restart()
+        prepare_validation()
+        lap("validate")
+        return loaded, table, passing
     with _short_gil_turns(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-model") as pool:
         loading = pool.submit(_load, model, steps)
         try:
@@ -422,15 +429,30 @@ def _load_and_first_pass(model: str | os.PathLike[str] | ScreeningModel, input_p
     return loaded, table, first
 
 
-def _scored_chunks(table: ChunkedTable, first: FirstPass, job: ChunkJob, *, processes: int, language: Language,
-                   steps: dict[str, float]) -> Iterator[ChunkDone]:
+def _scored_chunks(table: ChunkedTable, passing: FirstPass | ForkedPass, job: ChunkJob, *, processes: int,
+                   language: Language, steps: dict[str, float]) -> Iterator[ChunkDone]:
     """The file's chunks scored in order: in worker processes, or here with the next validated in a thread.
 
-    A file of several chunks is not read again: the first pass kept its chunks on disk
-    (``first.kept``), read back mapped; a file of one chunk was kept in memory
-    (``first.chunk``) and is scored here.
+    With the first pass still reading (``passing``, in its own process) and workers, each
+    chunk goes to a worker as soon as it is kept (:func:`._workers.scored_while_kept`).
+    Otherwise, after the pass, a file of several chunks is not read again: the pass kept
+    its chunks on disk (``first.kept``), read back mapped; a file of one chunk was kept in
+    memory (``first.chunk``) and is scored here.
     """
+    if isinstance(passing, ForkedPass):
+        kept = passing.kept()
+        ahead = list(itertools.islice(kept, 2))
+        if processes > 1 and [number for number, _ in ahead] == [0, 1]:  # several chunks, scored as they are kept
+            with long_lived_frozen():
+                reread = yield from scored_while_kept(itertools.chain(ahead, kept), passing, job,
+                                                      workers=processes, dialect=table.dialect)
+            if reread is None:
+                return
+        first = passing()
+    else:
+        first = passing
     several = first.duplicates is not None  # a file of several chunks: their runs wait on disk
+    job = dataclasses.replace(job, duplicates=first.duplicates)
     if several and processes > 1:
         with long_lived_frozen():
             yield from scored_in_workers(first.kept, job, workers=processes, dialect=table.dialect)

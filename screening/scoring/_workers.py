@@ -2,14 +2,17 @@
 
 :func:`score_file` reads a file of several chunks once: the first pass finds the ids
 repeated anywhere in it and keeps each chunk on disk as read
-(:func:`screening.intake.first_pass`). Then each chunk goes to a worker process,
-which maps it back (:func:`screening.intake.kept_chunk`), runs the one primitive,
-:func:`~screening.scoring.score_chunk` (validation with the file's repeated ids,
-scoring, reasons, the sort), writes the sorted run to an Arrow IPC file and sends
-back what the run's summary and the refused-rows file need: its counts
-(:class:`~screening.scoring.Totals`) and its refused rows. The merge is then the
-same as for runs scored in this process, so the output does not depend on how many
-workers there are (the order is total).
+(:func:`screening.intake.first_pass`). Each chunk goes to a worker process as soon
+as it is kept (:func:`scored_while_kept`, the pass running in a process of its own),
+or after the pass (:func:`scored_in_workers`). The worker maps it back
+(:func:`screening.intake.kept_chunk`), runs the one primitive,
+:func:`~screening.scoring.score_chunk` (validation with the file's repeated ids, or,
+while the pass still reads, without them and the forms with repeated ids refused once
+the pass tells them: :class:`RepeatedLater`; scoring, reasons, the sort), writes the
+sorted run to an Arrow IPC file and sends back what the run's summary and the
+refused-rows file need: its counts (:class:`~screening.scoring.Totals`) and its
+refused rows. The merge is then the same as for runs scored in this process, so the
+output does not depend on how many workers there are (the order is total).
 
 The workers are forked once the model is loaded: they share its memory and start
 in milliseconds; only file names and what comes back are pickled. Where
@@ -20,25 +23,29 @@ pools to one thread, so two workers on two cores do not fight over them.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import dataclasses
+import functools
 import gc
 import multiprocessing
 import os
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from screening._io import interrupt_after, interrupt_as_usual
-from screening.intake import DEFAULT_CHUNK_ROWS, FileError, RepeatedIds, kept_chunk
+from screening.intake import DEFAULT_CHUNK_ROWS, FileError, FirstPass, RepeatedIds, kept_chunk
 from screening.scoring import _batch
 
 #: Workers at most when not told: each holds one chunk (about 0.3 GB at 250,000 forms) while it is scored.
@@ -95,6 +102,9 @@ class ChunkJob:
         The ids repeated anywhere in the file.
     folder : pathlib.Path
         Where sorted runs are written.
+    repeated : RepeatedLater or None
+        Instead of ``duplicates``, for chunks scored while the first pass still reads the file:
+        where each chunk's forms with repeated ids are told once it is done.
     """
 
     model: Any
@@ -103,6 +113,49 @@ class ChunkJob:
     with_jobcenter: bool
     duplicates: RepeatedIds | None
     folder: Path
+    repeated: RepeatedLater | None = None
+
+
+class RepeatedLater:
+    """Each chunk's row numbers of forms whose ids repeat in the file, told to workers started before the first pass
+    ended: written to a file in ``folder`` when the pass is done, and a flag raised that the workers (forked after
+    this is made) wait on."""
+
+    def __init__(self, folder: Path, context: Any) -> None:
+        self._path = folder / "repeated-rows.npz"
+        self._ready = context.Event()
+        self._told: tuple[RepeatedIds, list[np.ndarray]] | None = None  # read once per process
+
+    def publish(self, first: FirstPass) -> None:
+        """Tell the pass's repeated ids and every chunk's rows."""
+        partial = self._path.with_suffix(".partial.npz")
+        np.savez(partial, first.duplicates.repeated, *first.repeated_rows)
+        partial.replace(self._path)
+        self._ready.set()
+
+    def _read(self) -> tuple[RepeatedIds, list[np.ndarray]] | None:
+        if self._told is None and self._path.exists():
+            with np.load(self._path) as saved:
+                told = [saved[f"arr_{number}"] for number in range(len(saved.files))]
+            self._told = RepeatedIds(repeated=told[0]), told[1:]
+        return self._told
+
+    def known(self) -> RepeatedIds | None:
+        """The file's repeated ids if told already (without waiting), else None."""
+        told = self._read() if self._ready.is_set() else None
+        return None if told is None else told[0]
+
+    def abandon(self) -> None:
+        """Let waiting workers go without rows (the run is over: an error, Ctrl-C, the file read again)."""
+        self._ready.set()
+
+    def rows_of(self, number: int) -> np.ndarray:
+        """Chunk ``number``'s rows, once told (waits; RuntimeError if abandoned instead)."""
+        self._ready.wait()
+        told = self._read()
+        if told is None:
+            raise RuntimeError("the run ended before the file's repeated ids were known")
+        return told[1][number]
 
 
 @dataclass
@@ -148,8 +201,12 @@ def long_lived_frozen() -> Iterator[None]:
 def score_one_chunk(job: ChunkJob, number: int, chunk: Any, *, to_disk: bool) -> ChunkDone:
     """Score one chunk (a :class:`~screening.intake.RawTable`, or its validation done ahead) and count it."""
     times: dict[str, float] = {}
-    scored = _batch.score_chunk(job.model, chunk, per=job.per, language=job.language, duplicates=job.duplicates,
-                                with_jobcenter=job.with_jobcenter, times=times)
+    duplicates, later = job.duplicates, None
+    if job.repeated is not None:  # scored while the first pass reads: unless it is over already, told afterwards
+        duplicates = job.repeated.known()
+        later = None if duplicates is not None else functools.partial(job.repeated.rows_of, number)
+    scored = _batch.score_chunk(job.model, chunk, per=job.per, language=job.language, duplicates=duplicates,
+                                with_jobcenter=job.with_jobcenter, times=times, repeated_later=later)
     lap = _batch.Lap(times)
     totals = _batch.Totals(reference=job.model.metadata.get("drift_reference") or {})
     totals.add_validation(scored.validation)
@@ -225,3 +282,57 @@ def scored_in_workers(kept: list[Path], job: ChunkJob, *, workers: int, dialect:
         finally:
             for future in pending:
                 future.cancel()
+
+
+def scored_while_kept(kept: Iterator[tuple[int, Path]], finish: Callable[[], FirstPass], job: ChunkJob, *,
+                      workers: int, dialect: dict[str, str]) -> Iterator[ChunkDone]:
+    """Chunks scored in ``workers`` forked processes as the first pass keeps them, handed back in file order.
+
+    The first pass runs in a process of its own (:func:`~screening.intake.first_pass_forked`):
+    ``kept`` gives each chunk as it is kept, ``finish`` waits for the pass. The workers
+    validate and score each chunk at once, without the file's repeated ids, then wait for
+    the pass to tell them (:class:`RepeatedLater`) and refuse those forms
+    (``score_chunk``'s ``repeated_later``): the output is the same as scoring after the
+    pass, and the pass's second of reading overlaps the scoring.
+
+    Returns (the generator's value) None, or the pass's :class:`~screening.intake.FirstPass`
+    when the pass began the file again (the line-aware reader took over): then nothing was
+    handed back, the chunks scored so far are void and the caller scores ``first.kept``.
+
+    Raises
+    ------
+    FileError
+        From the pass, or ``worker_died`` (a worker process died).
+    """
+    context = multiprocessing.get_context("fork")
+    later = RepeatedLater(job.folder, context)
+    job = dataclasses.replace(job, duplicates=None, repeated=later)
+    pending: deque[Future[ChunkDone]] = deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                             initargs=(job,)) as pool:
+        try:
+            reread = False
+            for number, path in kept:
+                if number != len(pending):  # the file is being read again from its start
+                    reread = True
+                    continue
+                with interrupt_after():  # a submission may fork a worker
+                    pending.append(pool.submit(_score_in_worker, number, path, dialect))
+            first = finish()
+            if reread:
+                later.abandon()
+                for future in pending:
+                    future.cancel()
+                concurrent.futures.wait(pending)  # the void runs are written before the new ones start
+                pending.clear()
+                return first
+            later.publish(first)
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool:
+            raise FileError("worker_died", workers=workers) from None
+        finally:
+            later.abandon()
+            for future in pending:
+                future.cancel()
+    return None
