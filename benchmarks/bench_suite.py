@@ -208,8 +208,8 @@ def bench_file(name: str, path: Path, model_dir: Path, peer: Path, repeat: int) 
         result["profile_seconds"] = "not available: the audit line holds no step timings"
     result["profile_note"] = ("seconds_by_step of the command's audit line; model_load overlaps read and ids (the first "
                               "pass runs in a process of its own), "
-                              "validate..rank of a file's chunks run in worker processes (--workers, one per core) "
-                              "while the main process reads the next chunks, so the "
+                              "validate..rank of a file's chunks run in worker processes (--workers, one per core), "
+                              "each chunk as soon as the first pass has kept it, so the "
                               "steps can add up to more than the wall time; seconds: the scoring's own wall time, wall: "
                               "the command's, outside_steps: wall - seconds - start_up (exit, files moved into place)")
     return result
