@@ -390,8 +390,14 @@ def _text_array(texts: tuple[str, ...]) -> pa.Array:
 
 
 def _together(first: _Part, then: _Part) -> _Part | None:
-    """Two parts of texts as one (their texts' combinations); None if that makes too many texts."""
-    if len(first.texts) > 1 and len(then.texts) > 1 and len(first.texts) * len(then.texts) > _FEW_TEXTS:
+    """Two parts of texts as one (their texts' combinations); None if that makes too many texts.
+
+    Many texts are made only with a separator or a line end (no codes: the same on every
+    slice, so the combinations are cached), not with a column that happens to hold one
+    value in this slice (a jobcenter, in a list sorted by jobcenter): those would be made
+    anew on every slice, ten thousand risks at a time.
+    """
+    if len(first.texts) * len(then.texts) > _FEW_TEXTS and first.codes is not None and then.codes is not None:
         return None
     if first.codes is None or then.codes is None:  # one text on every line: the other part's codes choose
         codes = then.codes if first.codes is None else first.codes
