@@ -308,7 +308,7 @@ class _Run:
             self._reader = None
             self._batches = iter(source.to_batches(max_chunksize=RUN_BATCH_ROWS))
         else:
-            self._file = pa.OSFile(str(source), "rb")
+            self._file = pa.memory_map(str(source), "r")  # batches read without a copy
             self._reader = pa.ipc.open_file(self._file)
             self._batches = (self._reader.get_batch(i) for i in range(self._reader.num_record_batches))
         self.buffer: pa.Table | None = None
