@@ -56,8 +56,8 @@ class FirstPass:
         (read them back with :func:`kept_chunk`: the second pass need not read the file again).
     repeated_rows : list of numpy.ndarray or None
         With more than one chunk: for each chunk, the row numbers of its forms whose id is
-        repeated in the file (what :func:`~screening.intake.refuse_repeated` completes a
-        validation made before the pass ended with).
+        repeated in the file (the rows to give :func:`~screening.intake.refuse_repeated`, for a
+        chunk validated before the pass ended).
     """
 
     chunk: RawTable | None

@@ -23,7 +23,6 @@ pools to one thread, so two workers on two cores do not fight over them.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -319,12 +318,7 @@ def scored_while_kept(kept: Iterator[tuple[int, Path]], finish: Callable[[], Fir
                 with interrupt_after():  # a submission may fork a worker
                     pending.append(pool.submit(_score_in_worker, number, path, dialect))
             first = finish()
-            if reread:
-                later.abandon()
-                for future in pending:
-                    future.cancel()
-                concurrent.futures.wait(pending)  # the void runs are written before the new ones start
-                pending.clear()
+            if reread:  # the workers let go (no run written); the pool waits for them as it closes
                 return first
             later.publish(first)
             while pending:
