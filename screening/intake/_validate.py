@@ -624,6 +624,19 @@ def refuse_repeated(validation: Validation, raw: RawTable, rows: np.ndarray, *, 
     own checks, so each of those forms gets the refusal ``duplicate_case_id`` in place of
     any other of its ``case_id`` (its other cells are judged on their own, as before).
 
+    Parameters
+    ----------
+    validation : Validation
+        The chunk's validation without the file's repeated ids.
+    raw : RawTable
+        The chunk as read.
+    rows : numpy.ndarray of int
+        Row numbers (the file's, header = 1) of the chunk's forms whose ids repeat in the file.
+    training : bool, default False
+        As ``validation`` was made.
+    language : {"da", "en"}, default "da"
+        Language of the refusal reasons, as ``validation``'s.
+
     Returns
     -------
     Validation
