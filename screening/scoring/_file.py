@@ -334,6 +334,8 @@ def score_file(
                         lap("write")
                 lap.restart()
                 page_head = _PageHead(per, version=loaded.version) if report is not None else None
+                # The drift panel needs the chunks' counts only: worked out beside the merge (NumPy, mostly).
+                drifting = stack.enter_context(ThreadPoolExecutor(max_workers=1)).submit(totals.drift)
                 if workbook is not None:
                     workbook.check_room(totals.scored)
                     _write_merged(runs, workbook.add_ranked, model=loaded, ranker=ranker, page_head=page_head, lap=lap)
@@ -350,7 +352,7 @@ def score_file(
                 input_dialect = dict(table.dialect)  # as the whole pass settled it
                 totals.contacts = ranker.marked
                 lap("write")
-                drift = totals.drift()
+                drift = drifting.result()
                 summary = totals.summary(loaded, drift, capacity=capacity, per=per, language=language,
                                          seconds=time.perf_counter() - started)
                 lap("rank")
