@@ -602,6 +602,13 @@ def comparable_case_ids(raw: RawTable, *, training: bool = False) -> pd.Series:
     return case_ids_with_rows(raw, training=training)[0]
 
 
+def _in_order(refused: pd.DataFrame) -> pd.DataFrame:
+    """Refused lines in the order every validation gives them: by row, then column, then reason kind."""
+    refused = refused.sort_values(["row", "column", "kind"], kind="stable").reset_index(drop=True)
+    refused["row"] = refused["row"].astype("int64")
+    return refused
+
+
 def case_ids_with_rows(raw: RawTable, *, training: bool = False) -> tuple[pd.Series, np.ndarray]:
     """:func:`comparable_case_ids`, and the row number of each id (the rows of the table without its blank ones)."""
     contract = load_contract(training=training)
@@ -655,9 +662,7 @@ def refuse_repeated(validation: Validation, raw: RawTable, rows: np.ndarray, *, 
     refusals.add(np.ones(len(at), dtype=bool), "case_id", ids, "duplicate_case_id")
     before = validation.refused
     others = before[~(before["row"].isin(rows) & (before["column"] == "case_id"))]
-    refused = pd.concat([others, refusals.frame(raw.row_numbers[at], ids, language)], ignore_index=True)
-    refused = refused.sort_values(["row", "column", "kind"], kind="stable").reset_index(drop=True)
-    refused["row"] = refused["row"].astype("int64")
+    refused = _in_order(pd.concat([others, refusals.frame(raw.row_numbers[at], ids, language)], ignore_index=True))
     return dataclasses.replace(validation, valid=validation.valid[~dropped], refused=refused), dropped
 
 
@@ -736,8 +741,7 @@ def validate_table(
             }
         )
         refused = pd.concat([refused, malformed], ignore_index=True) if len(refused) else malformed
-    refused = refused.sort_values(["row", "column", "kind"], kind="stable").reset_index(drop=True)
-    refused["row"] = refused["row"].astype("int64")
+    refused = _in_order(refused)
     kept = np.flatnonzero(~refusals.any_row())
     with _workers(n_rows) as workers:
         valid = pd.DataFrame(dict(zip(columns, workers.map(_Column.take, columns.values(), [kept] * len(columns)))))
