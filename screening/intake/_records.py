@@ -27,6 +27,10 @@ MAX_LINES_PER_RECORD = 50
 
 
 def _split_record(text: str, separator: str) -> list[list[str]]:
+    if len(text) > csv.field_size_limit():
+        # The csv module refuses a field over its limit (128 KB by default) as if it were malformed; a long
+        # cell is for the validator to refuse (``too_long``), so the limit is raised to the record (never lowered).
+        csv.field_size_limit(len(text))
     try:
         return [record for record in csv.reader(io.StringIO(text, newline=""), delimiter=separator) if record]
     except csv.Error:

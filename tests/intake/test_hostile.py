@@ -150,6 +150,9 @@ CASES = [
     Case("control characters", csv_of(one_bad("jobcenter", "Aar\x1b[31mhus\x07")), 0, valid=1, refused=1,
          kinds={"control_characters"}),
     Case("a 1 MB cell", csv_of(one_bad("diagnosis_code", "M" * 1_000_000)), 0, valid=1, refused=1, kinds={"too_long"}),
+    # A record over two of Arrow's blocks (``ARROW_BLOCK_BYTES``) is more than Arrow can hold: the line-aware reader.
+    Case("a 9 MB quoted cell over lines", csv_of(one_bad("treatment", "a\nb," + "c" * 9_000_000)), 0, valid=1,
+         refused=1, kinds={"too_long"}),
     Case("unknown ICD-10 code", csv_of(one_bad("diagnosis_code", "M99.99")), 0, valid=1, refused=1, kinds={"invalid_icd10"}),
     Case("formula in a text cell", csv_of(one_bad("sex", "=HYPERLINK(\"http://evil\",\"x\")")), 0, valid=1, refused=1),
     Case("formula starting with +", csv_of(one_bad("treatment", "+cmd|' /C calc'!A0")), 0, valid=1, refused=1),
