@@ -31,7 +31,8 @@ class UserError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not the usage block
-        raise UserError(f"{message} (see 'screening {self.prog.split()[-1]} --help')")
+        command = self.prog.split()[1:]  # the subcommand's parser is "screening <command>"
+        raise UserError(f"{message} (see '{' '.join(['screening', *command[-1:]])} --help')")
 
 
 def _positive(value: str) -> int:
@@ -653,7 +654,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     language = "en"  # usage errors are argparse's, in English; so are the analysts' commands
     command = None
     try:
-        args = _build_parser().parse_args(argv)
+        args, unknown = _build_parser().parse_known_args(argv)
+        if unknown:  # named with the command they were given to (argparse names the top-level parser)
+            raise UserError(f"unrecognized arguments: {' '.join(unknown)} (see 'screening {args.command} --help')")
         language = getattr(args, "language", language)
         command = args.command
         return _COMMANDS[args.command](args)

@@ -81,8 +81,11 @@ def test_formulas_in_refused_values_are_neutralised(forms_file, tmp_path, capsys
 @pytest.mark.parametrize(
     ("argv", "message"),
     [(["validate", "--input", "/no/such/file.csv"], "filen findes ikke"),
-     (["validate"], "required: --input"),
+     (["validate"], "required: --input (see 'screening validate --help')"),
      (["simulate", "--rows", "-3", "--output", "x.csv"], "--rows"),
+     (["validate", "--input", "x.csv", "--output", "y.csv"],
+      "unrecognized arguments: --output y.csv (see 'screening validate --help')"),
+     ([], "(see 'screening --help')"),
      (["frobnicate"], "invalid choice")],
 )
 def test_user_errors_are_one_line_and_exit_2(capsys, argv, message):
