@@ -73,7 +73,7 @@ def interrupt_after() -> Iterator[None]:
     Fork processes in this block: a Ctrl-C that lands while ``os.fork`` runs the
     interpreter's at-fork handlers (``logging``'s) is raised inside one of them, printed
     as "Exception ignored" and lost, and the run went on as if nothing had been pressed.
-    A child forked here inherits the holding handler: :func:`interrupt_as_usual` in it.
+    A child forked here inherits the holding handler: :func:`interrupt_left_to_parent` in it.
     Only where Ctrl-C raises as usual (the main thread, Python's own handler).
     """
     if (threading.current_thread() is not threading.main_thread()
@@ -90,6 +90,25 @@ def interrupt_after() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def interrupt_as_usual() -> None:
-    """In a process forked inside :func:`interrupt_after`: Ctrl-C raises ``KeyboardInterrupt`` again."""
+def interrupt_left_to_parent() -> None:
+    """In a process forked inside :func:`interrupt_after`: Ctrl-C is the parent's to handle, and ignored here.
+
+    A terminal's Ctrl-C reaches every process of the group. A child that raised it
+    anywhere (importing, waiting for work, sending a result) would print a traceback
+    and could die where its parent does not expect it: a process pool whose worker
+    died while the parent cancelled its work never ended (CPython 3.11's
+    ``terminate_broken``). The parent, interrupted too, ends its children; work they
+    may stop at once runs inside :func:`interruptible`.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """In a child of :func:`interrupt_left_to_parent`: Ctrl-C raises ``KeyboardInterrupt`` inside the block
+    (a chunk being scored stops at once), and is ignored again after it."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from screening._io import interrupt_after, interrupt_as_usual
+from screening._io import interrupt_after, interrupt_left_to_parent
 from screening.intake._ids import RepeatedIds, fingerprints
 from screening.intake._kept import keep_chunk
 from screening.intake._messages import Language
@@ -234,8 +234,11 @@ class ForkedPass:
 
 
 def _first_pass_child(table: ChunkedTable, keep_in: Path, training: bool, sending) -> None:  # noqa: ANN001
-    """The forked process of :func:`first_pass_forked`: each chunk kept, then the outcome or error, sent back."""
-    interrupt_as_usual()
+    """The forked process of :func:`first_pass_forked`: each chunk kept, then the outcome or error, sent back.
+
+    Ctrl-C is the parent's: leaving :func:`first_pass_forked`'s block ends this process.
+    """
+    interrupt_left_to_parent()
     times: dict[str, float] = {}
     try:
         first = first_pass(table, training=training, times=times, keep_in=keep_in,

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from screening._io import interrupt_after, interrupt_as_usual
+from screening._io import interrupt_after, interrupt_left_to_parent, interruptible
 from screening.intake import DEFAULT_CHUNK_ROWS, FileError, FirstPass, RepeatedIds, kept_chunk
 from screening.scoring import _batch
 
@@ -224,7 +224,7 @@ _JOB: ChunkJob | None = None  # a worker's job: set once, when it starts
 
 def _start_worker(job: ChunkJob) -> None:
     global _JOB
-    interrupt_as_usual()
+    interrupt_left_to_parent()  # a Ctrl-C between chunks: the main process ends the pool
     _JOB = job
     from threadpoolctl import threadpool_limits
 
@@ -235,10 +235,11 @@ def _start_worker(job: ChunkJob) -> None:
 
 def _score_in_worker(number: int, kept: Path, dialect: dict[str, str]) -> ChunkDone:
     assert _JOB is not None, "a worker's job is set when it starts"
-    clock = time.perf_counter()
-    chunk = kept_chunk(kept, dialect=dialect)
-    read = time.perf_counter() - clock
-    done = score_one_chunk(_JOB, number, chunk, to_disk=True)
+    with interruptible():  # Ctrl-C stops the chunk at once (handed back as the task's error)
+        clock = time.perf_counter()
+        chunk = kept_chunk(kept, dialect=dialect)
+        read = time.perf_counter() - clock
+        done = score_one_chunk(_JOB, number, chunk, to_disk=True)
     done.times["read"] = read
     return done
 

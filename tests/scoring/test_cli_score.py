@@ -265,7 +265,7 @@ def test_ctrl_c_is_one_line_and_leaves_no_file_and_no_process(model_dir, tmp_pat
 
     path = tmp_path / "week.csv"
     write_forms(simulate_cohort(12_000, seed=4).forms, path)
-    for wait in (0.0, 0.4):  # as soon as the run starts, and a little later
+    for wait in (0.0, 0.4, 0.7):  # as soon as the run starts, as the workers start, while they score
         out = tmp_path / f"out-{wait}"
         out.mkdir()
         process = subprocess.Popen(
@@ -283,6 +283,32 @@ def test_ctrl_c_is_one_line_and_leaves_no_file_and_no_process(model_dir, tmp_pat
         assert list(out.iterdir()) == []
         left = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
         assert left == []
+
+
+def test_a_worker_leaves_ctrl_c_to_the_main_process_except_while_it_scores_a_chunk():
+    """A worker that raised Ctrl-C while it started (or waited for a chunk) printed a traceback and broke the
+    pool; with the main process cancelling its work at the same time, the run never ended (CPython 3.11)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, time\n"
+        "from screening._io import interruptible\n"
+        "from screening.scoring._workers import _start_worker\n"
+        "_start_worker(None)\n"
+        "os.kill(os.getpid(), signal.SIGINT); time.sleep(0.05)\n"
+        "print('ignored between chunks')\n"
+        "try:\n"
+        "    with interruptible():\n"
+        "        os.kill(os.getpid(), signal.SIGINT); time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('raised while scoring')\n"
+        "os.kill(os.getpid(), signal.SIGINT); time.sleep(0.05)\n"
+        "print('ignored again')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[:3] == ["ignored between chunks", "raised while scoring", "ignored again"]
+    assert done.returncode == 0 and done.stderr == ""
 
 
 def test_a_week_is_scored_without_importing_scikit_learn(model_dir, week_file, tmp_path):
