@@ -49,7 +49,7 @@ def string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 #: Text that may fail a generic check: a character other than printable ASCII (space,
 #: control characters, any non-ASCII letter) or a run of digits shaped like a CPR number.
 #: A superset of what ``_privacy.CONTROL_PATTERN``, trimming and ``_privacy.CPR_SEARCH_PATTERN`` can find.
-SUSPECT_PATTERN = r"[^!-~]|\d{6}-?\d{4}"
+SUSPECT_PATTERN = r"[^!-~]|\d{6}-\d{4}|\d{9}"
 
 
 def plain_text(values: pa.Array, *, block: int = 64) -> np.ndarray:

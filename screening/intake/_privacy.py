@@ -1,6 +1,7 @@
 """What is personal never leaves the engine: CPR-shaped numbers found and masked, one definition for all.
 
-A Danish CPR number (``DDMMYY-SSSS``, or ten digits in a row) has no place in a
+A Danish CPR number (``DDMMYY-SSSS``, ``DDMMYY SSSS``, ten digits in a row, or the
+nine left when a spreadsheet dropped a leading zero of the day) has no place in a
 form, a log line, an error message or an answer. Every stage that shows text it
 did not write (a cell, an id, a library's error message) masks it with the
 functions here; validation refuses such values with :data:`CPR_SEARCH_PATTERN`.
@@ -14,10 +15,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-#: A value shaped like a Danish CPR number: DDMMYY-SSSS or ten digits in a row.
-CPR_PATTERN = r"(?<!\d)\d{6}-?\d{4}(?!\d)"
+#: The digits of a CPR-shaped number: DDMMYY-SSSS, DDMMYY SSSS, ten digits in a row, or nine where Excel
+#: read the number as a number and dropped the day's leading zero (DMMYYSSSS, a day 1-9 and a month 01-12).
+CPR_DIGITS = r"\d{6}[- ]?\d{4}|[1-9](?:0[1-9]|1[0-2])\d{6}"
+#: A value shaped like a Danish CPR number: :data:`CPR_DIGITS` not inside a longer run of digits.
+CPR_PATTERN = rf"(?<!\d)(?:{CPR_DIGITS})(?!\d)"
 #: The same test without look-arounds, so that Arrow's RE2 engine runs it (ten times faster).
-CPR_SEARCH_PATTERN = r"(?:^|\D)\d{6}-?\d{4}(?:\D|$)"
+CPR_SEARCH_PATTERN = rf"(?:^|\D)(?:{CPR_DIGITS})(?:\D|$)"
 #: What a CPR-shaped number is replaced by.
 CPR_MASK = "******-****"
 #: Characters a cell may not hold (and that are replaced when a value is shown).
@@ -67,5 +71,5 @@ def _may_hold_cpr(text: pd.Series) -> np.ndarray:
     if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
         return np.ones(len(text), dtype=bool)
     column = text.array.__arrow_array__()
-    found = pc.or_kleene(pc.invert(pc.string_is_ascii(column)), pc.match_substring_regex(column, r"\d{6}-?\d{4}"))
+    found = pc.or_kleene(pc.invert(pc.string_is_ascii(column)), pc.match_substring_regex(column, CPR_DIGITS))
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)

@@ -119,15 +119,24 @@ def test_danish_labels_are_accepted_and_normalised(forms_file, label, column, ex
     assert result.valid[column].iloc[0] == expected
 
 
-@pytest.mark.parametrize("cpr", ["120345-1234", "1203451234"])
+# As typed, with a space, and as Excel keeps it when it reads the number as a number (day 1-9: no leading zero).
+@pytest.mark.parametrize("cpr", ["120345-1234", "1203451234", "120345 1234", "203451234"])
 @pytest.mark.parametrize("column", ["case_id", "jobcenter", "diagnosis_code", "age", "sick_weeks"])
 def test_cpr_numbers_are_refused_and_never_echoed(forms_file, tmp_path, cpr, column):
     result = validate_file(forms_file([form(**{column: cpr})]))
     assert result.valid.empty
     shown = result.refused.to_csv()
-    assert cpr not in shown and cpr.replace("-", "") not in shown
+    digits = cpr.replace("-", "").replace(" ", "")
+    assert cpr not in shown and digits not in shown and digits[-9:] not in shown
     assert "******-****" in shown
     assert refusals(result, column)["kind"].tolist() == ["cpr_shaped"]
+
+
+@pytest.mark.parametrize("value", ["123456789", "SIM-0165468", "12345678", "20261127", "K-2026-11-27-001"])
+def test_ids_and_numbers_unlike_a_cpr_number_pass(forms_file, value):
+    """Nine digits pass unless a day 1-9 and a month come first; eight (a phone number, a date) always pass."""
+    result = validate_file(forms_file([form(case_id=value)]))
+    assert result.refused.empty and result.valid["case_id"].tolist() == [value]
 
 
 def test_duplicated_case_ids_refuse_every_copy(forms_file):
