@@ -217,7 +217,7 @@ def _tolerance(value: str) -> float:
 
 def _add_dialect_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", dest="file_format", choices=["csv", "xlsx", "parquet"], help="override the detected format")
-    parser.add_argument("--separator", help="override the detected CSV field separator")
+    parser.add_argument("--separator", help="override the detected CSV field separator (one character; a tab as \\t or tab)")
     parser.add_argument("--encoding", help="override the detected CSV encoding, e.g. cp1252")
 
 

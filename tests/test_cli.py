@@ -94,6 +94,21 @@ def test_user_errors_are_one_line_and_exit_2(capsys, argv, message):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("separator", ["\\t", "tab", "TAB", "\t"])
+def test_a_tab_separator_may_be_written_as_backslash_t_or_tab(forms_file, capsys, separator):
+    path = forms_file([form(case_id="T1"), form(case_id="T2")], sep="\t")
+    code, out, _ = run(capsys, "validate", "--input", str(path), "--separator", separator, "--language", "en")
+    assert code == 0 and "valid:    2" in out
+
+
+@pytest.mark.parametrize("separator", ["", ";;", '"', "ø", "\n"])
+def test_a_separator_that_is_not_one_character_is_one_line_and_exit_2(forms_file, capsys, separator):
+    path = forms_file([form(case_id="T1")])
+    code, _, err = run(capsys, "validate", "--input", str(path), "--separator", separator, "--language", "en")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "the separator must be one character" in err, err
+
+
 def test_a_file_level_error_from_the_real_command_has_no_traceback(tmp_path):
     path = tmp_path / "garbage.csv"
     path.write_bytes(b"\x00\xff" * 100)

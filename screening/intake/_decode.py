@@ -103,8 +103,30 @@ def decoding_mode(head: bytes, encoding: str | None) -> str:
     return "auto"
 
 
+#: How a tab may be given on a command line, where typing the character itself is awkward.
+_TAB_SPELLINGS = ("\\t", "tab")
+
+
+def separator_given(separator: str) -> str:
+    """A separator as a user gave it, as one character (``\\t`` and ``tab`` are a tab).
+
+    Raises
+    ------
+    FileError
+        ``bad_separator``: not one character, or one that cannot separate fields (a quote, a line end).
+    """
+    if separator.casefold() in _TAB_SPELLINGS:
+        return "\t"
+    if len(separator) != 1 or separator in '"\r\n' or not separator.isascii():
+        raise FileError("bad_separator", separator=repr(separator)[:20])
+    return separator
+
+
 def header_and_separator(text_head: str, separator: str | None) -> tuple[list[str], str]:
-    """The header's names and the field separator (the most frequent of :data:`SEPARATORS` in the first line)."""
+    """The header's names and the field separator (the most frequent of :data:`SEPARATORS` in the first line,
+    unless ``separator`` is given: :func:`separator_given`)."""
+    if separator is not None:
+        separator = separator_given(separator)
     first_line = text_head.split("\n", 1)[0].rstrip("\r")
     if not first_line.strip():
         raise FileError("blank_first_line")

@@ -111,6 +111,10 @@ FILE_ERRORS: dict[str, tuple[str, str]] = {
         "the first line is blank: expected a header row with column names",
     ),
     "header_not_csv": ("overskriftsrækken kan ikke læses som CSV", "the header row cannot be read as CSV"),
+    "bad_separator": (
+        "skilletegnet skal være ét tegn, fx ; , | eller tab (skrevet \\t eller tab), ikke {separator}",
+        "the separator must be one character, such as ; , | or tab (written \\t or tab), not {separator}",
+    ),
     "cannot_decode": ("filen kan ikke afkodes som {encoding}: {detail}", "cannot decode the file as {encoding}: {detail}"),
     "bad_utf16": (
         "filen begynder som UTF-16-tekst, men kan ikke afkodes som UTF-16",
