@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_DEFECT = 1
 EXIT_USER_ERROR = 2
+#: What a shell reports for a command stopped by SIGPIPE (128 + 13): the reader of its output went away.
+EXIT_BROKEN_PIPE = 141
 
 
 class UserError(Exception):
@@ -278,7 +280,7 @@ def _run_validate(args: argparse.Namespace) -> int:
 _SUMMARY: dict[str, dict[str, str]] = {
     "da": {
         "read": "læst:", "forms": "skemaer", "valid": "gyldige:", "scored": "scoret:", "refused": "afvist:",
-        "whole_row": "(hele rækken)", "blank_rows": "tomme rækker sprunget over: {count}",
+        "blank_rows": "tomme rækker sprunget over: {count}",
         "ignored_columns": "ukendte kolonner sprunget over: {columns}", "note": "bemærk: {note}: {count}",
         "rejects_written": "afviste rækker skrevet til {path}", "time": "tid:",
         "priority": "prioritet:", "high": "høj", "medium": "mellem", "low": "lav",
@@ -294,7 +296,7 @@ _SUMMARY: dict[str, dict[str, str]] = {
     },
     "en": {
         "read": "read:", "forms": "forms", "valid": "valid:", "scored": "scored:", "refused": "refused:",
-        "whole_row": "(whole row)", "blank_rows": "blank rows skipped: {count}",
+        "blank_rows": "blank rows skipped: {count}",
         "ignored_columns": "ignored columns: {columns}", "note": "note: {note}: {count}",
         "rejects_written": "refused rows written to {path}", "time": "time:",
         "priority": "priority:", "high": "high", "medium": "medium", "low": "low",
@@ -328,12 +330,11 @@ class _Words:
     """The summary's words and numbers in one language (an English word where Danish has none: a code)."""
 
     def __init__(self, language: Language) -> None:
-        from screening.intake import format_number, load_contract
+        from screening.intake import format_number
 
         self.language = language
         self.words = _SUMMARY[language]
         self._number = format_number
-        self._fields = load_contract(training=True).fields
 
     def __getitem__(self, key: str) -> str:
         return self.words.get(key, key)
@@ -349,11 +350,9 @@ class _Words:
 
     def column(self, name: str) -> str:
         """A column as the summary names it: its code in English, its label and code in Danish."""
-        if not name:
-            return self["whole_row"]
-        if self.language == "en" or name not in self._fields:
-            return name
-        return f"{self._fields[name].label_in(self.language)} ({name})"
+        from screening.intake import field_label
+
+        return field_label(name, self.language, with_name=True)
 
     def dialect(self, dialect: dict[str, str]) -> str:
         return ", ".join(f"{self[key]} {value!r}" for key, value in dialect.items())
@@ -659,7 +658,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError(f"unrecognized arguments: {' '.join(unknown)} (see 'screening {args.command} --help')")
         language = getattr(args, "language", language)
         command = args.command
-        return _COMMANDS[args.command](args)
+        code = _COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, where a reader gone away (a broken pipe) is caught, not as Python exits
+        return code
     except FileError as error:  # in the language of the command (validate and score: Danish unless --language en)
         print(f"screening: {_ERROR_WORD[language]}: {error.text(language)}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -668,6 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return _interrupted()
+    except BrokenPipeError:  # the reader of the summary went away (``| head``): stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nor a last complaint as Python flushes stdout at exit
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # a defect of ours: say so in one line unless debugging
         if _caused_by_ctrl_c(error):
             return _interrupted()

@@ -109,6 +109,16 @@ def test_a_separator_that_is_not_one_character_is_one_line_and_exit_2(forms_file
     assert "the separator must be one character" in err, err
 
 
+def test_a_summary_read_by_head_stops_quietly(forms_file, tmp_path):
+    """``screening validate ... | head -1``: the summary's reader goes away; no "internal error", no traceback."""
+    path = forms_file([form(case_id=f"P{i}", age="200" if i % 2 else "40") for i in range(40)])
+    command = (f"set -o pipefail; {sys.executable} -m screening validate --input {path} "
+               f"--rejects {tmp_path / 'refused.csv'} | head -1")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("læst:") and done.stdout.count("\n") == 1
+    assert done.stderr == "" and done.returncode in (0, 141), done.stderr
+
+
 def test_a_file_level_error_from_the_real_command_has_no_traceback(tmp_path):
     path = tmp_path / "garbage.csv"
     path.write_bytes(b"\x00\xff" * 100)

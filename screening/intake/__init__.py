@@ -28,7 +28,7 @@ from screening.intake._decode import Format
 from screening.intake._form import FormValidator, RefusedFormError, ValidForm
 from screening.intake._icd10 import normalise_codes
 from screening.intake._ids import RepeatedIds
-from screening.intake._messages import LANGUAGES, Language, format_number, reason_text
+from screening.intake._messages import LANGUAGES, Language, field_label, format_number, reason_text
 from screening.intake._kept import kept_chunk
 from screening.intake._passes import (
     FirstPass,
@@ -117,6 +117,7 @@ __all__ = [
     "first_pass",
     "first_pass_forked",
     "kept_chunk",
+    "field_label",
     "format_number",
     "forms_table",
     "library_message",

@@ -241,6 +241,28 @@ class _FieldLabels:
         return fields[name].label_in(self.language) if name in fields else name
 
 
+#: How a refusal of a whole row (not one field: a quote never closed, too many fields) names its column.
+WHOLE_ROW = {"da": "(hele rækken)", "en": "(whole row)"}
+
+
+def field_label(name: object, language: Language = "da", *, with_name: bool = False) -> str:
+    """A column as a person reads it: the contract's label of the field in ``language``, else the name as given.
+
+    With ``with_name``, Danish gives the label and the field's name (``alder (age)``: the name is what the
+    files and the contract use) and English the name alone, as the command's summary does. A blank name
+    (a refusal of the whole row) is :data:`WHOLE_ROW`.
+    """
+    text = "" if name is None or name != name else str(name)
+    if not text.strip():
+        return WHOLE_ROW["da" if language == "da" else "en"]
+    spec = load_contract(training=True).fields.get(text)
+    if spec is None:
+        return text
+    if with_name:
+        return f"{spec.label_in(language)} ({text})" if language == "da" else text
+    return spec.label_in(language)
+
+
 def _shown(value: object, language: Language) -> object:
     if isinstance(value, Localised):
         return value.text(language)

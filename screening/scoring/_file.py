@@ -69,6 +69,7 @@ from screening.scoring._output import (
     csv_dialect,
     header_labels,
     header_line,
+    refused_for_people,
     write_table_lines,
 )
 from screening.scoring._workbook import WeekWorkbook
@@ -325,7 +326,7 @@ def score_file(
                         _write_refused(done.refused, rejects_handle, header=done.number == 0, dialect=csv,
                                        language=language)
                         if workbook is not None:
-                            workbook.add_refused(done.refused.drop(columns="kind"))
+                            workbook.add_refused(refused_for_people(done.refused.drop(columns="kind"), language))
                         if refused_lines < _page.MAX_REFUSED:
                             refused_head.append(done.refused.head(_page.MAX_REFUSED - refused_lines))
                         refused_lines += len(done.refused)
@@ -554,5 +555,6 @@ def _write_refused(refused: pd.DataFrame, handle: TextIO, *, header: bool, diale
     """Append a chunk's refused rows to the rejects file (formulas neutralised, as ``validate`` writes them)."""
     rows = neutralise_formulas(refused.drop(columns="kind"))
     if dialect.for_people:
+        rows = refused_for_people(rows, language)
         rows.columns = header_labels(list(rows.columns), language)
     rows.to_csv(handle, header=header, index=False, sep=dialect.separator, lineterminator=dialect.line_end)

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from screening._io import FORMULA_STARTS, atomic_path
-from screening.intake import MAIN_HORIZON
+from screening.intake import MAIN_HORIZON, field_label
 from screening.scoring._rank import PRIORITIES, QUEUES, RISK_DECIMALS, risk_units
 
 _FORMULA_PATTERN = "^[" + "".join(re.escape(start) for start in FORMULA_STARTS) + "]"
@@ -139,6 +139,16 @@ def header_label(name: str, language: str, names: list[str] | tuple[str, ...] = 
 def header_labels(names: list[str], language: str) -> list[str]:
     """:func:`header_label` of every column."""
     return [header_label(name, language, names) for name in names]
+
+
+def refused_for_people(refused: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Refused rows as a person reads them: each ``column`` named as the summary names it (in Danish its
+    label and name, ``alder (age)``; a refusal of the whole row ``(hele rækken)``), a copy."""
+    named = refused.copy()
+    names = named["column"].astype(object)
+    labels = {name: field_label(name, language, with_name=True) for name in names.drop_duplicates()}
+    named["column"] = names.map(labels)
+    return named
 
 
 def is_risk(name: str) -> bool:

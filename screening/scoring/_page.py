@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screening.intake import MAIN_HORIZON, load_contract
+from screening.intake import MAIN_HORIZON, field_label
 from screening.scoring._rank import EARLY, PRIORITY_THRESHOLDS
 from screening.scoring._types import QUESTION_PREFIX
 
@@ -101,7 +101,7 @@ TEXT: dict[str, dict[str, str]] = {
                         "og send dem igen.",
         "refused_shown": "Viser de første {shown} af {total} afvisninger; alle står i {output}.",
         "no_refused": "Ingen skemaer blev afvist.",
-        "row": "Række", "column": "Felt", "value": "Værdi", "reason": "Årsag", "whole_row": "(hele rækken)",
+        "row": "Række", "column": "Felt", "value": "Værdi", "reason": "Årsag",
         "distribution": "Ugens risikofordeling",
         "distribution_hint": f"Skemaer sygemeldt under {_M} uger efter risiko for fravær over {_M} uger. "
                              "Stregerne er grænserne for mellem ({medium}) og høj ({high}) prioritet.",
@@ -190,7 +190,7 @@ TEXT: dict[str, dict[str, str]] = {
                         "system and send them again.",
         "refused_shown": "Showing the first {shown} of {total} refusals; all of them are in {output}.",
         "no_refused": "No form was refused.",
-        "row": "Row", "column": "Field", "value": "Value", "reason": "Reason", "whole_row": "(whole row)",
+        "row": "Row", "column": "Field", "value": "Value", "reason": "Reason",
         "distribution": "This week's risk distribution",
         "distribution_hint": f"Forms off sick under {_M} weeks by their risk of an absence over {_M} weeks. The "
                              "lines are the bounds of medium ({medium}) and high ({high}) priority.",
@@ -331,14 +331,6 @@ def _percent(risk: float, language: str) -> str:
     if risk * 100 >= 99.95:
         return f"> {_number(99.9, language)} %"
     return f"{_number(risk * 100, language)} %"
-
-
-def field_label(name: object, language: str = "da") -> str:
-    """A contract field in words (its ``label_da``/``label_en`` in the contract), else its name as it is."""
-    text = "" if _blank(name) else str(name)
-    spec = load_contract(training=True).fields.get(text)
-    label = getattr(spec, f"label_{language}", None) or (spec.options.get(f"label_{language}") if spec else None)
-    return str(label) if label else text
 
 
 def _capitalised(text: str) -> str:
@@ -643,8 +635,7 @@ def _refused_section(content: PageContent, t: dict[str, str], language: str, rej
     parts += [f"<th>{html.escape(t[name])}</th>" for name in ("row", "case_id", "column", "value", "reason")]
     parts.append("</tr></thead><tbody>")
     for row in refused.head(MAX_REFUSED).itertuples(index=False):
-        column = t["whole_row"] if _blank(row.column) or str(row.column) in ("", "(row)") else \
-            _capitalised(field_label(row.column, language))
+        column = _capitalised(field_label(row.column, language))  # a whole row: "(hele rækken)"
         parts.append(f'<tr><td class="num">{int(row.row)}</td><td class="id">{_e(row.case_id)}</td>'
                      f'<td>{_e(column)}</td><td class="value">{_e(row.value)}</td><td>{_e(row.reason)}</td></tr>')
     parts.append("</tbody></table></section>")

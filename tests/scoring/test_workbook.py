@@ -145,6 +145,7 @@ def test_the_refused_sheet_has_a_row_for_each_refused_line(scored):
     assert len(rows) == len(refused_csv)
     assert [row[0] for row in rows] == refused_csv["row"].astype(int).tolist()
     assert [row[4] for row in rows] == refused_csv["reason"].tolist()
+    assert [row[2] for row in rows] == [danish_field(name) for name in refused_csv["column"].fillna("")]
 
 
 def test_formula_text_stays_a_string_cell_without_an_apostrophe(scored):
@@ -277,7 +278,16 @@ def test_the_danish_excel_refused_rows_match_the_standard_ones(scored):
     danish = pd.read_csv(scored["danish_refused"], sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     standard = read_standard(scored["refused"])
     assert danish.columns.tolist() == ["Række", "Sags-id", "Felt", "Værdi", "Årsag"]
-    assert danish.to_numpy().tolist() == standard.to_numpy().tolist()
+    # The same rows; a field named as the consultant reads it, with its name from the contract (the standard file's).
+    labelled = standard.assign(column=[danish_field(name) for name in standard["column"]])
+    assert danish.to_numpy().tolist() == labelled.to_numpy().tolist()
+    assert "alder (age)" in set(danish["Felt"])
+
+
+def danish_field(name: str) -> str:
+    from screening.intake import load_contract
+
+    return "(hele rækken)" if not name else f"{load_contract(training=True).fields[name].label_da} ({name})"
 
 
 def test_the_standard_csv_is_the_machine_format(scored, model_dir, week_file, tmp_path):
