@@ -27,8 +27,8 @@ of CPU per sample and slowed the command it measured by 15-25 %.
 The per-step profile is the command's own, read from the line it appends to its audit log (machine
 readable, no personal data): ``seconds_by_step`` (``screening.scoring._file.STEPS``: start-up, model load,
 read, repeated ids, validate, encode, model, reasons, rank, write) and ``seconds``, the wall time of the
-scoring itself; ``wall`` is the whole command's, as measured here, and ``outside_steps`` is what neither
-covers (exit, moving the files into place). Steps in other threads and processes overlap the rest (the
+scoring itself, its start-up included; ``wall`` is the whole command's, as measured here, and
+``outside_steps`` is what neither covers (exit, moving the files into place). Steps in other threads and processes overlap the rest (the
 model loads during the first read; the chunks are validated and scored in worker processes, one per core,
 while the main process reads the next ones), so the steps can add up to more than the wall time. The
 profile kept is that of the median run.
@@ -185,7 +185,7 @@ def bench_file(name: str, path: Path, model_dir: Path, peer: Path, repeat: int) 
         profile = own_profile(out / "audit.jsonl")
         if profile is not None:
             profile["wall"] = round(measured["seconds"], 2)
-            profile["outside_steps"] = round(measured["seconds"] - profile["seconds"] - profile["start_up"], 2)
+            profile["outside_steps"] = round(measured["seconds"] - profile["seconds"], 2)
             profiles.append(profile)
         runs["plain_pandas_sklearn"].append(measure(plain))
     # Memory over all processes in a run of its own: sampling it slows the command (see measure).
@@ -210,8 +210,9 @@ def bench_file(name: str, path: Path, model_dir: Path, peer: Path, repeat: int) 
                               "pass runs in a process of its own), "
                               "validate..rank of a file's chunks run in worker processes (--workers, one per core), "
                               "each chunk as soon as the first pass has kept it, so the "
-                              "steps can add up to more than the wall time; seconds: the scoring's own wall time, wall: "
-                              "the command's, outside_steps: wall - seconds - start_up (exit, files moved into place)")
+                              "steps can add up to more than the wall time; seconds: the scoring's own wall time, its "
+                              "start-up included, wall: the command's, outside_steps: wall - seconds (the interpreter's "
+                              "start before its clock, exit, files moved into place)")
     return result
 
 

@@ -112,7 +112,7 @@ class FileScore:
     written : dict of str to Path or None
         ``output``, ``rejects``, ``page`` and ``audit``: the files written (None: not asked for).
     seconds : float
-        Time taken.
+        Time taken (with the process's start-up, when ``score_file`` timed it).
     """
 
     summary: dict[str, Any]
@@ -252,8 +252,9 @@ def score_file(
         ``separator`` and ``encoding``).
     start_up : bool, default False
         Time the process's start-up too (step ``start_up``: from the process's start,
-        :func:`process_age`, to this call), for a process started to score this file,
-        as the ``score`` command is; left at 0 where the start is unknown.
+        :func:`process_age`, to this call, and counted in the run's ``seconds``), for a
+        process started to score this file, as the ``score`` command is; left at 0 where
+        the start is unknown.
     workers : int, optional
         Processes that validate and score a file of several chunks, one chunk each at a
         time (:mod:`._workers`; each holds a chunk in memory). By default one per usable
@@ -276,7 +277,7 @@ def score_file(
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be 1 or more, got {workers}")
     csv = csv_dialect(dialect)
-    started = time.perf_counter()
+    started = time.perf_counter() - (age or 0.0)  # the run's seconds hold its start-up when that is timed
     input_path, output = Path(input_path), Path(output)
     rejects = Path(rejects) if rejects else default_rejects(output)
     as_workbook = _is_workbook(output)

@@ -107,6 +107,8 @@ def test_the_summary_times_every_step_and_names_it_in_both_languages(model_dir, 
         assert steps["start_up"] > 0  # the age of this process: the command times its start-up
         time_line = next(line for line in out.splitlines() if line.startswith(("tid:", "time:")))
         named = re.search(r"\((.*)\)$", time_line).group(1).split(", ")
+        total = float(re.search(r":\s+([\d.,]+) s", time_line).group(1).replace(",", "."))
+        assert total >= steps["start_up"]  # the run's time holds its start-up (it once left it out)
         assert [item.rpartition(" ")[0] for item in named] == [_STEP_WORDS[language][step] for step in STEPS]
     danish, english = (set(_STEP_WORDS[language].values()) for language in ("da", "en"))
     assert len(danish) == len(english) == len(_STEP_WORDS["da"]) and _STEP_WORDS["da"].keys() == _STEP_WORDS["en"].keys()
