@@ -281,7 +281,8 @@ _SUMMARY: dict[str, dict[str, str]] = {
     "da": {
         "read": "læst:", "forms": "skemaer", "valid": "gyldige:", "scored": "scoret:", "refused": "afvist:",
         "blank_rows": "tomme rækker sprunget over: {count}",
-        "ignored_columns": "ukendte kolonner sprunget over: {columns}", "note": "bemærk: {note}: {count}",
+        "ignored_columns": "ukendte kolonner sprunget over: {columns}",
+        "not_in_file": "modellens spørgsmål, filen ikke har (regnet som ubesvarede): {names}", "note": "bemærk: {note}: {count}",
         "rejects_written": "afviste rækker skrevet til {path}", "time": "tid:",
         "priority": "prioritet:", "high": "høj", "medium": "mellem", "low": "lav",
         "contact": "kontakt:", "contact_line": "{count} markeret til kontakt denne uge (kapacitet {capacity}{per})",
@@ -297,7 +298,8 @@ _SUMMARY: dict[str, dict[str, str]] = {
     "en": {
         "read": "read:", "forms": "forms", "valid": "valid:", "scored": "scored:", "refused": "refused:",
         "blank_rows": "blank rows skipped: {count}",
-        "ignored_columns": "ignored columns: {columns}", "note": "note: {note}: {count}",
+        "ignored_columns": "ignored columns: {columns}",
+        "not_in_file": "the model's questions the file does not have (taken as unanswered): {names}", "note": "note: {note}: {count}",
         "rejects_written": "refused rows written to {path}", "time": "time:",
         "priority": "priority:", "high": "high", "medium": "medium", "low": "low",
         "contact": "contact:", "contact_line": "{count} marked for contact this week (capacity {capacity}{per})",
@@ -587,6 +589,8 @@ def format_score_summary(summary: dict[str, Any], *, dialect: dict[str, str], wr
         per = w["per_jobcenter"] if summary.get("per") == "jobcenter" else ""
         lines.append(f"{w['contact']:<11}" + w["contact_line"].format(
             count=w.count(summary["contacts"]), capacity=w.count(summary["capacity"]), per=per))
+    if summary.get("inputs_not_in_file"):
+        lines.append(w["not_in_file"].format(names=", ".join(w.column(name) for name in summary["inputs_not_in_file"])))
     warnings = summary.get("drift_warnings") or []
     if warnings:
         lines.append(f"{w['drift']:<11}" + w["drift_line"].format(

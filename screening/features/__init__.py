@@ -38,6 +38,7 @@ _LAZY = {
     "EncoderScoring": "screening.features._encoding",
     "answer_codes": "screening.features._columns",
     "FALSE_ALARM_RATE": "screening.features._drift",
+    "NOT_IN_FILE": "screening.features._drift",
     "PSI_MODERATE": "screening.features._drift",
     "PSI_WARNING": "screening.features._drift",
     "drift_counts": "screening.features._drift",
@@ -55,6 +56,7 @@ __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 __all__ = [
     "AUDIT_ATTRIBUTES",
     "FALSE_ALARM_RATE",
+    "NOT_IN_FILE",
     "PSI_MODERATE",
     "PSI_WARNING",
     "AdditiveBasis",

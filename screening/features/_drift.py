@@ -39,7 +39,9 @@ The rule. An input warns when both hold:
 
 ``level`` reads it: ``shift`` a warning with PSI ≥ :data:`PSI_WARNING` (0.25),
 ``moderate`` a warning below it, ``stable`` no warning (whatever the PSI of a
-small week), ``no forms`` when the week has none. Measured
+small week), ``no forms`` when the week has none, ``not in file`` when the week's
+file has no such column (a form without the question is not a different
+population: :func:`stability_of_counts`'s ``absent``). Measured
 (``benchmarks/bench_drift.py``): weeks from the training population warn in
 about 4–5 % of weeks of 25–100 forms and almost never at 300 (the PSI floor);
 mental diagnoses at 60 % instead of 29 % warn in nearly every week of 50 forms
@@ -86,6 +88,8 @@ QUANTILES = np.linspace(0.1, 0.9, 9)
 REFERENCE_FORMAT = 1
 MISSING_LABEL = "(blank)"
 #: Columns of the drift frame, in order (the first nine as before the test was added).
+#: The ``level`` of an input whose column the week's file does not have (no form answers it).
+NOT_IN_FILE = "not in file"
 _COLUMNS = ("input", "psi", "level", "warning", "blank_share_training", "blank_share_now",
             "labels", "shares_training", "shares_now", "n", "p_value", "p_adjusted")
 _NUMERIC_PARSES = ("number", "whole")
@@ -348,9 +352,17 @@ def population_stability(reference: dict[str, Any], forms: pd.DataFrame) -> pd.D
     return stability_of_counts(reference, drift_counts(reference, forms))
 
 
-def stability_of_counts(reference: dict[str, Any], counts: Mapping[str, Any]) -> pd.DataFrame:
-    """:func:`population_stability` from :func:`drift_counts` (summed over the chunks of a file, or weeks)."""
+def stability_of_counts(reference: dict[str, Any], counts: Mapping[str, Any], *,
+                        absent: Iterable[str] = ()) -> pd.DataFrame:
+    """:func:`population_stability` from :func:`drift_counts` (summed over the chunks of a file, or weeks).
+
+    ``absent``: columns the week's file does not have. An input among them that no form
+    answers (none derived it from another column) is not a change in who is sick-listed
+    but a form without the question: its ``level`` is ``not in file``, with no PSI, no
+    test and no warning.
+    """
     rows = []
+    absent = set(absent)
     for name, spec in (reference or {}).get("inputs", {}).items():
         if name not in counts:
             continue
@@ -358,19 +370,23 @@ def stability_of_counts(reference: dict[str, Any], counts: Mapping[str, Any]) ->
         total = observed.sum()
         now = observed / total if total else observed
         expected = np.asarray(spec["shares"], dtype=np.float64)
+        missing = name in absent and total > 0 and observed[-1] == total  # the last bin is the blank answers
         rows.append({
-            "input": name, "psi": psi(expected, now) if total else float("nan"),
+            "input": name, "psi": psi(expected, now) if total and not missing else float("nan"),
             "blank_share_training": float(expected[-1]), "blank_share_now": float(now[-1]),
             "labels": list(spec["labels"]), "shares_training": expected.tolist(), "shares_now": now.tolist(),
-            "n": int(round(total)), "p_value": drift_p_value(name, expected, observed),
+            "n": int(round(total)),
+            "p_value": float("nan") if missing else drift_p_value(name, expected, observed),
+            "missing": missing,
         })
-    frame = pd.DataFrame(rows, columns=[c for c in _COLUMNS if c not in ("level", "warning", "p_adjusted")])
+    frame = pd.DataFrame(rows, columns=[c for c in _COLUMNS if c not in ("level", "warning", "p_adjusted")]
+                         + ["missing"])
     frame["n"] = frame["n"].astype(np.int64)
     frame["p_adjusted"] = holm(frame["p_value"].to_numpy(dtype=np.float64))
     warning = ((frame["p_adjusted"] <= FALSE_ALARM_RATE) & (frame["psi"] >= PSI_MODERATE)).astype(bool)
     frame["warning"] = warning
-    frame["level"] = [("no forms" if n == 0 else level(value, warning=bool(warn)))
-                      for value, warn, n in zip(frame["psi"], warning, frame["n"])]
+    frame["level"] = [("no forms" if n == 0 else NOT_IN_FILE if missing else level(value, warning=bool(warn)))
+                      for value, warn, n, missing in zip(frame["psi"], warning, frame["n"], frame["missing"])]
     frame = frame[list(_COLUMNS)]
     return frame.sort_values(["warning", "psi", "input"], ascending=[False, False, True],
                              kind="stable").reset_index(drop=True)

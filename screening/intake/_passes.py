@@ -313,7 +313,7 @@ class ValidationTotals:
     Attributes
     ----------
     rows_read, valid_rows, refused_rows, blank_rows : int
-    ignored_columns : list of str
+    ignored_columns, absent_columns : list of str
     dialect : dict
     notes : collections.Counter
     """
@@ -325,6 +325,7 @@ class ValidationTotals:
     ignored_columns: list[str] = field(default_factory=list)
     dialect: dict[str, str] = field(default_factory=dict)
     notes: Counter = field(default_factory=Counter)
+    absent_columns: list[str] = field(default_factory=list)
     _by_reason: Counter = field(default_factory=Counter)
 
     def add(self, validation: Validation) -> None:
@@ -338,6 +339,7 @@ class ValidationTotals:
         self.notes.update(validation.notes)
         if first:
             self.ignored_columns = list(validation.ignored_columns)
+            self.absent_columns = list(validation.absent_columns)
             self.dialect = dict(validation.dialect)
 
     def add_totals(self, other: ValidationTotals) -> None:
@@ -351,6 +353,7 @@ class ValidationTotals:
         self.notes.update(other.notes)
         if first:
             self.ignored_columns = list(other.ignored_columns)
+            self.absent_columns = list(other.absent_columns)
             self.dialect = dict(other.dialect)
 
     def refused_by_reason(self) -> dict[tuple[str, str], int]:

@@ -61,6 +61,8 @@ class Validation:
         Rows with no value at all, skipped.
     ignored_columns : list of str
         Columns in the file that the contract does not know.
+    absent_columns : list of str
+        The contract's (optional) columns the file does not have: every form leaves them unanswered.
     dialect : dict
         How the file was read (format, encoding, separator).
     notes : dict
@@ -74,6 +76,7 @@ class Validation:
     ignored_columns: list[str] = field(default_factory=list)
     dialect: dict[str, str] = field(default_factory=dict)
     notes: dict[str, int] = field(default_factory=dict)
+    absent_columns: list[str] = field(default_factory=list)
 
     @property
     def valid_rows(self) -> int:
@@ -545,9 +548,12 @@ def _add_schema_refusal(refusals: _Refusals, mask: np.ndarray, column: str, text
     refusals.add(mask, column, text[column], kind, **_reason_params(kind, contract.fields[column]))
 
 
-def _text_columns(raw: RawTable, contract: Contract) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
-    """The contract's columns as text (absent ones blank), without blank rows; with row numbers and the blank mask."""
+def _text_columns(raw: RawTable, contract: Contract
+                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str], list[str]]:
+    """The contract's columns as text (absent ones blank), without blank rows; with row numbers, the blank mask,
+    the file's columns the contract does not know and the contract's columns the file does not have."""
     positions, ignored = match_header(list(raw.frame.columns), contract)
+    absent = [name for name in contract.columns if name not in positions]
     if not raw.frame.shape[1]:
         blank = np.ones(len(raw.frame), dtype=bool)
     elif not all(raw.frame.iloc[:, position].hasnans for position in range(raw.frame.shape[1])):
@@ -563,7 +569,7 @@ def _text_columns(raw: RawTable, contract: Contract) -> tuple[pd.DataFrame, np.n
         return (cells[~blank] if blank.any() else cells).reset_index(drop=True)
 
     text = pd.DataFrame({name: column(name) for name in contract.columns})
-    return text, raw.row_numbers[~blank], blank, ignored
+    return text, raw.row_numbers[~blank], blank, ignored, absent
 
 
 #: Tables from this many forms on are worked on by two threads.
@@ -612,7 +618,7 @@ def _in_order(refused: pd.DataFrame) -> pd.DataFrame:
 def case_ids_with_rows(raw: RawTable, *, training: bool = False) -> tuple[pd.Series, np.ndarray]:
     """:func:`comparable_case_ids`, and the row number of each id (the rows of the table without its blank ones)."""
     contract = load_contract(training=training)
-    text, row_numbers, _, _ = _text_columns(raw, contract)
+    text, row_numbers, _, _, _ = _text_columns(raw, contract)
     refusals = _Refusals(len(text))
     ids = _parse_column(text["case_id"], "case_id", contract, refusals)
     return ids.mask(refusals.refused_cells("case_id")), np.asarray(row_numbers, dtype=np.int64)
@@ -700,7 +706,7 @@ def validate_table(
         The header lacks a required column or names one twice.
     """
     contract = load_contract(training=training)
-    text, row_numbers, blank, ignored = _text_columns(raw, contract)
+    text, row_numbers, blank, ignored, absent = _text_columns(raw, contract)
     n_rows = len(text)
     refusals = _Refusals(n_rows)
     cells = {name: text[name] for name in contract.columns}
@@ -754,4 +760,5 @@ def validate_table(
         ignored_columns=ignored,
         dialect=raw.dialect,
         notes=notes,
+        absent_columns=absent,
     )

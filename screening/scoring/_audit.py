@@ -25,7 +25,7 @@ AUDIT_FILE_NAME = "screening-audit.jsonl"
 AUDIT_ENVIRONMENT = "SCREENING_AUDIT_LOG"
 #: Summary keys copied into the audit line (all counts or facts about the model).
 SUMMARY_KEYS = ("rows_read", "scored", "refused", "refused_by_reason", "blank_rows", "priority_counts",
-                "contacts", "model_version", "model_checksum", "model_family", "drift_warnings")
+                "contacts", "model_version", "model_checksum", "model_family", "drift_warnings", "inputs_not_in_file")
 
 
 def audit_path(output: str | os.PathLike[str], configured: str | os.PathLike[str] | None = None) -> Path:

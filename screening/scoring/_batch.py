@@ -549,11 +549,13 @@ class Totals:
             if name not in counts:
                 bins = len(spec["edges"]) + 2 if spec["kind"] == "numeric" else len(spec["categories"]) + 1
                 counts[name] = np.zeros(bins, dtype=np.int64)
-        return stability_of_counts(self.reference, counts)
+        return stability_of_counts(self.reference, counts, absent=self.forms.absent_columns)
 
     def summary(self, model: Any, drift: pd.DataFrame | None, *, capacity: int | None, per: str | None,
                 language: str, seconds: float) -> dict[str, Any]:
         """The run summary (counts and facts, no personal data)."""
+        from screening.features import NOT_IN_FILE
+
         summary = {
             "rows_read": self.forms.rows_read,
             "scored": self.scored,
@@ -562,6 +564,7 @@ class Totals:
                                   for (column, kind), count in sorted(self.forms.refused_by_reason().items())},
             "blank_rows": self.forms.blank_rows,
             "ignored_columns": list(self.forms.ignored_columns),
+            "absent_columns": list(self.forms.absent_columns),
             "priority_counts": {name: int(self.priority_counts[k]) for k, name in enumerate(_rank.PRIORITIES)},
             "queue_counts": {name: int(self.queue_counts[k]) for k, name in enumerate(_rank.QUEUES)},
             "contacts": None if capacity is None else int(self.contacts),
@@ -572,6 +575,7 @@ class Totals:
             "model_checksum": model.checksum,
             "model_family": getattr(model.estimator, "family_", None),
             "drift_warnings": [] if drift is None else drift.loc[drift["warning"], "input"].tolist(),
+            "inputs_not_in_file": [] if drift is None else drift.loc[drift["level"] == NOT_IN_FILE, "input"].tolist(),
             "seconds": round(seconds, 3),
         }
         if summary["rows_read"] != summary["scored"] + summary["refused"]:  # the contract's promise

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from screening.features import (
     FALSE_ALARM_RATE,
+    NOT_IN_FILE,
     PSI_MODERATE,
     PSI_WARNING,
     drift_counts,
@@ -178,3 +179,17 @@ def test_holm_never_lowers_a_p_value_and_keeps_their_order(p_values):
     assert (adjusted >= p - 1e-12).all() and (adjusted <= 1.0).all()
     order = np.argsort(p, kind="stable")
     assert (np.diff(adjusted[order]) >= -1e-12).all()
+
+
+def test_a_column_the_file_does_not_have_is_named_not_in_file_not_drift(reference):
+    """A jobcenter's form without the question is not a different population: no warning, no test."""
+    week = valid_forms(200, seed=61).assign(sex=pd.NA, employment_status=pd.NA)
+    counts = drift_counts(reference, week)
+    told = stability_of_counts(reference, counts, absent=["sex", "employment_status", "treatment"]).set_index("input")
+    assert set(told.index[told["level"] == NOT_IN_FILE]) == {"sex", "employment_status"}  # treatment was answered
+    assert not told.loc[["sex", "employment_status"], "warning"].any()
+    assert told.loc[["sex", "employment_status"], ["psi", "p_value", "p_adjusted"]].isna().all().all()
+    assert told.loc["treatment", "level"] != NOT_IN_FILE
+    # The same blanks in a column the file has: a field that stopped being filled in, which warns.
+    blank = stability_of_counts(reference, counts).set_index("input")
+    assert blank.loc[["sex", "employment_status"], "warning"].all()

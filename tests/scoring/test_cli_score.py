@@ -60,6 +60,23 @@ def test_a_week_end_to_end(model_dir, week_file, tmp_path, capsys):
     assert len(out.splitlines()) < 30
 
 
+def test_a_file_without_some_of_the_models_questions_says_so_and_does_not_call_it_drift(model_dir, tmp_path, capsys):
+    """A jobcenter whose form lacks two questions: named in the summary and the page, not "differs from training"."""
+    week = simulate_cohort(40, seed=9).forms.drop(columns=["sex", "employment_status"])
+    path = tmp_path / "small.csv"
+    write_forms(week, path)
+    page = tmp_path / "week.html"
+    code, out, err = run(capsys, "--model", str(model_dir), "--input", str(path), "--output",
+                         str(tmp_path / "ranked.csv"), "--report", str(page))
+    assert code == 0, err
+    assert ("modellens spørgsmål, filen ikke har (regnet som ubesvarede): beskæftigelse (employment_status), "
+            "køn (sex)") in out
+    assert "drift:" not in out
+    assert page.read_text("utf-8").count("ikke i ugens fil") == 2
+    audit = json.loads((tmp_path / "screening-audit.jsonl").read_text("utf-8").splitlines()[-1])
+    assert audit["inputs_not_in_file"] == ["employment_status", "sex"] and audit["drift_warnings"] == []
+
+
 def test_scoring_the_same_file_twice_writes_the_same_bytes(model_dir, week_file, tmp_path, capsys):
     files = []
     for attempt in ("a", "b"):
