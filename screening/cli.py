@@ -107,7 +107,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="rank the week's forms with reasons; refused rows, page, audit line")
     score.add_argument("--model", required=True,
-                       help="model directory, or an MLflow URI such as models:/screening@champion")
+                       help="model directory, or an MLflow URI such as models:/screening-risk@champion")
     score.add_argument("--input", required=True, help="the week's forms: CSV, .xlsx or Parquet")
     score.add_argument("--output", required=True,
                        help="the ranked list to write: NAME.xlsx gives an Excel workbook (sheets Rangliste and "
@@ -150,7 +150,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="The weekly batch on Spark: the same validation, scoring and ranking as 'score'. Runs in a "
                     "local Spark, or on a cluster under spark-submit (see the README).")
     spark.add_argument("--model", required=True,
-                       help="model directory, or an MLflow URI such as models:/screening@champion")
+                       help="model directory, or an MLflow URI such as models:/screening-risk@champion")
     spark.add_argument("--input", required=True,
                        help="a forms file (CSV in any dialect, .xlsx, Parquet) or a folder of them with one header")
     spark.add_argument("--output", required=True,

@@ -39,21 +39,23 @@ def experiment_id(name: str = EXPERIMENT) -> str:
 def pyfunc_signature(*, example: Any) -> Any:
     """The logged pyfunc's signature: forms as clients send them in, one answer per form out.
 
-    Input: each contract column typed ``any`` (text, number, boolean or null), so
-    MLflow's schema enforcement lets CSV and JSON with numbers through and our
-    validation decides (a ``string`` column refuses a CSV's numbers, "Can not safely
-    convert float64 to <U0", before the model runs). Output: the answer's columns
-    (``screening.scoring._pyfunc.ANSWER_COLUMNS``), None where there is no value.
-    Parameter: ``language`` (``da`` or ``en``) of the reasons and refusals.
+    Input: none declared, so the forms reach the model as sent and the one validator
+    decides (the contract's columns and what they hold: ``data/schemas/``, the
+    README). MLflow's schema enforcement would drop a column it does not declare (a
+    misspelt ``work_abilty``: the form scored as if unanswered, a warning in the
+    server's log only) and refuse a request without a required column with an error
+    that repeats the request's data, CPR numbers included; our validation refuses
+    such forms one by one, with the reasons ``score_one`` gives. Output: the
+    answer's columns (``screening.scoring._pyfunc.ANSWER_COLUMNS``), None where
+    there is no value. Parameter: ``language`` (``da`` or ``en``) of the reasons
+    and refusals. ``example`` is not used (the input example is logged beside it).
     """
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
-    from screening.intake import HORIZONS, load_contract
+    from screening.intake import HORIZONS
 
-    contract = load_contract()
-    required = set(contract.required_columns)
-    inputs = Schema([ColSpec(AnyType(), name, required=name in required) for name in contract.columns])
+    inputs = None
     outputs = Schema(
         [ColSpec("string", "case_id", required=False), ColSpec("string", "status")]
         + [ColSpec("double", f"risk_{h}", required=False) for h in HORIZONS]

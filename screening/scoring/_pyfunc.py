@@ -15,16 +15,40 @@ same whether it came as CSV, as JSON with numbers, or as text.
 Output: one row per input row, in input order, with :data:`ANSWER_COLUMNS`; a value
 that does not exist (a refused form's risks, a scored form's refusal) is None, so
 ``mlflow models serve`` writes strict JSON (``null``, never ``NaN``).
+
+A request the engine cannot score as sent is answered, not raised: every form
+``refused``, the refusal saying why in one line. A column the contract does not
+know refuses the forms as :meth:`~screening.scoring.ScreeningModel.score_one`
+refuses such a form (the library's reason, naming the nearest field); so do a
+``language`` other than ``da``/``en`` and a table the batch would refuse whole
+(no ``sick_weeks`` nor ``sick_leave_start``). An exception would reach the client
+of ``mlflow models serve`` as "Encountered an unexpected error", or, raised as
+an ``MlflowException``, with the request's data, case ids and all, in the message.
+MLflow's schema enforcement runs before :meth:`ScreeningPyfunc.predict`: it
+drops the columns the signature does not declare (with a warning in the server's
+log) and refuses a request without a required column itself, so only a model
+whose signature declares no input columns lets the first reach this code.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import pandas as pd
 
-from screening.intake import HORIZONS, LANGUAGES, forms_table, redact
+from screening.intake import (
+    HORIZONS,
+    LANGUAGES,
+    FileError,
+    FormValidator,
+    Language,
+    RawTable,
+    RefusedFormError,
+    forms_table,
+    redact,
+)
 from screening.registry import load_model_dir
 from screening.scoring._batch import score_chunk
 from screening.scoring._model import ScreeningModel
@@ -45,35 +69,52 @@ ANSWER_COLUMNS: tuple[str, ...] = (
     "reason_factors", "questions", "refusal", "refusal_reasons", "model_version",
 )
 _BLANK_ROW = {"da": "tom række", "en": "blank row"}
+#: A ``language`` the model does not write: in Danish, the default, as the language asked for is unknown.
+_BAD_LANGUAGE = "ukendt sprog {value}; tilladte værdier: {allowed}"
 
 
-def score_rows(model: ScreeningModel, forms: pd.DataFrame, *, language: str = "da") -> pd.DataFrame:
+def score_rows(model: ScreeningModel, forms: pd.DataFrame, *, language: str = "da",
+               ignore_unknown: bool = False) -> pd.DataFrame:
     """Score raw forms row by row: one answer per form, :data:`ANSWER_COLUMNS`, in input order.
 
     ``case_id`` is shown as the batch shows it (a CPR-shaped value masked); risks
     are the model's, unrounded; every column is of ``object`` dtype, with None
     where there is no value.
 
+    Parameters
+    ----------
+    model : ScreeningModel
+    forms : pandas.DataFrame
+        One form per row, columns named as in the contract (any case).
+    language : {"da", "en"}, default "da"
+    ignore_unknown : bool, default False
+        Pass over columns the contract does not know. By default every form is
+        refused with the reasons :meth:`ScreeningModel.score_one` gives such a form
+        (kind ``unknown_field``, naming the nearest field): a misspelt
+        ``work_abilty`` would otherwise be a blank answer and another risk.
+
     Raises
     ------
     ValueError
         ``language`` is not one of :data:`screening.intake.LANGUAGES`.
     screening.intake.FileError
-        The forms lack a required column or name one twice.
+        The forms lack a required column or name one twice (and name no unknown column).
     """
     if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}; got {str(language)[:20]!r}")
-    table = forms_table(forms.reset_index(drop=True))
-    scored = score_chunk(model, table, language=language, reason_factors=True)
-    n = len(forms)
-    answer: dict[str, list[Any]] = {name: [None] * n for name in ANSWER_COLUMNS}
-    named = [k for k, name in enumerate(table.frame.columns) if str(name).strip().casefold() == "case_id"]
-    if named:
-        ids = table.frame.iloc[:, named[0]]
-        shown = redact(ids.fillna("")).tolist()
-        answer["case_id"] = [None if missing else text for missing, text in zip(ids.isna().tolist(), shown)]
-    answer["status"] = ["refused"] * n
-    answer["model_version"] = [model.version] * n
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}; got {_shown(language)!r}")
+    forms = forms.reset_index(drop=True)
+    table = forms_table(forms)
+    try:
+        scored = score_chunk(model, table, language=language, reason_factors=True)
+    except FileError:
+        unknown = [] if ignore_unknown else unknown_fields(forms, language)
+        if not unknown:
+            raise
+        return refused_rows(model, table, unknown)
+    unknown = unknown_fields(forms, language) if scored.validation.ignored_columns and not ignore_unknown else []
+    if unknown:
+        return refused_rows(model, table, unknown)
+    answer = _unanswered(model, table)
     positions = (scored.rows - 2).tolist()
     run = scored.run
     for k, h in enumerate(model.horizons):
@@ -85,17 +126,79 @@ def score_rows(model: ScreeningModel, forms: pd.DataFrame, *, language: str = "d
     refused = scored.validation.refused
     if len(refused):
         for row, lines in refused.groupby("row", sort=False):
-            position = int(row) - 2
             records = lines[["column", "value", "reason", "kind"]].astype(object).where(lines.notna(), None)
-            answer["refusal"][position] = "; ".join(f"{column}: {reason}" for column, reason
-                                                   in zip(lines["column"].tolist(), lines["reason"].tolist()))
-            answer["refusal_reasons"][position] = json.dumps(records.to_dict("records"), ensure_ascii=False)
-    for position in range(n):  # a row of blanks is no form: refused as such, not silently dropped
+            _refuse(answer, int(row) - 2, records.to_dict("records"))
+    for position in range(len(forms)):  # a row of blanks is no form: refused as such, not silently dropped
         if answer["status"][position] == "refused" and answer["refusal"][position] is None:
-            answer["refusal"][position] = _BLANK_ROW[language]
-            answer["refusal_reasons"][position] = json.dumps(
-                [{"column": "", "value": "", "reason": _BLANK_ROW[language], "kind": "blank_row"}], ensure_ascii=False)
+            blank = {"column": "", "value": "", "reason": _BLANK_ROW[language], "kind": "blank_row"}
+            _refuse(answer, position, [blank])
+    return _frame(answer)
+
+
+def unknown_fields(forms: pd.DataFrame, language: Language = "da") -> list[list[dict[str, Any]]]:
+    """Per form, the reasons :meth:`ScreeningModel.score_one` refuses it for, one per field it does not know.
+
+    The library's own check (:meth:`screening.intake.FormValidator.validate`):
+    the field named, its value redacted, and the nearest contract field
+    suggested. An empty list when the contract knows every column.
+    """
+    validator = _validator()
+    found = []
+    for form in forms.to_dict("records"):
+        try:
+            validator.validate(form, language=language)
+        except RefusedFormError as error:
+            reasons = [reason for reason in error.reasons if reason["kind"] == "unknown_field"]
+        else:
+            reasons = []
+        if not reasons:  # one set of columns for all forms: a form without an unknown field, none has one
+            return []
+        found.append(reasons)
+    return found
+
+
+def refused_rows(model: ScreeningModel, table: RawTable, reasons: list[list[dict[str, Any]]]) -> pd.DataFrame:
+    """Every form refused: :data:`ANSWER_COLUMNS`, ``reasons[k]`` (``column, value, reason, kind``) the k-th form's."""
+    answer = _unanswered(model, table)
+    for position in range(len(table.frame)):
+        _refuse(answer, position, reasons[position])
+    return _frame(answer)
+
+
+@functools.cache
+def _validator() -> FormValidator:
+    """The library's single-form validator, built (about a second) when a request first needs it."""
+    return FormValidator()
+
+
+def _unanswered(model: ScreeningModel, table: RawTable) -> dict[str, list[Any]]:
+    """The answer before scoring: ``case_id`` as the batch shows it, every form refused, no value elsewhere."""
+    n = len(table.frame)
+    answer: dict[str, list[Any]] = {name: [None] * n for name in ANSWER_COLUMNS}
+    named = [k for k, name in enumerate(table.frame.columns) if str(name).strip().casefold() == "case_id"]
+    if named:
+        ids = table.frame.iloc[:, named[0]]
+        shown = redact(ids.fillna("")).tolist()
+        answer["case_id"] = [None if missing else text for missing, text in zip(ids.isna().tolist(), shown)]
+    answer["status"] = ["refused"] * n
+    answer["model_version"] = [model.version] * n
+    return answer
+
+
+def _refuse(answer: dict[str, list[Any]], position: int, reasons: list[dict[str, Any]]) -> None:
+    """Write a form's refusal: ``column: reason`` per reason (the reason alone for the form as a whole), and as JSON."""
+    answer["refusal"][position] = "; ".join(f"{reason['column']}: {reason['reason']}" if reason["column"]
+                                            else reason["reason"] for reason in reasons)
+    answer["refusal_reasons"][position] = json.dumps(reasons, ensure_ascii=False)
+
+
+def _frame(answer: dict[str, list[Any]]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in answer.items()})
+
+
+def _shown(value: object) -> str:
+    """A value from the request made safe to show (CPR-shaped numbers masked, control characters replaced, cut)."""
+    return str(redact(pd.Series([str(value)], dtype="str"), width=20).iloc[0])
 
 
 def _place(column: list[Any], positions: list[int], values: list[Any]) -> None:
@@ -110,6 +213,22 @@ class ScreeningPyfunc(PythonModel):
         self._model = ScreeningModel(load_model_dir(context.artifacts["model_dir"], for_scoring=True))
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """One answer per form (:func:`score_rows`); ``params={"language": "en"}`` for English reasons."""
+        """One answer per form (:func:`score_rows`); ``params={"language": "en"}`` for English reasons.
+
+        A request that cannot be scored as sent has every form refused, with one
+        line saying why: a ``language`` other than ``da``/``en`` (in Danish), or a
+        table the batch would refuse whole (:class:`~screening.intake.FileError`).
+        """
         language = (params or {}).get("language") or "da"
-        return score_rows(self._model, pd.DataFrame(model_input), language=language)
+        forms = pd.DataFrame(model_input).reset_index(drop=True)
+        if language not in LANGUAGES:
+            shown = _shown(language)
+            reason = {"column": "params.language", "value": shown,
+                      "reason": _BAD_LANGUAGE.format(value=repr(shown), allowed=", ".join(LANGUAGES)),
+                      "kind": "unknown_language"}
+            return refused_rows(self._model, forms_table(forms), [[reason]] * len(forms))
+        try:
+            return score_rows(self._model, forms, language=language)
+        except FileError as error:
+            reason = {"column": "", "value": "", "reason": error.text(language), "kind": "file_error"}
+            return refused_rows(self._model, forms_table(forms), [[reason]] * len(forms))

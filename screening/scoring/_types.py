@@ -101,8 +101,11 @@ class ScoreResult:
     ranked : pandas.DataFrame
         One row per scored form in the order the consultant should work, with the
         columns of the contract's "What the weekly batch writes": ``rank``,
-        ``case_id``, ``jobcenter`` (when the forms have that column), ``risk``
-        (13 weeks), ``risk_8``, ``risk_22``, ``risk_52``, ``priority``,
+        ``case_id``, ``jobcenter`` (when the forms have that column), ``queue``
+        (``early``: not yet absent 13 weeks; ``late``: already past them),
+        ``horizon`` (the weeks ``risk`` is about: 13 in the early queue, the next
+        horizon not yet reached in the late one), ``risk`` (at that horizon),
+        ``risk_8``, ``risk_22``, ``risk_52``, ``priority``,
         ``contact_this_week`` (NA unless a capacity was given), ``reasons``,
         ``questions`` (blank answers worth asking for), ``model_version``. Risks
         have 4 decimals.

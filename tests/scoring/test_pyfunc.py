@@ -129,14 +129,14 @@ def test_the_python_pyfunc_answers_as_the_library(registered, week, library):
     assert_answers_as_the_library(model.predict(forms, params={"language": "en"}), forms, library, language="en")
 
 
-def test_the_signature_takes_text_numbers_booleans_and_nulls(registered):
-    """MLflow enforces the input schema before our code runs: a `string` column refuses numbers."""
+def test_the_signature_declares_no_input_columns_so_the_forms_reach_our_validation(registered):
+    """MLflow would enforce an input schema before our code runs: drop a misspelt column, refuse a request
+    without a required one with the request's data in its message. The forms come as sent; the answer and the
+    ``language`` parameter are declared."""
     import mlflow
 
     info = mlflow.models.get_model_info("models:/risk@champion")
-    inputs = info.signature.inputs.to_dict()
-    assert {column["name"] for column in inputs} == set(HEADER)
-    assert {column["type"] for column in inputs} == {"any"}
+    assert info.signature.inputs is None
     assert [column["name"] for column in info.signature.outputs.to_dict()] == list(ANSWER)
     assert info.signature.params.to_dict() == [{"name": "language", "type": "string", "default": "da", "shape": None}]
 
@@ -280,3 +280,110 @@ def test_the_readme_curl_example_gets_the_answer_it_documents(server):
         assert {key: got[key] for key in ("case_id", "status", "refusal", "refusal_reasons")} == {
             key: shown[key] for key in ("case_id", "status", "refusal", "refusal_reasons")}
         assert all((got[key] is None) == (shown[key] is None) for key in ANSWER)
+
+
+# ------------------------------------------------- requests that cannot be scored as sent
+def misspelt_forms() -> pd.DataFrame:
+    """Two forms with ``work_ability`` spelt ``work_abilty`` (the second's left blank), one case_id a CPR number."""
+    good = {"case_id": "W1", "jobcenter": "Aarhus", "sick_weeks": 2.5, "age": 29, "physical_load": "stillesiddende",
+            "expected_return": "within_4_weeks"}
+    return pd.DataFrame([{**good, "work_abilty": 1}, {**good, "case_id": CPR, "work_abilty": None}])
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_a_misspelt_field_refuses_the_forms_as_score_one_refuses_the_form(registered, language):
+    """The pyfunc's rows (``score_rows``) refuse a column the contract does not know with the library's reasons."""
+    from screening.intake import RefusedFormError
+    from screening.scoring import load_model
+    from screening.scoring._pyfunc import score_rows
+
+    model = load_model(registered.model_dir)
+    forms = misspelt_forms()
+    answer = score_rows(model, forms, language=language)
+    assert answer["status"].tolist() == ["refused", "refused"]
+    assert answer["case_id"].tolist() == ["W1", "******-****"]
+    for position, form in enumerate(forms.to_dict("records")):
+        with pytest.raises(RefusedFormError) as refused:
+            model.score_one(form, language=language)
+        assert strict_json(answer["refusal_reasons"][position]) == refused.value.reasons
+    assert answer["refusal"][0] == f"work_abilty: {refused.value.reasons[0]['reason']}"
+    assert ("mente du work_ability?" if language == "da" else "did you mean work_ability?") in answer["refusal"][0]
+    assert answer[[f"risk_{h}" for h in HORIZONS]].isna().all().all()
+    assert CPR not in answer.to_json()
+    # Asked to pass over unknown columns, it scores as the correctly spelt form without the answer.
+    passed_over = score_rows(model, forms.iloc[:1], language=language, ignore_unknown=True)
+    without = score_rows(model, forms.iloc[:1].drop(columns="work_abilty"), language=language)
+    assert passed_over["status"].tolist() == ["scored"] and passed_over.equals(without)
+
+
+def test_the_registered_pyfunc_refuses_a_misspelt_field(registered):
+    import mlflow
+
+    answer = mlflow.pyfunc.load_model("models:/risk@champion").predict(misspelt_forms())
+    assert answer["status"].tolist() == ["refused", "refused"]
+
+
+@pytest.mark.parametrize("language", ["de", "EN", CPR])
+def test_the_python_pyfunc_refuses_a_language_it_does_not_write_in_one_line(registered, week, language):
+    import mlflow
+
+    forms, _ = week
+    answer = mlflow.pyfunc.load_model("models:/risk@champion").predict(forms, params={"language": language})
+    shown = "******-****" if language == CPR else language
+    assert answer["status"].eq("refused").all() and len(answer) == len(forms)
+    assert set(answer["refusal"]) == {f"params.language: ukendt sprog '{shown}'; tilladte værdier: da, en"}
+    assert all(strict_json(text) == [{"column": "params.language", "value": shown, "kind": "unknown_language",
+                                      "reason": f"ukendt sprog '{shown}'; tilladte værdier: da, en"}]
+               for text in answer["refusal_reasons"])
+    assert answer[[f"risk_{h}" for h in HORIZONS]].isna().all().all()
+    assert CPR not in answer.to_json(force_ascii=False) and "0101901234" not in answer.to_json(force_ascii=False)
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_forms_without_weeks_or_start_are_refused_in_one_line_naming_the_columns(registered, language):
+    """MLflow's signature marks both optional (either will do), so the batch's file error reaches predict."""
+    import mlflow
+
+    forms = pd.DataFrame([{"case_id": CPR, "age": 30, "physical_load": 2},
+                          {"case_id": "B2", "age": 41, "physical_load": 3}])
+    answer = mlflow.pyfunc.load_model("models:/risk@champion").predict(forms, params={"language": language})
+    assert answer["status"].tolist() == ["refused", "refused"] and answer["case_id"].tolist() == ["******-****", "B2"]
+    refusal = answer["refusal"][0]
+    assert "\n" not in refusal and "sick_weeks" in refusal and "sick_leave_start" in refusal
+    assert ("mangler" if language == "da" else "missing") in refusal
+    assert strict_json(answer["refusal_reasons"][1]) == [{"column": "", "value": "", "reason": refusal,
+                                                          "kind": "file_error"}]
+    assert CPR not in answer.to_json()
+
+
+def test_a_request_without_a_required_column_is_answered_refused_and_never_shows_a_cpr_number(registered):
+    """MLflow's own check (with an input schema) raised an error holding the request's data, CPR numbers and all."""
+    import mlflow
+
+    forms = pd.DataFrame([{"case_id": CPR, "sick_weeks": 3, "physical_load": 2}])  # no age
+    answer = mlflow.pyfunc.load_model("models:/risk@champion").predict(forms)
+    assert answer["status"].tolist() == ["refused"] and answer["case_id"].tolist() == ["******-****"]
+    assert "age (alder)" in answer["refusal"][0] and CPR not in answer.to_json()
+
+
+@pytest.mark.slow
+def test_the_server_refuses_a_misspelt_field_and_a_missing_one_without_echoing_the_request(server):
+    url, _ = server
+    forms = misspelt_forms().astype(object)
+    misspelt = post(url, {"dataframe_records": forms.where(forms.notna(), None).to_dict("records")})
+    assert [row["status"] for row in strict_json(misspelt)["predictions"]] == ["refused", "refused"]
+    assert "mente du work_ability?" in strict_json(misspelt)["predictions"][0]["refusal"]
+    missing = post(url, {"dataframe_records": [{"case_id": CPR, "sick_weeks": 3, "physical_load": 2}]})
+    assert CPR not in missing and "0101901234" not in missing
+    assert strict_json(missing)["predictions"][0]["status"] == "refused"
+
+
+@pytest.mark.slow
+def test_the_server_refuses_a_language_it_does_not_write_in_one_line(server):
+    url, _ = server
+    body = post(url, {"dataframe_records": [{"case_id": CPR, "age": 30, "sick_weeks": 3, "physical_load": 2}],
+                      "params": {"language": "de"}})
+    assert CPR not in body
+    (row,) = strict_json(body)["predictions"]
+    assert row["status"] == "refused" and row["case_id"] == "******-****"
+    assert row["refusal"] == "params.language: ukendt sprog 'de'; tilladte værdier: da, en"

@@ -40,7 +40,8 @@ def test_spark_udf_of_the_champion_gives_the_risks_spark_score_ranks_by(spark, c
     frame = in_partitions(spark, forms, 3)
     udf = mlflow.pyfunc.spark_udf(spark, "models:/spark-risk@champion", env_manager="local",
                                   result_type=", ".join(f"risk_{h} double" for h in HORIZONS))
-    answers = collected(frame.select(F.col("case_id"), udf(*[F.col(name) for name in forms.columns]).alias("risk"))
+    # The model declares no input columns (its validation reads them by name): the forms go in as one struct.
+    answers = collected(frame.select(F.col("case_id"), udf(F.struct(*forms.columns)).alias("risk"))
                         .select("case_id", *(F.col(f"risk.risk_{h}").alias(f"risk_{h}") for h in HORIZONS)))
     assert len(answers) == len(forms)
 
