@@ -94,6 +94,14 @@ def test_user_errors_are_one_line_and_exit_2(capsys, argv, message):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_the_version_is_one_line(capsys):
+    from screening import __version__
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out == f"screening {__version__}\n"
+
+
 @pytest.mark.parametrize("separator", ["\\t", "tab", "TAB", "\t"])
 def test_a_tab_separator_may_be_written_as_backslash_t_or_tab(forms_file, capsys, separator):
     path = forms_file([form(case_id="T1"), form(case_id="T2")], sep="\t")
