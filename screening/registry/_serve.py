@@ -23,6 +23,10 @@ from screening.registry._store import TRACKING_ENV, resolve_model_uri, tracking_
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
 
 
+#: The warning filter (``PYTHONWARNINGS``) that keeps pandas-on-Spark's pandas-3 warning out of the server's log.
+_QUIET_PYSPARK_PANDAS = "ignore:PySpark does not yet fully support pandas:FutureWarning"
+
+
 def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                   workers: int | None = None) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that serve ``model`` over HTTP with ``mlflow models serve``.
@@ -42,8 +46,9 @@ def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     argv : list of str
         ``python -m mlflow models serve ...``, this interpreter first.
     env : dict of str to str
-        The current environment with this interpreter's ``bin`` first on ``PATH``
-        and ``MLFLOW_TRACKING_URI`` set to the store in force.
+        The current environment with this interpreter's ``bin`` first on ``PATH``,
+        ``MLFLOW_TRACKING_URI`` set to the store in force and pandas-on-Spark's
+        warning about pandas 3 left out of the server's log.
 
     Raises
     ------
@@ -59,6 +64,9 @@ def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     env = dict(os.environ)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "") if env.get("PATH") else bin_dir
     env[TRACKING_ENV] = tracking_uri()
+    # MLflow's server imports pandas-on-Spark, which warns about pandas 3 in every server log; nothing of
+    # ours uses it (screening.spark hands Spark Arrow). The operator's own filters come first.
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), _QUIET_PYSPARK_PANDAS]))
     argv = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model, "-h", host, "-p", str(int(port)),
             "--env-manager", "local"]
     if workers:
