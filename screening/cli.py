@@ -37,6 +37,31 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see '{' '.join(['screening', *command[-1:]])} --help')")
 
 
+def _commands_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each subcommand, by name."""
+    return next(action.choices for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+
+
+def _misspelt_options(commands: dict[str, argparse.ArgumentParser], argv: Sequence[str] | None) -> str | None:
+    """For a command line with options its command does not know: one line naming them, each with the option
+    it most likely meant; None if every option is known."""
+    import difflib
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((word for word in words if word in commands), None)
+    if command is None:
+        return None
+    known = [name for action in commands[command]._actions for name in action.option_strings]
+    unknown = [word.split("=", 1)[0] for word in words if word.startswith("--") and word.split("=", 1)[0] not in known]
+    if not unknown:
+        return None
+    named = []
+    for option in unknown:
+        close = difflib.get_close_matches(option, known, n=1, cutoff=0.75)
+        named.append(f"{option} (did you mean {close[0]}?)" if close else option)
+    return f"unrecognized arguments: {', '.join(named)} (see 'screening {command} --help')"
+
+
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -660,7 +685,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     language = "en"  # usage errors are argparse's, in English; so are the analysts' commands
     command = None
     try:
-        args, unknown = _build_parser().parse_known_args(argv)
+        parser = _build_parser()
+        try:
+            args, unknown = parser.parse_known_args(argv)
+        except UserError as error:  # "required: --output" for a misspelt --ouput: name the misspelling first
+            raise UserError(_misspelt_options(_commands_of(parser), argv) or str(error)) from None
         if unknown:  # named with the command they were given to (argparse names the top-level parser)
             raise UserError(f"unrecognized arguments: {' '.join(unknown)} (see 'screening {args.command} --help')")
         language = getattr(args, "language", language)

@@ -86,6 +86,8 @@ def test_formulas_in_refused_values_are_neutralised(forms_file, tmp_path, capsys
      (["validate", "--input", "x.csv", "--output", "y.csv"],
       "unrecognized arguments: --output y.csv (see 'screening validate --help')"),
      ([], "(see 'screening --help')"),
+     (["score", "--model", "m", "--input", "i.csv", "--ouput", "r.csv"],  # not "required: --output"
+      "unrecognized arguments: --ouput (did you mean --output?) (see 'screening score --help')"),
      (["frobnicate"], "invalid choice")],
 )
 def test_user_errors_are_one_line_and_exit_2(capsys, argv, message):
