@@ -82,10 +82,10 @@ def _at_least_one(value: str) -> int:
 def _build_parser() -> argparse.ArgumentParser:
     from screening.intake import HORIZONS, LANGUAGES, MAIN_HORIZON
 
-    from screening import __version__
+    from importlib.metadata import version  # the installed package's (the cli imports no later stage)
 
     parser = _Parser(prog="screening", description="Early screening of sick-listed workers at risk of long absence.")
-    parser.add_argument("--version", action="version", version=f"screening {__version__}")
+    parser.add_argument("--version", action="version", version=f"screening {version('screening')}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     simulate = commands.add_parser("simulate", help="write a simulated cohort of intake forms")
