@@ -111,6 +111,12 @@ FILE_ERRORS: dict[str, tuple[str, str]] = {
         "the first line is blank: expected a header row with column names",
     ),
     "header_not_csv": ("overskriftsrækken kan ikke læses som CSV", "the header row cannot be read as CSV"),
+    "one_column_csv": (
+        "tabellen kom som én kolonne, hvis navn har {separator} i sig: en CSV med {separator} mellem felterne, "
+        "læst som en med komma (MLflow læser kun komma); send CSV med komma, eller JSON",
+        "the table came as one column whose name holds {separator}: a CSV with {separator} between fields read as "
+        "one with commas (MLflow reads commas only); send comma-separated CSV, or JSON",
+    ),
     "bad_separator": (
         "skilletegnet skal være ét tegn, fx ; , | eller tab (skrevet \\t eller tab), ikke {separator}",
         "the separator must be one character, such as ; , | or tab (written \\t or tab), not {separator}",

@@ -103,6 +103,7 @@ def score_rows(model: ScreeningModel, forms: pd.DataFrame, *, language: str = "d
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}; got {_shown(language)!r}")
     forms = forms.reset_index(drop=True)
+    _one_column_csv(forms)
     table = forms_table(forms)
     try:
         scored = score_chunk(model, table, language=language, reason_factors=True)
@@ -133,6 +134,17 @@ def score_rows(model: ScreeningModel, forms: pd.DataFrame, *, language: str = "d
             blank = {"column": "", "value": "", "reason": _BLANK_ROW[language], "kind": "blank_row"}
             _refuse(answer, position, [blank])
     return _frame(answer)
+
+
+def _one_column_csv(forms: pd.DataFrame) -> None:
+    """Raise ``one_column_csv`` for forms that came as one column named like a header of another separator
+    (``mlflow models predict -t csv`` on a Danish Excel file: pandas reads commas only)."""
+    if len(forms.columns) != 1:
+        return
+    name = str(forms.columns[0])
+    found = [separator for separator in (";", "\t", "|") if separator in name]
+    if found:
+        raise FileError("one_column_csv", separator="tab" if found[0] == "\t" else repr(found[0]))
 
 
 def unknown_fields(forms: pd.DataFrame, language: Language = "da") -> list[list[dict[str, Any]]]:

@@ -387,3 +387,23 @@ def test_the_server_refuses_a_language_it_does_not_write_in_one_line(server):
     (row,) = strict_json(body)["predictions"]
     assert row["status"] == "refused" and row["case_id"] == "******-****"
     assert row["refusal"] == "params.language: ukendt sprog 'de'; tilladte værdier: da, en"
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_csv_of_another_separator_read_as_one_column_is_refused_saying_so(registered, tmp_path, separator):
+    """``mlflow models predict -t csv`` reads commas only: a Danish Excel file arrives as one column."""
+    import mlflow
+
+    path = tmp_path / "week.csv"
+    path.write_text(separator.join(["case_id", "sick_weeks", "age", "physical_load"]) + "\n"
+                    + separator.join([CPR, "3", "40", "2"]) + "\n" + separator.join(["A2", "5", "50", "3"]) + "\n",
+                    encoding="utf-8")
+    forms = pd.read_csv(path, dtype=str)  # as MLflow's CSV reader does
+    assert len(forms.columns) == 1
+    answer = mlflow.pyfunc.load_model("models:/risk@champion").predict(forms)
+    assert answer["status"].tolist() == ["refused", "refused"]
+    shown = "tab" if separator == "\t" else f"'{separator}'"
+    assert set(answer["refusal"]) == {f"tabellen kom som én kolonne, hvis navn har {shown} i sig: en CSV med {shown} "
+                                      "mellem felterne, læst som en med komma (MLflow læser kun komma); send CSV "
+                                      "med komma, eller JSON"}
+    assert CPR not in answer.to_json(force_ascii=False)
