@@ -509,11 +509,22 @@ class Totals:
     risk_counts: np.ndarray = field(default_factory=lambda: np.zeros(HISTOGRAM_BINS, dtype=np.int64))
     drift_counts: dict[str, np.ndarray] = field(default_factory=dict)
     contacts: int = 0
+    #: The first and last day a valid form was received (ISO dates), None while no form says.
+    received: tuple[str, str] | None = None
+
+    def _add_received(self, days: tuple[str, str] | None) -> None:
+        if days is not None:
+            self.received = days if self.received is None else (min(self.received[0], days[0]),
+                                                                 max(self.received[1], days[1]))
 
     def add_validation(self, validation: Validation) -> None:
         from screening.features import drift_counts
 
         self.forms.add(validation)
+        if "form_received" in validation.valid.columns:
+            received = validation.valid["form_received"].dropna()
+            if len(received):
+                self._add_received((received.min().date().isoformat(), received.max().date().isoformat()))
         if self.reference.get("inputs"):
             for name, counts in drift_counts(self.reference, validation.valid).items():
                 self.drift_counts[name] = self.drift_counts.get(name, 0) + counts
@@ -528,6 +539,7 @@ class Totals:
         for name, counts in other.drift_counts.items():
             self.drift_counts[name] = self.drift_counts.get(name, 0) + counts
         self.contacts += other.contacts
+        self._add_received(other.received)
 
     def add_scored(self, chunk: pa.Table) -> None:
         risk = chunk.column("risk").to_numpy(zero_copy_only=False)
@@ -576,6 +588,7 @@ class Totals:
             "model_family": getattr(model.estimator, "family_", None),
             "drift_warnings": [] if drift is None else drift.loc[drift["warning"], "input"].tolist(),
             "inputs_not_in_file": [] if drift is None else drift.loc[drift["level"] == NOT_IN_FILE, "input"].tolist(),
+            "forms_received": None if self.received is None else list(self.received),
             "seconds": round(seconds, 3),
         }
         if summary["rows_read"] != summary["scored"] + summary["refused"]:  # the contract's promise

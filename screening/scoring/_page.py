@@ -68,6 +68,7 @@ TEXT: dict[str, dict[str, str]] = {
         "refused_link_one": "1 skema er afvist og ikke scoret: se afsnittet »Afviste skemaer«",
         "refused_link_many": "{count} skemaer er afvist og ikke scoret: se afsnittet »Afviste skemaer«",
         "input": "Fil",
+        "received": "skemaer modtaget {first}–{last}",
         "calls": "Ring til disse i denne uge",
         "calls_hint": f"De første {{capacity}} i køen af sygemeldte under {_M} uger{{per}} er markeret til kontakt. "
                       "Årsagerne forklarer risikoen (↑ øger den, ↓ mindsker den).",
@@ -158,6 +159,7 @@ TEXT: dict[str, dict[str, str]] = {
         "refused_link_one": "1 form was refused and not scored: see “Refused forms”",
         "refused_link_many": "{count} forms were refused and not scored: see “Refused forms”",
         "input": "File",
+        "received": "forms received {first} – {last}",
         "calls": "Call these this week",
         "calls_hint": f"The first {{capacity}} of the queue of those off sick under {_M} weeks{{per}} are marked "
                       "for contact. The reasons explain the risk (↑ raises it, ↓ lowers it).",
@@ -779,6 +781,12 @@ def _model_section(content: PageContent, t: dict[str, str], language: str) -> st
             f'<table id="model-facts" class="facts"><tbody>{body}</tbody></table></section>')
 
 
+def _day(iso: str, language: str) -> str:
+    """An ISO date as the page writes it: ``16.11.2026`` in Danish, ``2026-11-16`` in English."""
+    year, month, day = iso.split("-")
+    return f"{day}.{month}.{year}" if language == "da" else iso
+
+
 def _digest(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
@@ -800,7 +808,11 @@ def _header(content: PageContent, t: dict[str, str], language: str, input_name: 
                                  late=_count(totals.get("late", 0), language))]
     if summary.get("contacts") is not None:
         queues.append(t["contacts"].format(contacts=_count(int(summary["contacts"]), language)))
-    file_line = f'<p class="hint">{html.escape(t["input"])}: {_e(input_name)}</p>' if input_name else ""
+    facts = [f"{t['input']}: {input_name}"] if input_name else []
+    if summary.get("forms_received"):  # which week this is, from the forms themselves (the same page every run)
+        first, last = (_day(day, language) for day in summary["forms_received"])
+        facts.append(t["received"].format(first=first, last=last))
+    file_line = f'<p class="hint" id="week">{_e(" · ".join(facts))}</p>' if facts else ""
     return (f"<header><h1>{html.escape(t['title'])}</h1>{refused_line}"
             f"<p>{html.escape(numbers)}</p><p>{html.escape(' · '.join(queues))}</p>{file_line}"
             f'<p class="hint">{html.escape(t["advice"])}</p></header>')

@@ -77,6 +77,20 @@ def test_a_file_without_some_of_the_models_questions_says_so_and_does_not_call_i
     assert audit["inputs_not_in_file"] == ["employment_status", "sex"] and audit["drift_warnings"] == []
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_page_says_which_days_the_forms_were_received(model_dir, tmp_path, capsys, workers):
+    """Which week a page is about, from the forms (not the clock: the same file gives the same page)."""
+    days = ["2026-11-18", "2026-11-16", "20.11.2026", "2026-11-17", "", "2026-11-19"] * 3
+    rows = [form(case_id=f"R{k}", form_received=day or None, sick_leave_start=None) for k, day in enumerate(days)]
+    rows.append(form(case_id="bad", form_received="2026-11-01", age="300"))  # refused: not counted
+    path = write_csv_text(tmp_path / "week.csv", rows)
+    page = tmp_path / "week.html"
+    code, _, err = run(capsys, "--model", str(model_dir), "--input", str(path), "--output", str(tmp_path / "r.csv"),
+                       "--report", str(page), "--chunk-rows", "5", "--workers", workers)
+    assert code == 0, err
+    assert '<p class="hint" id="week">Fil: week.csv · skemaer modtaget 16.11.2026–20.11.2026</p>' in page.read_text("utf-8")
+
+
 def test_scoring_the_same_file_twice_writes_the_same_bytes(model_dir, week_file, tmp_path, capsys):
     files = []
     for attempt in ("a", "b"):
