@@ -33,8 +33,8 @@ class UserError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not the usage block
-        command = self.prog.split()[1:]  # the subcommand's parser is "screening <command>"
-        raise UserError(f"{message} (see '{' '.join(['screening', *command[-1:]])} --help')")
+        words = self.prog.split()  # "screening", or "screening <command>" for a subcommand's parser
+        raise UserError(f"{message} (see '{' '.join(words[:2])} --help')")
 
 
 def _commands_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -52,7 +52,8 @@ def _misspelt_options(commands: dict[str, argparse.ArgumentParser], argv: Sequen
     if command is None:
         return None
     known = [name for action in commands[command]._actions for name in action.option_strings]
-    unknown = [word.split("=", 1)[0] for word in words if word.startswith("--") and word.split("=", 1)[0] not in known]
+    options = [word.split("=", 1)[0] for word in words if word.startswith("--")]
+    unknown = [option for option in options if option not in known]
     if not unknown:
         return None
     named = []

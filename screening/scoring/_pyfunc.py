@@ -24,10 +24,11 @@ refuses such a form (the library's reason, naming the nearest field); so do a
 (no ``sick_weeks`` nor ``sick_leave_start``). An exception would reach the client
 of ``mlflow models serve`` as "Encountered an unexpected error", or, raised as
 an ``MlflowException``, with the request's data, case ids and all, in the message.
-MLflow's schema enforcement runs before :meth:`ScreeningPyfunc.predict`: it
-drops the columns the signature does not declare (with a warning in the server's
-log) and refuses a request without a required column itself, so only a model
-whose signature declares no input columns lets the first reach this code.
+The registered model's signature declares no input columns
+(``screening.registry._tracking.pyfunc_signature``): MLflow's schema enforcement,
+which runs before :meth:`ScreeningPyfunc.predict`, would drop the columns a
+signature does not declare and refuse a request without a required column with
+the request's data in its message; so every column reaches this code.
 """
 
 from __future__ import annotations
