@@ -781,12 +781,6 @@ def _model_section(content: PageContent, t: dict[str, str], language: str) -> st
             f'<table id="model-facts" class="facts"><tbody>{body}</tbody></table></section>')
 
 
-def _day(iso: str, language: str) -> str:
-    """An ISO date as the page writes it: ``16.11.2026`` in Danish, ``2026-11-16`` in English."""
-    year, month, day = iso.split("-")
-    return f"{day}.{month}.{year}" if language == "da" else iso
-
-
 def _digest(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
@@ -810,7 +804,7 @@ def _header(content: PageContent, t: dict[str, str], language: str, input_name: 
         queues.append(t["contacts"].format(contacts=_count(int(summary["contacts"]), language)))
     facts = [f"{t['input']}: {input_name}"] if input_name else []
     if summary.get("forms_received"):  # which week this is, from the forms themselves (the same page every run)
-        first, last = (_day(day, language) for day in summary["forms_received"])
+        first, last = (_date(day, language) for day in summary["forms_received"])
         facts.append(t["received"].format(first=first, last=last))
     file_line = f'<p class="hint" id="week">{_e(" · ".join(facts))}</p>' if facts else ""
     return (f"<header><h1>{html.escape(t['title'])}</h1>{refused_line}"
