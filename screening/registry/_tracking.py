@@ -36,7 +36,7 @@ def experiment_id(name: str = EXPERIMENT) -> str:
     return mlflow.create_experiment(name, artifact_location=_artifact_root(tracking_uri()))
 
 
-def pyfunc_signature(*, example: Any) -> Any:
+def pyfunc_signature() -> Any:
     """The logged pyfunc's signature: forms as clients send them in, one answer per form out.
 
     Input: none declared, so the forms reach the model as sent and the one validator
@@ -48,7 +48,7 @@ def pyfunc_signature(*, example: Any) -> Any:
     such forms one by one, with the reasons ``score_one`` gives. Output: the
     answer's columns (``screening.scoring._pyfunc.ANSWER_COLUMNS``), None where
     there is no value. Parameter: ``language`` (``da`` or ``en``) of the reasons
-    and refusals. ``example`` is not used (the input example is logged beside it).
+    and refusals.
     """
     from mlflow.models import ModelSignature
     from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
@@ -101,7 +101,7 @@ def log_training_run(
             name="model",
             python_model=str(PYFUNC_CODE),  # models from code: nothing of ours is pickled
             artifacts={PYFUNC_ARTIFACT: str(model_dir)},
-            signature=pyfunc_signature(example=input_example),
+            signature=pyfunc_signature(),
             input_example=input_example,
             registered_model_name=register,
         )
