@@ -30,6 +30,7 @@ import pyarrow
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
+from screening._io import table_threads
 from screening.intake._icd10 import prepare_codes
 from screening.intake._ids import RepeatedIds
 from screening.intake._contract import Contract, Field, load_contract
@@ -572,17 +573,18 @@ def _text_columns(raw: RawTable, contract: Contract
     return text, raw.row_numbers[~blank], blank, ignored, absent
 
 
-#: Tables from this many forms on are worked on by two threads.
+#: Tables from this many forms on are worked on by :func:`~screening._io.table_threads` threads.
 PARALLEL_ROWS = 100_000
 
 
 @contextlib.contextmanager
 def _workers(n_rows: int):
-    """A pool of two threads for a big table, else one that runs each task at once."""
-    if n_rows < PARALLEL_ROWS:
+    """A pool of threads for a big table, else one that runs each task at once."""
+    threads = table_threads()
+    if n_rows < PARALLEL_ROWS or threads < 2:
         yield _InPlace()
         return
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
         yield pool
 
 

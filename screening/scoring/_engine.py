@@ -14,7 +14,6 @@ Only public names of the models stage are used here;
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,10 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from screening._io import table_threads
 from screening.intake import MAIN_HORIZON
 
-#: Threads scoring chunks at once (this machine has 2 cores; more only adds memory).
-WORKERS = min(2, os.cpu_count() or 1)
 #: Forms predicted and explained at a time by the additive family (~40 MB of arrays per chunk).
 CHUNK_FORMS = 32768
 #: At most this many at a time by the boosted family: its attribution predicts ~500 hybrid forms per form.
@@ -97,7 +95,7 @@ def reason_horizons(entry: np.ndarray, horizons: tuple[int, ...], main: int = MA
 def _blas_on_one_thread() -> Iterator[None]:
     """OpenBLAS on one thread while the block runs (process-wide, like any BLAS setting).
 
-    The chunks are already spread over :data:`WORKERS` threads; OpenBLAS would start
+    The chunks are already spread over threads (:func:`~screening._io.table_threads`); OpenBLAS would start
     threads of its own for every product of more than a few hundred rows, which on
     this 2-core machine made scoring twice as slow. Overlapping calls (threads
     scoring at once) share one limit, and the last one out restores the setting.
@@ -121,7 +119,7 @@ def _blas_on_one_thread() -> Iterator[None]:
 def score_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> Scored:
     """Risks at every horizon and contributions at each form's reason horizon, chunk by chunk.
 
-    Chunks are spread over :data:`WORKERS` threads (NumPy releases the GIL in the
+    Chunks are spread over :func:`~screening._io.table_threads` threads (NumPy releases the GIL in the
     heavy steps); each chunk's result lands in its own rows, so the output does not
     depend on the threads.
     """
@@ -143,8 +141,9 @@ def score_encoded(estimator: object, X: np.ndarray, entry: np.ndarray) -> Scored
 
     with _blas_on_one_thread() if additive and n >= BLAS_ONE_THREAD_FROM else nullcontext():
         # The boosted family predicts with OpenMP threads of its own (and limits them per call, process-wide).
-        if WORKERS > 1 and len(chunks) > 1 and additive:
-            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        threads = table_threads()
+        if threads > 1 and len(chunks) > 1 and additive:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
                 list(pool.map(work, chunks))
         else:
             for chunk in chunks:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from screening._io import interrupt_after, interrupt_left_to_parent, interruptible
+from screening._io import interrupt_after, interrupt_left_to_parent, interruptible, one_thread_per_process
 from screening.intake import DEFAULT_CHUNK_ROWS, FileError, FirstPass, RepeatedIds, kept_chunk
 from screening.scoring import _batch
 
@@ -229,6 +229,7 @@ def _start_worker(job: ChunkJob) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)  # one BLAS/OpenMP thread per worker: the workers are the parallelism
+    one_thread_per_process()
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
 

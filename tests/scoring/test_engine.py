@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from screening import _io
 from screening.scoring import _engine
 from tests.scoring.conftest import valid_forms
 
@@ -56,7 +57,7 @@ def test_chunks_do_not_change_the_results(model, forms, monkeypatch):
     monkeypatch.setattr(_engine, "CHUNK_FORMS", 37)
     chunked = _engine.score_forms(model.estimator, forms)
     np.testing.assert_allclose(whole.risks, chunked.risks, rtol=1e-13, atol=1e-15)
-    monkeypatch.setattr(_engine, "WORKERS", 1)
+    monkeypatch.setattr(_io, "_TABLE_THREADS", {"n": 1})
     one_thread = _engine.score_forms(model.estimator, forms)
     np.testing.assert_array_equal(one_thread.risks, chunked.risks)  # threads never change a result
     np.testing.assert_array_equal(one_thread.contributions, chunked.contributions)
