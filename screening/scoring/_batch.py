@@ -166,8 +166,8 @@ def sorted_chunk(model: Any, valid: pd.DataFrame, *, per: str | None, language: 
         if h != MAIN_HORIZON:
             columns[f"risk_{h}"] = pa.array(risks[h][order])
     columns["priority"] = priority
-    columns["reasons"] = reasons.combine_chunks()
-    columns["questions"] = questions.combine_chunks()
+    columns["reasons"] = reasons
+    columns["questions"] = questions
     if reason_factors:
         columns["reason_factors"] = factors
     schema = chunk_schema(horizons, with_jobcenter, reason_factors=reason_factors)
