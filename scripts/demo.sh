@@ -9,8 +9,10 @@ run() { echo; echo "\$ screening $*"; .venv/bin/screening "$@"; }
 # 1. An analyst trains on last year's forms (simulated, with outcomes) and registers the model.
 run simulate --rows 30000 --seed 1 --training --output out/training.csv
 run train --data out/training.csv --model-dir out/model --register screening-risk --promote
-# 2. This week's forms arrive from a case system as Danish Excel CSV, a few of them broken.
-run simulate --rows 2000 --seed 7 --invalid-share 0.01 --output out/this_week.csv --dialect danish_excel --truth out/this_week_true_risk.csv
+# 2. This week's forms (received over the last 7 days) arrive from a case system as Danish Excel CSV,
+#    a few of them broken.
+run simulate --rows 2000 --seed 7 --invalid-share 0.01 --window-days 7 --output out/this_week.csv \
+    --dialect danish_excel --truth out/this_week_true_risk.csv
 run validate --input out/this_week.csv --rejects out/this_week_refused.csv
 # 3. The weekly batch: ranked list with reasons, refused rows, the consultant's page, an audit line.
 run score --model models:/screening-risk@champion --input out/this_week.csv --output out/this_week_ranked.csv \
