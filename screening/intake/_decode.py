@@ -67,8 +67,14 @@ def detect_format(path: Path, head: bytes) -> Format:
     return "csv"
 
 
+#: The first bytes of an OLE compound file: Excel 97–2003 (.xls) among others.
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
 def check_text(head: bytes) -> None:
-    """Refuse a file that is binary, not a text table."""
+    """Refuse a file that is binary, not a text table (saying so of an old Excel workbook)."""
+    if head.startswith(OLE_SIGNATURE):
+        raise FileError("old_excel")
     if b"\x00" in head:
         raise FileError("binary_file")
 

@@ -106,6 +106,10 @@ FILE_ERRORS: dict[str, tuple[str, str]] = {
         "filen er binær, ikke en teksttabel (CSV, .xlsx eller Parquet forventes)",
         "the file is binary, not a text table (CSV, .xlsx or Parquet expected)",
     ),
+    "old_excel": (
+        "filen er en gammel Excel-projektmappe (.xls, Excel 97–2003), som ikke læses: gem den som .xlsx eller CSV",
+        "the file is an old Excel workbook (.xls, Excel 97–2003), which is not read: save it as .xlsx or CSV",
+    ),
     "blank_first_line": (
         "første linje er tom: den skal være en overskriftsrække med kolonnenavne",
         "the first line is blank: expected a header row with column names",
@@ -144,6 +148,16 @@ FILE_ERRORS: dict[str, tuple[str, str]] = {
     "missing_columns": (
         "påkrævet kolonne mangler: {columns}; overskriftsrækken skal nævne dem ved navn",
         "required column missing: {columns} (the header row must name them)",
+    ),
+    "misspelt_columns": (
+        "ukendt kolonne {columns}: ret overskriften, så svarene i den ikke går tabt",
+        "unknown column {columns}: correct the header, so that its answers are not lost",
+    ),
+    "one_column_header": (
+        "overskriftsrækken blev læst som én kolonne ('{header}'): skilletegnet blev ikke genkendt (komma, "
+        "semikolon, tabulator og | genkendes; et andet angives med --separator)",
+        "the header row was read as one column ('{header}'): its separator was not recognised (comma, semicolon, "
+        "tab and | are; give another with --separator)",
     ),
     "duplicate_header": (
         "kolonneoverskriften '{name}' står der to gange (kolonne {first} og {second})",

@@ -76,8 +76,9 @@ def arrow_csv_options(names: list[str], separator: str, on_malformed: Callable[[
 def _read_xlsx(path: Path) -> RawTable:
     from python_calamine import CalamineWorkbook
 
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
+    try:  # by its bytes, as detect_format found it: a workbook named .xls is still read as the .xlsx it is
+        with path.open("rb") as handle:
+            workbook = CalamineWorkbook.from_filelike(handle)
         if not workbook.sheet_names:
             raise FileError("no_sheets")
         rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)

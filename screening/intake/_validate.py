@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import difflib
 import functools
 from dataclasses import dataclass, field
 
@@ -205,8 +206,14 @@ def match_header(header: list[str], contract: Contract) -> tuple[dict[str, int],
     for group in contract.required_one_of.values():
         if not any(name in positions for name in group):
             missing.append(group)
+    glued = _glued_header(header, contract)
+    if missing and glued is not None:
+        raise FileError("one_column_header", header=glued)
+    near = _near_names(ignored, [name for name in contract.columns if name not in positions], contract)
     if missing:
-        raise FileError("missing_columns", columns=_missing_columns(missing, contract))
+        raise FileError("missing_columns", columns=_missing_columns(missing, contract, near))
+    if near:  # an answer the file has, under a name a letter off: scored as blank on every form, silently
+        raise FileError("misspelt_columns", columns=_near_text(near, contract))
     if twice:
         name, first, second = twice[0]
         shown = redact(pd.Series([name])).iloc[0]
@@ -214,14 +221,67 @@ def match_header(header: list[str], contract: Contract) -> tuple[dict[str, int],
     return positions, redact(pd.Series(ignored, dtype="str")).tolist()
 
 
-def _missing_columns(groups: list[tuple[str, ...]], contract: Contract) -> Localised:
-    """The missing columns by the names the header must use; in Danish each with its label (``age (alder)``)."""
+#: How alike a header name and a contract column must be to be taken for a misspelling of it (difflib's ratio),
+#: and by how many characters their lengths may differ at most (``weekly_hours_note`` is a column of its own).
+NEAR_NAME, NEAR_LENGTH = 0.8, 2
+
+
+def _near_names(ignored: list[str], absent: list[str], contract: Contract) -> dict[str, str]:
+    """The file's unknown column names that are the name of a column it lacks, misspelt (or that column's
+    Danish label), each with that column."""
+    if not ignored or not absent:
+        return {}
+    by_label = {contract.fields[name].label_da.casefold(): name for name in absent}
+    names = {name.casefold(): name for name in absent}
+    near: dict[str, str] = {}
+    for given in ignored:
+        key = given.casefold()
+        alike = [name for name in names if abs(len(name) - len(key)) <= NEAR_LENGTH]
+        found = by_label.get(key) or next(iter(difflib.get_close_matches(key, alike, n=1, cutoff=NEAR_NAME)), None)
+        if found is not None:
+            near[given] = names.get(found, found)
+    return near
+
+
+def _near_text(near: dict[str, str], contract: Contract) -> Localised:
+    """``'work_abilty' (mente du work_ability, arbejdsevne?)``, the file's names redacted."""
+    shown = redact(pd.Series(list(near), dtype="str")).tolist()
+
+    def worded(language: Language, question: str) -> str:
+        return ", ".join(f"'{given}' ({question} {name}"
+                         + (f", {contract.fields[name].label_da}" if language == "da" else "") + "?)"
+                         for given, name in zip(shown, near.values()))
+
+    return Localised(da=worded("da", "mente du"), en=worded("en", "did you mean"))
+
+
+def _glued_header(header: list[object], contract: Contract) -> str | None:
+    """The header, if it was read as one column holding two or more of the contract's names (its fields joined
+    by a separator that was not recognised), shortened and redacted; None otherwise."""
+    names = [str(name) for name in header if str(name).strip()]
+    if len(names) != 1:
+        return None
+    key = names[0].casefold()
+    if sum(name.casefold() in key for name in contract.columns) < 2:
+        return None
+    text = names[0] if len(names[0]) <= 60 else names[0][:57] + "..."
+    return redact(pd.Series([text], dtype="str")).iloc[0]
+
+
+def _missing_columns(groups: list[tuple[str, ...]], contract: Contract,
+                     near: dict[str, str] | None = None) -> Localised:
+    """The missing columns by the names the header must use; in Danish each with its label (``age (alder)``);
+    then the file's names that look like a misspelling of one of the contract's (``near``)."""
     def named(language: Language, word: str) -> str:
         def one(name: str) -> str:
             return f"{name} ({contract.fields[name].label_da})" if language == "da" else name
         return ", ".join(f" {word} ".join(one(name) for name in group) for group in groups)
 
-    return Localised(da=named("da", "eller"), en=named("en", "or"))
+    if not near:
+        return Localised(da=named("da", "eller"), en=named("en", "or"))
+    like = _near_text(near, contract)
+    return Localised(da=f"{named('da', 'eller')}; filen har {like.da}",
+                     en=f"{named('en', 'or')}; the file has {like.en}")
 
 
 @dataclass

@@ -48,6 +48,7 @@ from screening.intake import (
     RawTable,
     RefusedFormError,
     forms_table,
+    load_contract,
     redact,
 )
 from screening.registry import load_model_dir
@@ -105,6 +106,9 @@ def score_rows(model: ScreeningModel, forms: pd.DataFrame, *, language: str = "d
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}; got {_shown(language)!r}")
     forms = forms.reset_index(drop=True)
     _one_column_csv(forms)
+    if ignore_unknown:  # passed over before validation, as score_one passes them over (a misspelling included)
+        known = {name.casefold() for name in load_contract().columns}
+        forms = forms[[name for name in forms.columns if str(name).strip().casefold() in known]]
     table = forms_table(forms)
     try:
         scored = score_chunk(model, table, language=language, reason_factors=True)

@@ -152,6 +152,7 @@ def test_header_only_file_has_no_forms(tmp_path):
     ("content", "message"),
     [(b"", "empty"), (b"\xef\xbb\xbf \r\n", "empty"), (b"\x00\x01\x02binary" * 50, "binary"),
      (b"PAR1garbage", "Parquet"), (b"PK\x03\x04garbage", ".xlsx"),
+     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old Excel workbook .*save it as .xlsx or CSV"),
      (b"just one line of prose\nand another\n", "required column missing")],
 )
 def test_file_level_problems_are_one_clear_error(tmp_path, content, message):
@@ -159,6 +160,16 @@ def test_file_level_problems_are_one_clear_error(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(FileError, match=message):
         validate_file(path)
+
+
+def test_a_workbook_named_xls_is_read_as_the_xlsx_it_is(tmp_path):
+    """A user renamed a workbook .xls; the reader chose the old .xls format by the name and said
+    "Cfb error: Invalid OLE (signature ...)". The bytes decide, as for every format."""
+    right = read_table(write_xlsx(tmp_path / "forms.xlsx", ROWS))
+    renamed = tmp_path / "forms.xls"
+    renamed.write_bytes((tmp_path / "forms.xlsx").read_bytes())
+    wrong = read_table(renamed)
+    pd.testing.assert_frame_equal(wrong.frame, right.frame)
 
 
 def test_missing_file_and_folder_are_file_errors(tmp_path):

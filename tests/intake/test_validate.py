@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from screening.intake import FileError, validate_file
 from tests.conftest import form
@@ -193,6 +195,64 @@ def test_optional_columns_may_be_absent(forms_file):
 def test_header_problems_stop_the_run(forms_file, header, message):
     with pytest.raises(FileError, match=message):
         validate_file(forms_file([{name: "1" for name in header}], header=header))
+
+
+def rename(row: dict[str, str], old: str, new: str) -> dict[str, str]:
+    return {(new if name == old else name): value for name, value in row.items()}
+
+
+@pytest.mark.parametrize(("given", "suggested"), [("work_abilty", "work_ability"), ("Arbejdsevne", "work_ability"),
+                                                  ("employer_contakt", "employer_contact"), (" treatmnet ", "treatment")])
+def test_a_misspelt_column_stops_the_run_and_names_the_column_it_was_meant_to_be(forms_file, given, suggested):
+    """A misspelt (or Danish-labelled) column was ignored and its answers scored as blank on every form: the
+    week's risks and reasons changed without a word (a user's report). Now the header is refused, with the fix."""
+    path = forms_file([rename(form(), suggested, given)])
+    with pytest.raises(FileError) as stopped:
+        validate_file(path)
+    assert stopped.value.kind == "misspelt_columns"
+    assert f"'{given.strip()}' (mente du {suggested}," in stopped.value.text("da")
+    assert f"(did you mean {suggested}?)" in stopped.value.text("en")
+
+
+def test_an_unknown_column_like_no_missing_one_is_still_passed_over(forms_file):
+    """Extra columns a case system adds (and one like a column the file has) are ignored, as before."""
+    row = form() | {"sagsbehandler": "x", "work_ability_note": "y", "age2": "3"}
+    result = validate_file(forms_file([row]))
+    assert len(result.valid) == 1 and set(result.ignored_columns) == {"sagsbehandler", "work_ability_note", "age2"}
+    row = {name: value for name, value in form().items() if name != "weekly_hours"} | {"weekly_hours_note": "z"}
+    assert validate_file(forms_file([row])).ignored_columns == ["weekly_hours_note"]  # a column of its own
+
+
+def test_a_misspelt_required_column_is_named_beside_the_missing_one(forms_file):
+    with pytest.raises(FileError) as stopped:
+        validate_file(forms_file([rename(form(), "age", "agee")]))
+    assert stopped.value.kind == "missing_columns"
+    assert "age (alder); filen har 'agee' (mente du age, alder?)" in stopped.value.text("da")
+
+
+@pytest.mark.parametrize("separator", ["#", " ", "/"])
+def test_a_header_read_as_one_column_says_its_separator_was_not_recognised(tmp_path, separator):
+    header = ["case_id", "010190-1234", "age", "physical_load", "sick_weeks"]
+    path = tmp_path / "week.csv"
+    path.write_text(separator.join(header) + "\n" + separator.join(["A", "1", "30", "2", "3"]) + "\n", encoding="utf-8")
+    with pytest.raises(FileError) as stopped:
+        validate_file(path)
+    assert stopped.value.kind == "one_column_header"
+    text = stopped.value.text("da")
+    assert "skilletegnet blev ikke genkendt" in text and "010190-1234" not in text and "case_id" in text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(noise=st.text(min_size=0, max_size=3), cpr=st.sampled_from(["010190-1234", "0101901234", "010190 1234"]))
+def test_no_header_error_shows_a_cpr_number(forms_file, noise, cpr):
+    """Whatever unknown names a header holds, near a contract column or glued to it, the error masks CPR numbers."""
+    for header in (["case_id", "age", "sick_weeks", "physical_load", f"work_ability{noise}{cpr}"],
+                   ["case_id", f"agee{cpr}", "sick_weeks", "physical_load"],
+                   [f"case_id#{cpr}#age#{noise}"]):
+        try:
+            validate_file(forms_file([{name: "1" for name in header}], header=header))
+        except FileError as error:
+            assert cpr not in error.text("da") and cpr not in error.text("en") and cpr not in str(error)
 
 
 def test_training_extension_requires_and_checks_outcomes(forms_file):
