@@ -286,6 +286,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     from screening.intake import VALIDATE_CHUNK_ROWS, ChunkedTable, ValidationTotals, validate_in_chunks
 
     started = time.perf_counter()
+    made = _new_folders(args.rejects)
     table = ChunkedTable(args.input, chunk_rows=args.chunk_rows or VALIDATE_CHUNK_ROWS, file_format=args.file_format,
                          separator=args.separator, encoding=args.encoding)
     totals = ValidationTotals()
@@ -301,6 +302,8 @@ def _run_validate(args: argparse.Namespace) -> int:
     totals.dialect = dict(table.dialect)  # the encoding is known once the whole file was read
     elapsed = time.perf_counter() - started
     print(format_validation_summary(totals, elapsed=elapsed, rejects=args.rejects, language=args.language))
+    for folder in made:
+        print(_NEW_FOLDER[args.language].format(path=folder))
     return EXIT_OK
 
 
@@ -539,9 +542,27 @@ def _run_serve(args: argparse.Namespace) -> int:
     return EXIT_OK  # pragma: no cover - execve does not return
 
 
+def _new_folders(*paths: str | None) -> list[str]:
+    """The folders of these output files that do not exist yet (made by the run: said, in case one is misspelt)."""
+    found: list[str] = []
+    for path in paths:
+        folder = Path(path).parent if path else None
+        if folder is None or folder.exists():
+            continue
+        while not folder.parent.exists() and folder.parent != folder:
+            folder = folder.parent  # the first folder of the path that is missing
+        if str(folder) not in found:
+            found.append(str(folder))
+    return found
+
+
+_NEW_FOLDER = {"da": "ny mappe:  {path} (fandtes ikke, er oprettet)", "en": "new folder: {path} (did not exist, made)"}
+
+
 def _run_score(args: argparse.Namespace) -> int:
     from screening.scoring import score_file
 
+    made = _new_folders(args.output, args.rejects, args.report, args.audit_log)
     try:
         done = score_file(args.input, model=args.model, output=args.output, rejects=args.rejects, report=args.report,
                           capacity=args.capacity, per=args.per, language=args.language, audit_log=args.audit_log,
@@ -552,6 +573,8 @@ def _run_score(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from None
     print(format_score_summary(done.summary, dialect=done.dialect, written=done.written, seconds=done.seconds,
                                language=args.language))
+    for folder in made:
+        print(_NEW_FOLDER[args.language].format(path=folder))
     return EXIT_OK
 
 

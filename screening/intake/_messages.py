@@ -168,6 +168,14 @@ FILE_ERRORS: dict[str, tuple[str, str]] = {
     "output_is_folder": ("--{option} {path} er en mappe; angiv et filnavn", "--{option} {path} is a folder; give a file name"),
     "same_output": ("--{option} og --{other} angiver den samme fil ({path})", "--{option} and --{other} name the same file ({path})"),
     "unusable_model": ("modellen {model} kan ikke bruges: {detail}", "model {model}: {detail}"),
+    "output_format": (
+        "--output {name}: den rangerede liste skrives som CSV (.csv) eller Excel-projektmappe (.xlsx), ikke {suffix}",
+        "--output {name}: the ranked list is written as CSV (.csv) or an Excel workbook (.xlsx), not {suffix}",
+    ),
+    "report_format": (
+        "--report {name}: ugens side skrives som HTML (.html), ikke {suffix}",
+        "--report {name}: the week's page is written as HTML (.html), not {suffix}",
+    ),
     "rejects_not_csv": (
         "--rejects {name}: afviste rækker skrives som CSV (en .xlsx-liste har dem i sit eget ark); angiv et .csv-navn",
         "--rejects {name}: refused rows are written as CSV (an .xlsx output has them in its own sheet); give a .csv name",

@@ -133,6 +133,13 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+#: File name endings of formats an output is not written in (the list is CSV or .xlsx, the page HTML), by output.
+_OTHER_FORMATS = {
+    "output": (".parquet", ".pq", ".html", ".htm", ".json", ".xls", ".xlsm", ".ods", ".pdf"),
+    "report": (".csv", ".xlsx", ".xls", ".parquet", ".pq", ".json", ".pdf", ".txt"),
+}
+
+
 def _check_paths(input_path: Path, outputs: dict[str, Path | None]) -> None:
     named = {kind: path for kind, path in outputs.items() if path is not None}
     for kind, path in named.items():
@@ -140,6 +147,9 @@ def _check_paths(input_path: Path, outputs: dict[str, Path | None]) -> None:
             raise FileError("output_is_input", option=kind, path=str(path))
         if path.is_dir():
             raise FileError("output_is_folder", option=kind, path=str(path))
+        if path.suffix.casefold() in _OTHER_FORMATS.get(kind, ()):
+            raise FileError("output_format" if kind == "output" else "report_format", name=path.name,
+                            suffix=path.suffix)
     paths = list(named.items())
     for i, (kind, path) in enumerate(paths):
         for other_kind, other in paths[i + 1 :]:

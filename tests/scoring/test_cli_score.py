@@ -192,7 +192,8 @@ def no_outputs(folder: Path) -> bool:
 
 
 @pytest.mark.parametrize("problem", ["no input", "no age column", "not a model", "per without jobcenter",
-                                     "output is input", "binary input"])
+                                     "output is input", "binary input", "parquet output",
+                                     "pdf page", "misspelt column"])
 def test_a_file_level_error_exits_2_in_one_line_and_leaves_nothing(model_dir, tmp_path, capsys, problem):
     source = tmp_path / "in"
     source.mkdir()
@@ -200,7 +201,18 @@ def test_a_file_level_error_exits_2_in_one_line_and_leaves_nothing(model_dir, tm
     model, forms = str(model_dir), str(good)
     extra: list[str] = []
     out = tmp_path / "out"
+    out.mkdir()
     output = out / "ranked.csv"
+    page = out / "page.html"
+    said = {"parquet output": "ikke .parquet", "pdf page": "ikke .pdf",
+            "misspelt column": "mente du work_ability, arbejdsevne?"}.get(problem, "")
+    if problem == "parquet output":  # was written as CSV under a .parquet name
+        output = out / "ranked.parquet"
+    elif problem == "pdf page":
+        page = out / "page.pdf"
+    elif problem == "misspelt column":  # its answers were scored as blank on every form, without a word
+        forms = str(write_csv_text(source / "typo.csv", [form()],
+                                   header=[h if h != "work_ability" else "work_abilty" for h in HEADER]))
     if problem == "no input":
         forms = str(source / "missing.csv")
     elif problem == "no age column":
@@ -217,12 +229,26 @@ def test_a_file_level_error_exits_2_in_one_line_and_leaves_nothing(model_dir, tm
         forms = str(source / "junk.csv")
     before = good.read_bytes()
     code, stdout, err = run(capsys, "--model", model, "--input", forms, "--output", str(output),
-                            "--report", str(out / "page.html"), *extra)
+                            "--report", str(page), *extra)
     assert code == 2
     assert err.startswith("screening: fejl: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert said in err
     assert stdout == ""
     assert no_outputs(out)
     assert good.read_bytes() == before
+
+
+def test_a_folder_the_run_had_to_make_is_named_in_its_summary(model_dir, tmp_path, capsys):
+    """A misspelt folder (``ouput/``) was made and the week's files put there without a word (a user's report);
+    folders are still made, as scripts writing to a new folder each week expect, but the summary says so."""
+    good = write_csv_text(tmp_path / "week.csv", [form(case_id="A"), form(case_id="B")])
+    code, stdout, _ = run(capsys, "--model", str(model_dir), "--input", str(good), "--output",
+                          str(tmp_path / "ouput" / "uge48" / "ranked.csv"), "--report", str(tmp_path / "week.html"))
+    assert code == 0 and (tmp_path / "ouput" / "uge48" / "ranked.csv").exists()
+    assert f"ny mappe:  {tmp_path / 'ouput'} (fandtes ikke, er oprettet)" in stdout.splitlines()
+    code, stdout, _ = run(capsys, "--model", str(model_dir), "--input", str(good), "--output",
+                          str(tmp_path / "ouput" / "uge48" / "ranked.csv"))
+    assert code == 0 and "ny mappe" not in stdout
 
 
 @pytest.mark.parametrize("argv", [["--capacity", "-1"], ["--capacity", "ten"], ["--per", "team"],
