@@ -72,13 +72,20 @@ class RefusedFormError(ValueError):
         The form's ``case_id`` as given (redacted), or ``""``.
     """
 
-    def __init__(self, reasons: list[Mapping[str, Any]], case_id: str = "") -> None:
+    def __init__(self, reasons: list[Mapping[str, Any]], case_id: str = "", *, language: Language = "en") -> None:
         self.reasons = [dict(reason) for reason in reasons]
         self.case_id = case_id
-        described = "; ".join(
-            f"{reason.get('column') or '(form)'}: {reason.get('reason')}" for reason in self.reasons
-        )
-        super().__init__(f"form {case_id or '(no case_id)'} refused: {described}")
+        words = _REFUSED_WORDS.get(language, _REFUSED_WORDS["en"])  # the language the reasons are written in
+        described = "; ".join(f"{reason.get('column') or words['form']}: {reason.get('reason')}"
+                              for reason in self.reasons)
+        super().__init__(words["line"].format(case_id=case_id or words["no_id"], reasons=described))
+
+
+#: The words of a :class:`RefusedFormError`'s text around its reasons.
+_REFUSED_WORDS = {
+    "da": {"line": "skema {case_id} afvist: {reasons}", "no_id": "(uden sags-id)", "form": "(skemaet)"},
+    "en": {"line": "form {case_id} refused: {reasons}", "no_id": "(no case_id)", "form": "(form)"},
+}
 
 
 @dataclass(frozen=True)
@@ -413,7 +420,7 @@ class FormValidator:
             reasons.append({"column": _shown(name), "value": "" if value is None else _shown(value),
                             "reason": reason, "kind": "unknown_field"})
         case_id = next((form[key] for key in form if str(key).strip().casefold() == "case_id"), None)
-        return RefusedFormError(reasons, case_id=_shown(cell_text(case_id) or ""))
+        return RefusedFormError(reasons, case_id=_shown(cell_text(case_id) or ""), language=language)
 
     def _validate_as_table(self, form: Mapping[str, Any], language: Language) -> ValidForm:
         row = {str(key): value for key, value in form.items()}
@@ -429,10 +436,10 @@ class FormValidator:
             validation = validate_table(RawTable(frame=frame, row_numbers=np.array([2])), language=language)
         except FileError as error:
             raise RefusedFormError([{"column": "", "value": "", "reason": error.text(language), "kind": "file_error"}],
-                                   case_id=case_id) from None
+                                   case_id=case_id, language=language) from None
         if len(validation.valid) == 1:
             valid = validation.valid
             return ValidForm(values={name: _key(valid[name].iloc[0]) for name in valid.columns}, frame=valid)
         reasons = validation.refused[["column", "value", "reason", "kind"]].to_dict("records")
         refused_id = validation.refused["case_id"].iloc[0] if len(validation.refused) else case_id
-        raise RefusedFormError(reasons, case_id=str(refused_id))
+        raise RefusedFormError(reasons, case_id=str(refused_id), language=language)

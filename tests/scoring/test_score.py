@@ -153,6 +153,17 @@ def test_a_refused_form_raises_with_the_reasons(model):
     with pytest.raises(RefusedFormError) as caught:
         model.score_one(form(case_id="K-3", age="fyrre"), language="en")
     assert caught.value.reasons[0]["reason"] == "not a number"
+    assert str(caught.value) == "form K-3 refused: age: not a number"
+
+
+def test_a_refused_forms_text_is_in_the_language_of_its_reasons(model):
+    """It began in English ("form K-3 refused:") before a Danish reason (a user's report)."""
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one(form(case_id="K-3", age="fyrre"))
+    assert str(caught.value) == "skema K-3 afvist: age: ikke et tal"
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one({**form(case_id="K-4"), "work_abilty": "5"})
+    assert str(caught.value).startswith("skema K-4 afvist: work_abilty: ") and "mente du work_ability?" in str(caught.value)
 
 
 def test_a_cpr_number_is_refused_and_never_repeated(model):
