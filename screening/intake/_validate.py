@@ -177,13 +177,16 @@ def match_header(header: list[str], contract: Contract) -> tuple[dict[str, int],
     """Find the contract's columns in a file header.
 
     Names match after trimming and case-folding. Returns the position of each
-    contract column found and the names of the columns ignored.
+    contract column found and the names of the columns ignored (redacted).
 
     Raises
     ------
     FileError
         A header name appears twice, a required column is missing, or none of a
-        group of alternatives (``sick_weeks`` or ``sick_leave_start``) is there.
+        group of alternatives (``sick_weeks`` or ``sick_leave_start``) is there;
+        the header was read as one column holding several contract names (an
+        unrecognised separator); or an unknown name is a contract column the
+        file lacks, misspelt or under its Danish label (:func:`_near_names`).
     """
     known = {name.casefold(): name for name in contract.columns}
     positions: dict[str, int] = {}
