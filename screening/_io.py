@@ -4,9 +4,11 @@ from being lost while a process forks, and how many threads one process gives a 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import os
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -29,6 +31,42 @@ def one_thread_per_process() -> None:
     parallelism (a worker's second thread only took turns with the other processes on the same two cores:
     about 5 % more CPU a run, measured)."""
     _TABLE_THREADS["n"] = 1
+
+
+#: glibc's ``mallopt`` parameters (malloc.h) and what a batch command sets them to (see :func:`keep_freed_memory`).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_FROM = 32 * 2**20  # glibc's largest
+_TRIM_FROM = 256 * 2**20
+
+
+def keep_freed_memory() -> bool:
+    """Let this process (and those it forks) reuse the memory it frees, instead of the system handing it out anew.
+
+    glibc's malloc gives a block from 128 KB on its own pages from the system and gives them back when it is
+    freed, raising that bound only as it sees such blocks freed; and it returns the top of its heap as soon as
+    128 KB of it are free. A batch allocates and frees arrays of tens of MB for every chunk (NumPy's and
+    pandas' columns of 250,000 forms), so each fresh process paid again for every new page (a worker's first
+    chunk: ~70,000 page faults against 2,000–12,000 on later ones). Here blocks up to 32 MB come from the
+    heap, and the heap keeps up to 256 MB freed: the next chunk reuses it. Arrow's memory (its own allocator)
+    is not touched. Measured on the 1M-form file (A/B, interleaved, median of 7, 2 cores): 4.83 → 4.30 s wall,
+    7.90 → 7.25 s CPU. Peak memory: the same high-water mark, held to the end of each process.
+
+    For the commands that read a file (``score``, ``validate``), not for a process that imports
+    :mod:`screening` (a case system's own allocator settings are its own).
+
+    Returns
+    -------
+    bool
+        Whether the C library took the settings (glibc on Linux; elsewhere nothing is changed).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the process runs on
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_FROM)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_FROM))
 
 
 #: A text cell starting with one of these is read as a formula by Excel and LibreOffice.

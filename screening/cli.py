@@ -282,10 +282,11 @@ def _run_simulate(args: argparse.Namespace) -> int:
 def _run_validate(args: argparse.Namespace) -> int:
     import contextlib
 
-    from screening._io import atomic_path, neutralise_formulas
+    from screening._io import atomic_path, keep_freed_memory, neutralise_formulas
     from screening.intake import VALIDATE_CHUNK_ROWS, ChunkedTable, ValidationTotals, validate_in_chunks
 
     started = time.perf_counter()
+    keep_freed_memory()
     made = _new_folders(args.rejects)
     table = ChunkedTable(args.input, chunk_rows=args.chunk_rows or VALIDATE_CHUNK_ROWS, file_format=args.file_format,
                          separator=args.separator, encoding=args.encoding)
@@ -560,7 +561,10 @@ _NEW_FOLDER = {"da": "ny mappe:  {path} (fandtes ikke, er oprettet)", "en": "new
 
 
 def _run_score(args: argparse.Namespace) -> int:
+    from screening._io import keep_freed_memory
     from screening.scoring import score_file
+
+    keep_freed_memory()  # before the model loads and the workers fork: they inherit it
 
     made = _new_folders(args.output, args.rejects, args.report, args.audit_log)
     try:

@@ -417,3 +417,24 @@ def test_a_week_is_scored_without_importing_scikit_learn(model_dir, week_file, t
         assert heavy_imports_of(script) == []
         lists.append(out.read_bytes())
     assert lists[0] == lists[1]
+
+
+@pytest.mark.parametrize("command", ["score", "validate"])
+def test_the_batch_commands_reuse_the_memory_they_free(command, model_dir, week_file, tmp_path):
+    """A worker's first chunk paid ~70,000 page faults for memory glibc had handed back to the system (later
+    chunks 2,000–12,000): the commands that read a file keep what they free (forked workers inherit it)."""
+    import sys
+
+    from tests.test_io import second_array_faults
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc's allocator is set on Linux only")
+    argv = (["score", "--model", str(model_dir), "--output", str(tmp_path / "ranked.csv")] if command == "score"
+            else ["validate"])
+    run = (
+        "import contextlib, io\n"
+        "from screening.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main({argv + ['--input', str(week_file)]!r}) == 0\n"
+    )
+    assert second_array_faults(run) < 200
