@@ -384,7 +384,9 @@ class FormValidator:
             Pass over keys the contract does not know. By default such a key
             refuses the form (reason kind ``unknown_field``, naming the nearest
             contract field): a misspelt ``work_abilty`` would otherwise be a blank
-            answer and a different risk.
+            answer and a different risk. The form's other fields are judged too,
+            and their refusals follow (a CPR number as ``case_id`` is told at
+            once, not after the misspelling is mended).
 
         Returns
         -------
@@ -401,8 +403,14 @@ class FormValidator:
             raise TypeError(f"a form is a mapping of field name to value, got {type(form).__name__}")
         if not ignore_unknown:
             unknown = [key for key in form if self._name(key) is None]
-            if unknown:
-                raise self._unknown_fields(form, unknown, language)
+            if unknown:  # refused, and for the rest of the form too: every mistake told at once
+                refusal = self._unknown_fields(form, unknown, language)
+                try:
+                    self.validate(form, language=language, ignore_unknown=True)
+                except RefusedFormError as other:
+                    refusal = RefusedFormError(refusal.reasons + other.reasons, case_id=refusal.case_id,
+                                               language=language)
+                raise refusal
         try:
             return ValidForm(values=self._fast(form))
         except _Defer:

@@ -153,7 +153,8 @@ def _one_column_csv(forms: pd.DataFrame) -> None:
 
 
 def unknown_fields(forms: pd.DataFrame, language: Language = "da") -> list[list[dict[str, Any]]]:
-    """Per form, the reasons :meth:`ScreeningModel.score_one` refuses it for, one per field it does not know.
+    """Per form, the reasons :meth:`ScreeningModel.score_one` refuses it for: one per field it does not know,
+    then those of its other fields.
 
     The library's own check (:meth:`screening.intake.FormValidator.validate`):
     the field named, its value redacted, and the nearest contract field
@@ -165,7 +166,7 @@ def unknown_fields(forms: pd.DataFrame, language: Language = "da") -> list[list[
         try:
             validator.validate(form, language=language)
         except RefusedFormError as error:
-            reasons = [reason for reason in error.reasons if reason["kind"] == "unknown_field"]
+            reasons = error.reasons if any(reason["kind"] == "unknown_field" for reason in error.reasons) else []
         else:
             reasons = []
         if not reasons:  # one set of columns for all forms: a form without an unknown field, none has one

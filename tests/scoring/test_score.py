@@ -187,6 +187,24 @@ def test_score_one_refuses_an_unknown_key_and_names_the_nearest_field(model):
     assert "kontrakten" in caught.value.reasons[0]["reason"]  # Danish by default
 
 
+def test_an_unknown_key_and_the_forms_other_mistakes_are_told_at_once(model):
+    """A form with a misspelt key and a CPR number as its case_id was refused for the misspelling only; mended,
+    it came back refused for the CPR number (a user's report). Both are told at once, the id never shown."""
+    values = form(case_id="010203-1234", age="fyrre")
+    with pytest.raises(RefusedFormError) as caught:
+        model.score_one({**values, "work_abilty": "2"}, language="en")
+    told = [(reason["column"], reason["kind"]) for reason in caught.value.reasons]
+    assert told[0] == ("work_abilty", "unknown_field")
+    assert sorted(told[1:]) == [("age", "not_a_number"), ("case_id", "cpr_shaped")]
+    assert "010203-1234" not in str(caught.value) and "010203-1234" not in repr(caught.value.reasons)
+    with pytest.raises(RefusedFormError) as mended:
+        model.score_one(values, language="en")
+    assert caught.value.reasons[1:] == mended.value.reasons
+    with pytest.raises(RefusedFormError) as alone:  # nothing else wrong: the misspelling alone
+        model.score_one({**form(case_id="K-8"), "work_abilty": "2"}, language="en")
+    assert [reason["kind"] for reason in alone.value.reasons] == ["unknown_field"]
+
+
 def test_score_one_passes_over_unknown_keys_when_asked(model):
     values = form(case_id="K-6", work_ability="2")
     without = {key: value for key, value in values.items() if key != "work_ability"}
