@@ -4,10 +4,13 @@ MLflow's server starts ``uvicorn`` by name from ``PATH``, so ``.venv/bin/mlflow 
 serve`` fails ("exec: uvicorn: not found") unless the virtual environment's ``bin`` is
 on ``PATH``; and MLflow looks for ``models:/...`` in ``./mlflow.db`` of the current
 folder unless ``MLFLOW_TRACKING_URI`` says otherwise (creating an empty one). The
-command built here puts this interpreter's ``bin`` first on ``PATH``, names the
-project's store (:func:`~screening.registry.tracking_uri`), checks that the model is
-there (one line, creating nothing, if not) and runs MLflow's own server with
-``--env-manager local``: nothing is downloaded or installed at start.
+command built here names the project's store (:func:`~screening.registry.tracking_uri`),
+checks that the model is there (one line, creating nothing, if not), fetches the
+model's folder as ``mlflow models serve --env-manager local`` does (nothing is
+downloaded from elsewhere or installed) and runs MLflow's own scoring app with this
+interpreter's ``uvicorn``, wrapped so that an error answer never repeats the request
+(:mod:`screening.registry._served`: MLflow's answer to a wrong ``params`` value or a
+body that is not JSON quotes every form sent).
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ _QUIET_PYSPARK_PANDAS = "ignore:PySpark does not yet fully support pandas:Future
 
 def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                   workers: int | None = None) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment that serve ``model`` over HTTP with ``mlflow models serve``.
+    """The command line and environment that serve ``model`` over HTTP as ``mlflow models serve`` does.
+
+    MLflow's own scoring app (the same routes and answers), its error answers without
+    the request they would repeat (:mod:`screening.registry._served`).
 
     Parameters
     ----------
@@ -44,11 +50,13 @@ def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     Returns
     -------
     argv : list of str
-        ``python -m mlflow models serve ...``, this interpreter first.
+        ``python -m uvicorn ... --factory screening.registry._served:served_app``, this interpreter first.
     env : dict of str to str
         The current environment with this interpreter's ``bin`` first on ``PATH``,
-        ``MLFLOW_TRACKING_URI`` set to the store in force and pandas-on-Spark's
-        warning about pandas 3 left out of the server's log.
+        ``MLFLOW_TRACKING_URI`` set to the store in force, pandas-on-Spark's
+        warning about pandas 3 left out of the server's log, and what MLflow's
+        scoring app reads (the model's folder, fetched now into a temporary folder
+        as ``mlflow models serve`` fetches it; the request timeout).
 
     Raises
     ------
@@ -67,8 +75,25 @@ def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     # MLflow's server imports pandas-on-Spark, which warns about pandas 3 in every server log; nothing of
     # ours uses it (screening.spark hands Spark Arrow). The operator's own filters come first.
     env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), _QUIET_PYSPARK_PANDAS]))
-    argv = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model, "-h", host, "-p", str(int(port)),
-            "--env-manager", "local"]
+    env.update(_served_model_env(model, env[TRACKING_ENV], host=host, port=port, workers=workers))
+    argv = [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(int(port))]
     if workers:
-        argv += ["-w", str(int(workers))]
-    return argv, env
+        argv += ["--workers", str(int(workers))]
+    return [*argv, "--factory", SERVED_APP], env
+
+
+#: What makes the ASGI app ``uvicorn`` runs: MLflow's scoring app, its error answers without the request.
+SERVED_APP = "screening.registry._served:served_app"
+
+
+def _served_model_env(model: str, store: str, *, host: str, port: int, workers: int | None) -> dict[str, str]:
+    """What MLflow's scoring app reads from its environment: the model's local folder (fetched from the store as
+    ``mlflow models serve`` fetches it) and the request timeout, as MLflow's own command sets them."""
+    import mlflow
+    from mlflow.pyfunc import scoring_server
+    from mlflow.tracking.artifact_utils import _download_artifact_from_uri
+
+    mlflow.set_tracking_uri(store)
+    local = _download_artifact_from_uri(model)
+    _, served = scoring_server.get_cmd(local, port=int(port), host=host, nworkers=workers)
+    return {name: value for name, value in served.items() if os.environ.get(name) != value}

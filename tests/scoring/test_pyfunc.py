@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -387,6 +388,57 @@ def test_the_server_refuses_a_language_it_does_not_write_in_one_line(server):
     (row,) = strict_json(body)["predictions"]
     assert row["status"] == "refused" and row["case_id"] == "******-****"
     assert row["refusal"] == "params.language: ukendt sprog 'de'; tilladte værdier: da, en"
+
+
+def post_error(url: str, body: str) -> tuple[int, str]:
+    """Status and body of a request the server answers with an error."""
+    request = urllib.request.Request(f"{url}/invocations", data=body.encode(), headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=120)
+    return caught.value.code, caught.value.read().decode("utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("body", [
+    # a params value of the wrong type: MLflow's answer quoted every form of the request
+    json.dumps({"dataframe_records": [{"case_id": CPR, "age": 45}], "params": {"language": 5}}),
+    json.dumps({"dataframe_records": [{"case_id": "0101901234", "age": 45}], "params": {"language": ["da"]}}),
+    # not JSON: MLflow's answer quoted the whole body
+    '{"dataframe_records":[{"case_id":"010190-1234", "age": }]}',
+    # one form as scalars under "inputs": MLflow's answer carried a Python stack trace
+    json.dumps({"inputs": {"case_id": CPR, "age": 45, "sick_weeks": 3, "physical_load": 2}}),
+], ids=["language-number", "language-list", "not-json", "inputs-scalars"])
+def test_an_error_answer_does_not_repeat_the_request(server, body):
+    """A user's report: `screening serve` answered these with the request in the message, CPR number and all."""
+    url, _ = server
+    status, answer = post_error(url, body)
+    assert status == 400
+    error = strict_json(answer)
+    assert set(error) == {"error_code", "message"} and error["error_code"] in {"BAD_REQUEST", "INVALID_PARAMETER_VALUE"}
+    assert CPR not in answer and "0101901234" not in answer and "case_id" not in error["message"]
+    assert "Traceback" not in answer and len(error["message"]) < 1000
+
+
+def test_an_error_answer_keeps_its_code_and_what_went_wrong():
+    from screening.registry._served import quiet_error
+
+    mlflow_answer = json.dumps({
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": "Failed to predict data '   case_id  age\n0  010190-1234   45'. \nError: Invalid parameters found: "
+                   "{('language', 'Failed to validate type and shape for language')}",
+        "stack_trace": "Traceback (most recent call last):\n  File ...",
+    }).encode()
+    assert json.loads(quiet_error(mlflow_answer)) == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": "Invalid parameters found: {('language', 'Failed to validate type and shape for language')}"}
+    not_json = json.dumps({"error_code": "BAD_REQUEST", "message": "Ensure that input is a valid JSON formatted "
+                           "string. Error: 'JSONDecodeError(...)'\nInput: \n{\"case_id\": \"0101901234\"}\n"})
+    quiet = json.loads(quiet_error(not_json.encode()))
+    assert quiet["message"].startswith("Ensure that input is a valid JSON formatted string.")
+    assert "0101901234" not in quiet["message"] and "Input" not in quiet["message"]
+    assert json.loads(quiet_error(b"Request processing time exceeded limit")) == {
+        "error_code": "BAD_REQUEST", "message": "Request processing time exceeded limit"}
+    assert "010190-1234" not in quiet_error(b'{"message": "ring 010190-1234"}').decode()
 
 
 @pytest.mark.parametrize("separator", [";", "\t"])
