@@ -312,7 +312,7 @@ def _run_validate(args: argparse.Namespace) -> int:
 #: Danish says them in words (a column by its contract label). Reason kinds stay codes in both.
 _SUMMARY: dict[str, dict[str, str]] = {
     "da": {
-        "read": "læst:", "forms": "skemaer", "valid": "gyldige:", "scored": "scoret:", "refused": "afvist:",
+        "read": "læst:", "forms": "skemaer", "form": "skema", "valid": "gyldige:", "scored": "scoret:", "refused": "afvist:",
         "blank_rows": "tomme rækker sprunget over: {count}",
         "ignored_columns": "ukendte kolonner sprunget over: {columns}",
         "not_in_file": "modellens spørgsmål, filen ikke har (regnet som ubesvarede): {names}", "note": "bemærk: {note}: {count}",
@@ -329,7 +329,7 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "diagnosis_group_taken_from_code": "diagnosegruppen taget fra diagnosekoden i stedet for den angivne",
     },
     "en": {
-        "read": "read:", "forms": "forms", "valid": "valid:", "scored": "scored:", "refused": "refused:",
+        "read": "read:", "forms": "forms", "form": "form", "valid": "valid:", "scored": "scored:", "refused": "refused:",
         "blank_rows": "blank rows skipped: {count}",
         "ignored_columns": "ignored columns: {columns}",
         "not_in_file": "the model's questions the file does not have (taken as unanswered): {names}", "note": "note: {note}: {count}",
@@ -389,6 +389,16 @@ class _Words:
 
         return field_label(name, self.language, with_name=True)
 
+    def forms(self, count: int) -> str:
+        """"skema" or "skemaer" ("form" or "forms") as ``count`` asks."""
+        return self["form"] if count == 1 else self["forms"]
+
+    def reason(self, kind: str) -> str:
+        """A refusal's kind in a few words and its code (``findes flere gange (duplicate_case_id)``)."""
+        from screening.intake import reason_label
+
+        return reason_label(kind, self.language)
+
     def dialect(self, dialect: dict[str, str]) -> str:
         return ", ".join(f"{self[key]} {value!r}" for key, value in dialect.items())
 
@@ -417,12 +427,12 @@ def format_validation_summary(result: object, *, elapsed: float, rejects: str | 
     """
     w = _Words(language)
     lines = [
-        f"{w['read']:<10}{w.count(result.rows_read)} {w['forms']} ({w.dialect(result.dialect)})",
+        f"{w['read']:<10}{w.count(result.rows_read)} {w.forms(result.rows_read)} ({w.dialect(result.dialect)})",
         f"{w['valid']:<10}{w.count(result.valid_rows)}",
         f"{w['refused']:<10}{w.count(result.refused_rows)}",
     ]
     for (column, kind), count in sorted(result.refused_by_reason().items(), key=lambda item: -item[1]):
-        lines.append(f"  {w.count(count):>9}  {w.column(column)}: {kind}")
+        lines.append(f"  {w.count(count):>9}  {w.column(column)}: {w.reason(kind)}")
     if result.blank_rows:
         lines.append(w["blank_rows"].format(count=w.count(result.blank_rows)))
     if result.ignored_columns:
@@ -627,13 +637,13 @@ def format_score_summary(summary: dict[str, Any], *, dialect: dict[str, str], wr
     """
     w = _Words(language)
     lines = [
-        f"{w['read']:<11}{w.count(summary['rows_read'])} {w['forms']} ({w.dialect(dialect)})",
+        f"{w['read']:<11}{w.count(summary['rows_read'])} {w.forms(summary['rows_read'])} ({w.dialect(dialect)})",
         f"{w['scored']:<11}{w.count(summary['scored'])}",
         f"{w['refused']:<11}{w.count(summary['refused'])}",
     ]
     for reason, count in sorted(summary["refused_by_reason"].items(), key=lambda item: (-item[1], item[0])):
         column, kind = reason.split(":", 1)
-        lines.append(f"  {w.count(count):>9}  {w.column(column)}: {kind}")
+        lines.append(f"  {w.count(count):>9}  {w.column(column)}: {w.reason(kind)}")
     if summary.get("blank_rows"):
         lines.append(w["blank_rows"].format(count=w.count(summary["blank_rows"])))
     if summary.get("ignored_columns"):

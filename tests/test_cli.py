@@ -65,7 +65,7 @@ def test_refused_rows_are_summarised_and_written(forms_file, tmp_path, capsys):
     rejects = tmp_path / "refused.csv"
     code, out, _ = run(capsys, "validate", "--input", str(path), "--rejects", str(rejects), "--language", "en")
     assert code == 0
-    assert "refused:  2" in out and "age: out_of_range" in out and "sex: unknown_code" in out
+    assert "refused:  2" in out and "age: out of range (out_of_range)" in out and "sex: unknown answer (unknown_code)" in out
     written = pd.read_csv(rejects)
     assert written.columns.tolist() == ["row", "case_id", "column", "value", "reason"]
     assert written["row"].tolist() == [2, 3]
@@ -164,14 +164,14 @@ def test_the_validation_summary_is_danish_by_default_and_english_on_request(tmp_
             counts[line.split(":", 1)[0]] = line.split(":", 1)[1].strip()
     assert {"læst", "gyldige", "afvist", "tid"} <= set(counts)
     assert int(counts["gyldige"].replace(".", "")) + int(counts["afvist"].replace(".", "")) == 400
-    assert "uger sygemeldt (sick_weeks): weeks_disagree_with_dates" in danish
+    assert "uger sygemeldt (sick_weeks): passer ikke med datoerne (weeks_disagree_with_dates)" in danish
     assert "ukendte kolonner sprunget over: notes" in danish
     assert f"afviste rækker skrevet til {tmp_path / 'afviste.csv'}" in danish
     assert re.search(r"^tid:      \d+,\d\d s$", danish, flags=re.MULTILINE)
     for english in ("read:", "valid:", "refused:", "forms", "time:", "ignored columns"):
         assert english not in danish
     code, english, _ = run(capsys, "validate", "--input", str(path), "--language", "en")
-    assert "sick_weeks: weeks_disagree_with_dates" in english and "uger sygemeldt" not in english
+    assert "sick_weeks: disagrees with the dates (weeks_disagree_with_dates)" in english and "uger sygemeldt" not in english
     assert re.search(r"^time:     \d+\.\d\d s$", english, flags=re.MULTILINE)
 
 

@@ -28,7 +28,14 @@ from screening.intake._decode import Format
 from screening.intake._form import FormValidator, RefusedFormError, ValidForm
 from screening.intake._icd10 import normalise_codes
 from screening.intake._ids import RepeatedIds
-from screening.intake._messages import LANGUAGES, Language, field_label, format_number, reason_text
+from screening.intake._messages import (
+    LANGUAGES,
+    Language,
+    field_label,
+    format_number,
+    reason_label,
+    reason_text,
+)
 from screening.intake._kept import kept_chunk
 from screening.intake._passes import (
     FirstPass,
@@ -127,6 +134,7 @@ __all__ = [
     "parquet_frame",
     "prepare_validation",
     "read_table",
+    "reason_label",
     "reason_text",
     "redact",
     "refuse_repeated",

@@ -96,6 +96,47 @@ REASONS: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: Reason kind -> (Danish, English) in a few words, without the facts of one refusal: how a summary counts them.
+REASON_LABELS: dict[str, tuple[str, str]] = {
+    "missing_required": ("mangler", "missing"),
+    "not_a_number": ("ikke et tal", "not a number"),
+    "not_finite": ("ikke et endeligt tal", "not a finite number"),
+    "not_whole": ("ikke et helt tal", "not a whole number"),
+    "out_of_range": ("uden for intervallet", "out of range"),
+    "below_minimum": ("for lille", "below the minimum"),
+    "not_a_date": ("ikke en dato", "not a date"),
+    "impossible_date": ("datoen findes ikke", "no such date"),
+    "implausible_date": ("dato uden for 2000–2100", "date outside 2000–2100"),
+    "not_yes_no": ("ikke ja/nej", "not yes/no"),
+    "unknown_code": ("ukendt svar", "unknown answer"),
+    "invalid_icd10": ("ikke en gyldig ICD-10-kode", "not a valid ICD-10 code"),
+    "bad_identifier": ("ugyldigt id", "invalid id"),
+    "cpr_shaped": ("ligner et CPR-nummer", "looks like a CPR number"),
+    "duplicate_case_id": ("findes flere gange", "appears more than once"),
+    "too_long": ("for lang", "too long"),
+    "control_characters": ("kontroltegn", "control characters"),
+    "start_after_received": ("efter skemaets modtagelse", "after the form was received"),
+    "weeks_disagree_with_dates": ("passer ikke med datoerne", "disagrees with the dates"),
+    "cannot_derive_weeks": ("mangler og kan ikke beregnes", "missing, cannot be derived"),
+    "absence_shorter_than_form": ("kortere end fraværet ved modtagelsen", "shorter than the absence at receipt"),
+    "unbalanced_quote": ("citationstegn lukkes aldrig", "quote never closed"),
+    "unknown_field": ("ukendt felt", "unknown field"),
+    "unknown_field_far": ("ukendt felt", "unknown field"),
+    "malformed_row": ("forkert antal felter", "wrong number of fields"),
+}
+
+
+def reason_label(kind: str, language: Language = "da") -> str:
+    """A reason kind in a few words and its code, as a summary counts it: ``findes flere gange (duplicate_case_id)``.
+
+    A kind without a label (none today) is its code alone.
+    """
+    if kind not in REASON_LABELS:
+        return kind
+    danish, english = REASON_LABELS[kind]
+    return f"{danish if language == 'da' else english} ({kind})"
+
+
 #: File error kind -> (Danish, English): a file refused as a whole (:class:`~screening.intake.FileError`).
 FILE_ERRORS: dict[str, tuple[str, str]] = {
     "no_such_file": ("{path}: filen findes ikke", "{path}: no such file"),

@@ -223,3 +223,16 @@ def test_a_refused_form_says_a_file_level_problem_in_its_language():
         with pytest.raises(RefusedFormError) as caught:
             validator.validate(form() | {"AGE": "40"}, language=language)
         assert said in caught.value.reasons[0]["reason"]
+
+
+def test_every_reason_has_a_short_label_in_both_languages():
+    """A summary counts refusals by kind in words, not by their codes alone (a user's report:
+    "sags-id (case_id): duplicate_case_id" in a Danish summary)."""
+    from screening.intake import reason_label
+    from screening.intake._messages import REASON_LABELS, REASONS
+
+    assert set(REASON_LABELS) == set(REASONS)
+    for kind, (danish, english) in REASON_LABELS.items():
+        assert danish and english and "{" not in danish + english
+        assert reason_label(kind) == f"{danish} ({kind})" and reason_label(kind, "en") == f"{english} ({kind})"
+    assert reason_label("duplicate_case_id") == "findes flere gange (duplicate_case_id)"

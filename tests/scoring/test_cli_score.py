@@ -298,15 +298,15 @@ def test_the_score_summary_is_danish_by_default_and_english_on_request(tmp_path)
     english = format_score_summary(SUMMARY, dialect={"encoding": "cp1252"}, written=written, seconds=3.5,
                                    language="en")
     assert danish.splitlines()[:4] == ["læst:      12.345 skemaer (tegnsæt 'cp1252')", "scoret:    12.000",
-                                       "afvist:    345", "        300  alder (age): out_of_range"]
-    assert "          5  (hele rækken): malformed_row" in danish
+                                       "afvist:    345", "        300  alder (age): uden for intervallet (out_of_range)"]
+    assert "          5  (hele rækken): forkert antal felter (malformed_row)" in danish
     assert "prioritet: høj 1.200 · mellem 3.400 · lav 7.400" in danish
     assert ("drift:     ugens skemaer adskiller sig fra træningsdata i alder (age) mere, end 12.000 skemaer kan forklare: "
             "se listen efter med ekstra omhu") in danish
     assert f"liste:     {tmp_path / 'ranked.csv'}" in danish
     assert danish.endswith("tid:       3,50 s (validering og scoring 1,2)")
     assert english.splitlines()[:4] == ["read:      12,345 forms (encoding 'cp1252')", "scored:    12,000",
-                                        "refused:   345", "        300  age: out_of_range"]
+                                        "refused:   345", "        300  age: out of range (out_of_range)"]
     assert "priority:  high 1,200 · medium 3,400 · low 7,400" in english
     assert ("drift:     this week's forms differ from the training data in age by more than 12,000 forms explain: "
             "read the list with extra care") in english
@@ -438,3 +438,13 @@ def test_the_batch_commands_reuse_the_memory_they_free(command, model_dir, week_
         f"    assert main({argv + ['--input', str(week_file)]!r}) == 0\n"
     )
     assert second_array_faults(run) < 200
+
+
+def test_one_form_is_one_skema(tmp_path):
+    from screening.cli import format_score_summary
+
+    one = {**SUMMARY, "rows_read": 1, "scored": 1, "refused": 0, "refused_by_reason": {}}
+    written = {"output": tmp_path / "ranked.csv", "page": None}
+    assert format_score_summary(one, dialect={}, written=written, seconds=0.1).splitlines()[0] == "læst:      1 skema ()"
+    assert format_score_summary(one, dialect={}, written=written, seconds=0.1,
+                                language="en").splitlines()[0] == "read:      1 form ()"
