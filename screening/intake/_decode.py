@@ -54,17 +54,28 @@ def read_head(path: Path) -> bytes:
 
 
 def detect_format(path: Path, head: bytes) -> Format:
-    """Tell the format from the first bytes, else from the suffix."""
+    """Tell the format from the first bytes; the suffix only for bytes that are no text table either.
+
+    Parquet begins with ``PAR1`` and a workbook is a zip (``PK``); a text table under
+    either name (a CSV saved as ``week.xlsx``) is read as the CSV it is. Other bytes
+    under those names (a password-protected workbook, garbage) go to that format's
+    reader, which says why it cannot read them.
+    """
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     suffix = path.suffix.casefold()
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix in (".xlsx", ".xlsm"):
-        return "xlsx"
+    if suffix in (".parquet", ".pq", ".xlsx", ".xlsm") and not _looks_like_text(head):
+        return "parquet" if suffix in (".parquet", ".pq") else "xlsx"
     return "csv"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """Whether the first bytes could be a text table: UTF-16 with its byte order mark, or no NUL byte at all."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return bool(head) and b"\x00" not in head[:4096] and not head.startswith(OLE_SIGNATURE)
 
 
 #: The first bytes of an OLE compound file: Excel 97–2003 (.xls) among others.

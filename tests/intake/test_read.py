@@ -172,6 +172,21 @@ def test_a_workbook_named_xls_is_read_as_the_xlsx_it_is(tmp_path):
     pd.testing.assert_frame_equal(wrong.frame, right.frame)
 
 
+@pytest.mark.parametrize("name", ["week.xlsx", "week.parquet"])
+def test_a_csv_under_a_spreadsheets_name_is_read_as_the_csv_it_is(tmp_path, name):
+    """A user's report: a CSV saved as week.xlsx was refused as "ikke en læsbar .xlsx-projektmappe", though the
+    README says the bytes decide the format, not the name (as they do for a workbook named .csv)."""
+    csv = write_csv_text(tmp_path / "week.csv", ROWS)
+    renamed = tmp_path / name
+    renamed.write_bytes(csv.read_bytes())
+    read = read_table(renamed)
+    assert read.dialect["format"] == "csv"
+    pd.testing.assert_frame_equal(read.frame, read_table(csv).frame)
+    renamed.write_bytes(b"\xd0\xcf\x11\xe0" + bytes(600))  # not text (a protected workbook): that reader says why
+    with pytest.raises(FileError, match="Parquet" if name.endswith("parquet") else "Excel|xlsx"):
+        read_table(renamed)
+
+
 def test_missing_file_and_folder_are_file_errors(tmp_path):
     with pytest.raises(FileError, match="no such file"):
         read_table(tmp_path / "nope.csv")
