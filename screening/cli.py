@@ -325,6 +325,7 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "model": "model:",
         # dialect, files written and notes
         "format": "format", "encoding": "tegnsæt", "separator": "skilletegn", "reader": "læser", "sheet": "ark",
+        "other_sheets": "andre ark, ikke læst:",
         "output": "liste", "rejects": "afviste", "page": "side", "audit": "revision", "workbook": "regneark",
         "diagnosis_group_taken_from_code": "diagnosegruppen taget fra diagnosekoden i stedet for den angivne",
     },
@@ -339,7 +340,7 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "per_jobcenter": " per jobcenter", "drift": "drift:",
         "drift_line": "this week's forms differ from the training data in {names} by more than {forms} forms explain: "
                       "read the list with extra care",
-        "model": "model:",
+        "model": "model:", "other_sheets": "other sheets, not read:",
     },
 }
 

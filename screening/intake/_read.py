@@ -40,7 +40,7 @@ from screening.intake._decode import (
     open_decoded,
     read_head,
 )
-from screening.intake._privacy import library_message
+from screening.intake._privacy import library_message, mask_cpr
 from screening.intake._records import BLANK_LINE, records, records_frame
 from screening.intake._table import FileError, RawTable
 
@@ -98,8 +98,11 @@ def _read_xlsx(path: Path) -> RawTable:
             numbers.append(number)
     columns = list(zip(*cells_of_forms)) if cells_of_forms else [()] * width
     table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+    dialect = {"format": "xlsx", "sheet": mask_cpr(str(workbook.sheet_names[0]))}
+    if len(workbook.sheet_names) > 1:  # only the first is read: the others are named, so none is lost unseen
+        dialect["other_sheets"] = ", ".join(mask_cpr(str(name)) for name in workbook.sheet_names[1:])
     return RawTable(frame=to_text_frame(table, header), row_numbers=np.asarray(numbers, dtype=np.int64),
-                    dialect={"format": "xlsx", "sheet": workbook.sheet_names[0]})
+                    dialect=dialect)
 
 
 class ChunkedTable:

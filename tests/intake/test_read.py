@@ -187,6 +187,27 @@ def test_a_csv_under_a_spreadsheets_name_is_read_as_the_csv_it_is(tmp_path, name
         read_table(renamed)
 
 
+def test_a_workbooks_other_sheets_are_named_as_not_read(tmp_path):
+    """A user's report: a workbook's second sheet of 50 forms was passed over without a word (only the first
+    sheet is read, as documented). The summary names the sheets not read."""
+    from openpyxl import load_workbook
+
+    from screening.cli import format_validation_summary
+
+    path = write_xlsx(tmp_path / "forms.xlsx", ROWS)  # its second sheet: "Other"
+    book = load_workbook(path)
+    book.active.title = "Uge 47"
+    book.create_sheet("Uge 47 (2)").append(["case_id"])
+    book.save(path)
+    read = read_table(path)
+    assert read.dialect == {"format": "xlsx", "sheet": "Uge 47", "other_sheets": "Other, Uge 47 (2)"}
+    summary = format_validation_summary(validate_file(path), elapsed=0.1)
+    assert "ark 'Uge 47', andre ark, ikke læst: 'Other, Uge 47 (2)'" in summary.splitlines()[0]
+    del book["Other"], book["Uge 47 (2)"]
+    book.save(path)
+    assert read_table(path).dialect == {"format": "xlsx", "sheet": "Uge 47"}
+
+
 def test_missing_file_and_folder_are_file_errors(tmp_path):
     with pytest.raises(FileError, match="no such file"):
         read_table(tmp_path / "nope.csv")

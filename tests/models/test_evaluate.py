@@ -97,3 +97,31 @@ def test_peers_learn_only_from_known_labels(train_cohort):
     peers = fit_plain_peers(forms, horizon=13)
     assert peers["logistic"].named_steps["model"].n_features_in_ > 0
     assert peers["boosted"].n_features_in_ == 12
+
+
+def test_the_intervals_of_calibration_errors_hold_their_estimates(additive_model, test_cohort):
+    """An analyst's report: "ECE 0.023 [0.028, 0.069]", "calibration_gap 0.0001 [0.0002, 0.0143]". Sizes of an
+    error only grow with a bootstrap replicate's noise, so their percentile intervals sat above the estimate on
+    small sets. On small sets of both sizes and two horizons, each interval now holds its estimate."""
+    forms, latent, _ = test_cohort
+    for rows, horizon in ((300, 13), (600, 22), (1000, 13)):
+        part = forms.iloc[:rows]
+        outcome = latent["duration_weeks"].to_numpy()[:rows] > horizon
+        evaluation = evaluate(additive_model, part, horizon=horizon, outcome=outcome, capacity=5, subgroups=())
+        for metric in ("ece", "calibration_gap"):
+            estimate, low, high = evaluation.intervals.loc[("model", metric), ["estimate", "low", "high"]]
+            assert 0.0 <= low <= estimate <= high, (rows, horizon, metric, estimate, low, high)
+        signed = evaluation.intervals.loc[("model", "calibration_in_the_large"), ["low", "high"]].abs()
+        assert np.isclose(high, signed.max())  # the gap's interval: the size of the signed one's
+    # Risks calibrated in the large exactly (their mean is the observed rate): the gap is 0 and every
+    # replicate's is above 0, so a percentile interval would leave the estimate out.
+    outcome = latent["duration_weeks"].to_numpy()[:500] > 13
+    part = forms.iloc[:500]
+    early = part["sick_weeks"].to_numpy() < 13
+    spread = np.random.default_rng(5).uniform(-0.1, 0.1, len(part))
+    risks = outcome[early].mean() + spread - spread[early].mean()
+    evaluation = evaluate(risks, part, horizon=13, outcome=outcome, capacity=5, subgroups=())
+    estimate, low, high = evaluation.intervals.loc[("model", "calibration_gap"), ["estimate", "low", "high"]]
+    assert estimate < 1e-9 and low == 0.0 < high, (estimate, low, high)
+    estimate, low, high = evaluation.intervals.loc[("model", "ece"), ["estimate", "low", "high"]]
+    assert low <= estimate <= high, (estimate, low, high)
