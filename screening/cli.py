@@ -328,6 +328,8 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "other_sheets": "andre ark, ikke læst:",
         "output": "liste", "rejects": "afviste", "page": "side", "audit": "revision", "workbook": "regneark",
         "diagnosis_group_taken_from_code": "diagnosegruppen taget fra diagnosekoden i stedet for den angivne",
+        "cpr_outside_contract": "skemaer med et CPR-lignende nummer i en kolonne uden for kontrakten (sprunget over, "
+                                "skrevet ingen steder): filen er ikke pseudonymiseret, ret det hos afsenderen",
     },
     "en": {
         "read": "read:", "forms": "forms", "form": "form", "valid": "valid:", "scored": "scored:", "refused": "refused:",
@@ -341,6 +343,8 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "drift_line": "this week's forms differ from the training data in {names} by more than {forms} forms explain: "
                       "read the list with extra care",
         "model": "model:", "other_sheets": "other sheets, not read:",
+        "cpr_outside_contract": "forms with a CPR-shaped number in a column outside the contract (ignored, written "
+                                "nowhere): the file is not pseudonymised, have the sender fix it",
     },
 }
 
@@ -649,6 +653,8 @@ def format_score_summary(summary: dict[str, Any], *, dialect: dict[str, str], wr
         lines.append(w["blank_rows"].format(count=w.count(summary["blank_rows"])))
     if summary.get("ignored_columns"):
         lines.append(w["ignored_columns"].format(columns=", ".join(summary["ignored_columns"])))
+    for note, count in (summary.get("notes") or {}).items():
+        lines.append(w["note"].format(note=w[note], count=w.count(count)))
     counts = summary["priority_counts"]
     lines.append(f"{w['priority']:<11}" + " · ".join(f"{w[name]} {w.count(counts[name])}"
                                                       for name in ("high", "medium", "low")))

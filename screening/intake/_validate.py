@@ -636,6 +636,19 @@ def _text_columns(raw: RawTable, contract: Contract
     return text, raw.row_numbers[~blank], blank, ignored, absent
 
 
+def _cpr_outside_contract(raw: RawTable, contract: Contract) -> int:
+    """Forms with a CPR-shaped number in a column the contract does not have (ignored: read by nothing, written
+    nowhere), a sign that the file was not pseudonymised; counted, never shown."""
+    known = {name.casefold() for name in contract.columns}
+    found = np.zeros(len(raw.frame), dtype=bool)
+    for position, name in enumerate(raw.frame.columns):
+        if str(name).strip().casefold() in known:
+            continue
+        cells = raw.frame.iloc[:, position]
+        found |= cells.str.contains(CPR_SEARCH_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)
+    return int(found.sum())
+
+
 #: Tables from this many forms on are worked on by :func:`~screening._io.table_threads` threads.
 PARALLEL_ROWS = 100_000
 
@@ -780,6 +793,8 @@ def validate_table(
         encoded = workers.map(_distinct_text, cells.values(), identifier)
         columns = {name: _parse_distinct(cells[name], name, contract, refusals, codes) for name, codes in zip(cells, encoded)}
     notes: dict[str, int] = {}
+    if ignored:
+        notes["cpr_outside_contract"] = _cpr_outside_contract(raw, contract)
     _derive_sick_weeks(columns, text, refusals)
     _derive_diagnosis_group(columns, notes)
     if training:

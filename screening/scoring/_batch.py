@@ -577,6 +577,7 @@ class Totals:
             "blank_rows": self.forms.blank_rows,
             "ignored_columns": list(self.forms.ignored_columns),
             "absent_columns": list(self.forms.absent_columns),
+            "notes": {name: int(count) for name, count in sorted(self.forms.notes.items()) if count},
             "priority_counts": {name: int(self.priority_counts[k]) for k, name in enumerate(_rank.PRIORITIES)},
             "queue_counts": {name: int(self.queue_counts[k]) for k, name in enumerate(_rank.QUEUES)},
             "contacts": None if capacity is None else int(self.contacts),

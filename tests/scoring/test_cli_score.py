@@ -448,3 +448,25 @@ def test_one_form_is_one_skema(tmp_path):
     assert format_score_summary(one, dialect={}, written=written, seconds=0.1).splitlines()[0] == "læst:      1 skema ()"
     assert format_score_summary(one, dialect={}, written=written, seconds=0.1,
                                 language="en").splitlines()[0] == "read:      1 form ()"
+
+
+@pytest.mark.parametrize("command", ["score", "validate"])
+def test_cpr_numbers_in_a_column_outside_the_contract_are_counted_not_shown(command, model_dir, tmp_path, capsys):
+    """A user's report: a file with a column `cpr` of CPR numbers was scored without a word (the column is
+    ignored and its values go nowhere, but the file was not pseudonymised, as the contract asks)."""
+    from screening import cli
+
+    rows = [{**form(case_id=f"K-{i}"), "cpr": cpr, "noter": note} for i, (cpr, note) in
+            enumerate([("010190-1234", ""), ("0101901234", "ring 020291-4321 tilbage"), ("", "ingen"), ("", "")])]
+    path = write_csv_text(tmp_path / "week.csv", rows)
+    output = tmp_path / "ranked.csv"
+    argv = ["--model", str(model_dir), "--output", str(output)] if command == "score" else []
+    assert cli.main([command, "--input", str(path), *argv]) == 0
+    out, err = capsys.readouterr()
+    assert "filen er ikke pseudonymiseret" in out and ("ret det hos afsenderen: 2" in out), out
+    assert "ukendte kolonner sprunget over: cpr, noter" in out or "cpr, noter" in out
+    shown = out + err + (output.read_text("utf-8") if output.exists() else "")
+    assert not re.search(r"0101901234|010190-1234|020291-4321", shown)
+    clean = write_csv_text(tmp_path / "clean.csv", [{**form(case_id="K-9"), "noter": "ingen"}])
+    assert cli.main([command, "--input", str(clean), *argv]) == 0
+    assert "pseudonymiseret" not in capsys.readouterr().out
