@@ -250,10 +250,16 @@ def _near_text(near: dict[str, str], contract: Contract) -> Localised:
     """``'work_abilty' (mente du work_ability, arbejdsevne?)``, the file's names redacted."""
     shown = redact(pd.Series(list(near), dtype="str")).tolist()
 
+    def one(language: Language, question: str, given: str, original: str, name: str) -> str:
+        label = contract.fields[name].label_da
+        if original.strip().casefold() == label.casefold():  # the Danish label itself: say which code it must be
+            return (f"'{given}' (feltets danske navn; overskriften skal bruge koden {name})" if language == "da"
+                    else f"'{given}' (the field's Danish label; the header must use the code {name})")
+        return f"'{given}' ({question} {name}" + (f", {label}" if language == "da" else "") + "?)"
+
     def worded(language: Language, question: str) -> str:
-        return ", ".join(f"'{given}' ({question} {name}"
-                         + (f", {contract.fields[name].label_da}" if language == "da" else "") + "?)"
-                         for given, name in zip(shown, near.values()))
+        return ", ".join(one(language, question, given, original, name)
+                         for given, original, name in zip(shown, near, near.values()))
 
     return Localised(da=worded("da", "mente du"), en=worded("en", "did you mean"))
 

@@ -201,8 +201,8 @@ def rename(row: dict[str, str], old: str, new: str) -> dict[str, str]:
     return {(new if name == old else name): value for name, value in row.items()}
 
 
-@pytest.mark.parametrize(("given", "suggested"), [("work_abilty", "work_ability"), ("Arbejdsevne", "work_ability"),
-                                                  ("employer_contakt", "employer_contact"), (" treatmnet ", "treatment")])
+@pytest.mark.parametrize(("given", "suggested"), [("work_abilty", "work_ability"), ("employer_contakt", "employer_contact"),
+                                                  (" treatmnet ", "treatment")])
 def test_a_misspelt_column_stops_the_run_and_names_the_column_it_was_meant_to_be(forms_file, given, suggested):
     """A misspelt (or Danish-labelled) column was ignored and its answers scored as blank on every form: the
     week's risks and reasons changed without a word (a user's report). Now the header is refused, with the fix."""
@@ -212,6 +212,20 @@ def test_a_misspelt_column_stops_the_run_and_names_the_column_it_was_meant_to_be
     assert stopped.value.kind == "misspelt_columns"
     assert f"'{given.strip()}' (mente du {suggested}," in stopped.value.text("da")
     assert f"(did you mean {suggested}?)" in stopped.value.text("en")
+
+
+def test_a_column_under_its_danish_label_is_refused_naming_the_code_to_use(forms_file):
+    """A user found "filen har 'alder' (mente du age, alder?)" circular: it names the Danish label it refuses."""
+    with pytest.raises(FileError) as stopped:
+        validate_file(forms_file([rename(form(), "work_ability", "Arbejdsevne")]))
+    assert stopped.value.kind == "misspelt_columns"
+    assert "'Arbejdsevne' (feltets danske navn; overskriften skal bruge koden work_ability)" in stopped.value.text("da")
+    assert "'Arbejdsevne' (the field's Danish label; the header must use the code work_ability)" in stopped.value.text(
+        "en")
+    with pytest.raises(FileError) as stopped:
+        validate_file(forms_file([rename(form(), "age", "alder")]))
+    assert "age (alder); filen har 'alder' (feltets danske navn; overskriften skal bruge koden age)" in (
+        stopped.value.text("da"))
 
 
 def test_an_unknown_column_like_no_missing_one_is_still_passed_over(forms_file):
