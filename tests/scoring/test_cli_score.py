@@ -330,7 +330,10 @@ def test_ctrl_c_is_one_line_and_leaves_no_file_and_no_process(model_dir, tmp_pat
         process = subprocess.Popen(
             [sys.executable, "-m", "screening", "score", "--model", str(model_dir), "--input", str(path),
              "--output", str(out / "ranked.csv"), "--report", str(out / "week.html"), "--chunk-rows", "500",
-             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            # as from a terminal: a suite started in the background of a shell (`pytest &`) ignores Ctrl-C, and so
+            # would the command it starts (the shell's rule for background jobs, which the command keeps)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 60
         while not any(out.iterdir()) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)  # until the run's scratch folder exists: the file is being read
