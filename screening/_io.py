@@ -86,12 +86,25 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _process_umask() -> int:
+    """The process's file mode creation mask (read once, at import: setting it to read it is not thread-safe)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Permissions of a file this package writes: as ``open`` gives a new file (``0o666`` less the umask).
+_FILE_MODE = 0o666 & ~_process_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` and move it into place only when the block succeeds.
 
     A crash mid-write leaves the previous file (or none), never a partial one; two
     writers each write their own temporary file, so their contents never interleave.
+    The file gets the permissions any new file of the process gets (its umask), not the
+    temporary file's private ``0600``: a colleague who may read the folder may read the list.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +112,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, _FILE_MODE)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -31,6 +31,21 @@ def test_a_crash_before_the_first_write_leaves_no_file(tmp_path):
     assert not target.exists() and not list(tmp_path.iterdir())
 
 
+def test_a_written_file_gets_the_permissions_of_any_new_file(tmp_path):
+    """A user's report: the ranked list was mode 0600 (the temporary file's), so a colleague on a shared drive
+    could not open it. It is now as `open` makes a file: 0666 less the process's umask."""
+    import os
+    import stat
+    import subprocess
+
+    script = ("import os, sys\nos.umask(int(sys.argv[2], 8))\nfrom screening._io import write_csv\n"
+              "import pandas as pd\nwrite_csv(pd.DataFrame({'case_id': ['A']}), sys.argv[1])\n")
+    for umask, mode in (("022", 0o644), ("002", 0o664), ("077", 0o600)):
+        target = tmp_path / f"ranked-{umask}.csv"
+        subprocess.run([sys.executable, "-c", script, str(target), umask], check=True)
+        assert stat.S_IMODE(os.stat(target).st_mode) == mode, umask
+
+
 def _writer(args: tuple[str, str, int]) -> None:
     path, label, rows = args
     write_csv(pd.DataFrame({"case_id": [f"{label}-{i}" for i in range(rows)], "writer": label}), path)
