@@ -48,8 +48,8 @@ def keep_freed_memory() -> bool:
     pandas' columns of 250,000 forms), so each fresh process paid again for every new page (a worker's first
     chunk: ~70,000 page faults against 2,000–12,000 on later ones). Here blocks up to 32 MB come from the
     heap, and the heap keeps up to 256 MB freed: the next chunk reuses it. Arrow's memory (its own allocator)
-    is not touched. Measured on the 1M-form file (A/B, interleaved, median of 7, 2 cores): 4.83 → 4.30 s wall,
-    7.90 → 7.25 s CPU. Peak memory: the same high-water mark, held to the end of each process.
+    is not touched. Measured on the 1M-form file (A/B, interleaved, median of 7, 2 cores): 4.76 → 4.41 s wall,
+    7.87 → 7.33 s CPU. Peak memory: the same high-water mark, held to the end of each process.
 
     For the commands that read a file (``score``, ``validate``), not for a process that imports
     :mod:`screening` (a case system's own allocator settings are its own).

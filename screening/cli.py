@@ -309,7 +309,7 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 #: The words of the ``validate`` and ``score`` summaries. English keeps the column and note names as codes;
-#: Danish says them in words (a column by its contract label). Reason kinds stay codes in both.
+#: Danish says them in words (a column by its contract label). Reason kinds are a few words and their code in both.
 _SUMMARY: dict[str, dict[str, str]] = {
     "da": {
         "read": "læst:", "forms": "skemaer", "form": "skema", "valid": "gyldige:", "scored": "scoret:", "refused": "afvist:",

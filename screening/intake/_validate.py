@@ -619,10 +619,13 @@ def _add_schema_refusal(refusals: _Refusals, mask: np.ndarray, column: str, text
 
 
 def _text_columns(raw: RawTable, contract: Contract
-                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str], list[str]]:
+                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str], list[str], list[int]]:
     """The contract's columns as text (absent ones blank), without blank rows; with row numbers, the blank mask,
-    the file's columns the contract does not know and the contract's columns the file does not have."""
+    the file's columns the contract does not know (their names, redacted), the contract's columns the file does
+    not have, and the positions of the file's columns the contract does not know."""
     positions, ignored = match_header(list(raw.frame.columns), contract)
+    used = set(positions.values())
+    outside = [position for position in range(raw.frame.shape[1]) if position not in used]
     absent = [name for name in contract.columns if name not in positions]
     if not raw.frame.shape[1]:
         blank = np.ones(len(raw.frame), dtype=bool)
@@ -639,17 +642,14 @@ def _text_columns(raw: RawTable, contract: Contract
         return (cells[~blank] if blank.any() else cells).reset_index(drop=True)
 
     text = pd.DataFrame({name: column(name) for name in contract.columns})
-    return text, raw.row_numbers[~blank], blank, ignored, absent
+    return text, raw.row_numbers[~blank], blank, ignored, absent, outside
 
 
-def _cpr_outside_contract(raw: RawTable, contract: Contract) -> int:
-    """Forms with a CPR-shaped number in a column the contract does not have (ignored: read by nothing, written
-    nowhere), a sign that the file was not pseudonymised; counted, never shown."""
-    known = {name.casefold() for name in contract.columns}
+def _cpr_outside_contract(raw: RawTable, outside: list[int]) -> int:
+    """Forms with a CPR-shaped number in the file's columns at ``outside`` (those the contract does not have:
+    read by nothing, written nowhere), a sign that the file was not pseudonymised; counted, never shown."""
     found = np.zeros(len(raw.frame), dtype=bool)
-    for position, name in enumerate(raw.frame.columns):
-        if str(name).strip().casefold() in known:
-            continue
+    for position in outside:
         cells = raw.frame.iloc[:, position]
         found |= cells.str.contains(CPR_SEARCH_PATTERN, regex=True).fillna(False).to_numpy(dtype=bool)
     return int(found.sum())
@@ -702,7 +702,7 @@ def _in_order(refused: pd.DataFrame) -> pd.DataFrame:
 def case_ids_with_rows(raw: RawTable, *, training: bool = False) -> tuple[pd.Series, np.ndarray]:
     """:func:`comparable_case_ids`, and the row number of each id (the rows of the table without its blank ones)."""
     contract = load_contract(training=training)
-    text, row_numbers, _, _, _ = _text_columns(raw, contract)
+    text, row_numbers, *_ = _text_columns(raw, contract)
     refusals = _Refusals(len(text))
     ids = _parse_column(text["case_id"], "case_id", contract, refusals)
     return ids.mask(refusals.refused_cells("case_id")), np.asarray(row_numbers, dtype=np.int64)
@@ -790,7 +790,7 @@ def validate_table(
         The header lacks a required column or names one twice.
     """
     contract = load_contract(training=training)
-    text, row_numbers, blank, ignored, absent = _text_columns(raw, contract)
+    text, row_numbers, blank, ignored, absent, outside = _text_columns(raw, contract)
     n_rows = len(text)
     refusals = _Refusals(n_rows)
     cells = {name: text[name] for name in contract.columns}
@@ -799,8 +799,8 @@ def validate_table(
         encoded = workers.map(_distinct_text, cells.values(), identifier)
         columns = {name: _parse_distinct(cells[name], name, contract, refusals, codes) for name, codes in zip(cells, encoded)}
     notes: dict[str, int] = {}
-    if ignored:
-        notes["cpr_outside_contract"] = _cpr_outside_contract(raw, contract)
+    if outside:
+        notes["cpr_outside_contract"] = _cpr_outside_contract(raw, outside)
     _derive_sick_weeks(columns, text, refusals)
     _derive_diagnosis_group(columns, notes)
     if training:

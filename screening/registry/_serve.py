@@ -52,8 +52,7 @@ def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     argv : list of str
         ``python -m uvicorn ... --factory screening.registry._served:served_app``, this interpreter first.
     env : dict of str to str
-        The current environment with this interpreter's ``bin`` first on ``PATH``,
-        ``MLFLOW_TRACKING_URI`` set to the store in force, pandas-on-Spark's
+        The current environment with ``MLFLOW_TRACKING_URI`` set to the store in force, pandas-on-Spark's
         warning about pandas 3 left out of the server's log, and what MLflow's
         scoring app reads (the model's folder, fetched now into a temporary folder
         as ``mlflow models serve`` fetches it; the request timeout).
@@ -68,14 +67,12 @@ def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     elif not (Path(model) / "MLmodel").is_file():
         raise LookupError(f"{model}: not a logged MLflow model (no MLmodel file); give a model URI such as "
                           "models:/screening-risk@champion")
-    bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ)
-    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "") if env.get("PATH") else bin_dir
     env[TRACKING_ENV] = tracking_uri()
     # MLflow's server imports pandas-on-Spark, which warns about pandas 3 in every server log; nothing of
     # ours uses it (screening.spark hands Spark Arrow). The operator's own filters come first.
     env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), _QUIET_PYSPARK_PANDAS]))
-    env.update(_served_model_env(model, env[TRACKING_ENV], host=host, port=port, workers=workers))
+    env.update(_served_model_env(model, env[TRACKING_ENV]))
     argv = [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(int(port))]
     if workers:
         argv += ["--workers", str(int(workers))]
@@ -86,7 +83,7 @@ def serve_command(model: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
 SERVED_APP = "screening.registry._served:served_app"
 
 
-def _served_model_env(model: str, store: str, *, host: str, port: int, workers: int | None) -> dict[str, str]:
+def _served_model_env(model: str, store: str) -> dict[str, str]:
     """What MLflow's scoring app reads from its environment: the model's local folder (fetched from the store as
     ``mlflow models serve`` fetches it) and the request timeout, as MLflow's own command sets them."""
     import mlflow
@@ -95,5 +92,5 @@ def _served_model_env(model: str, store: str, *, host: str, port: int, workers: 
 
     mlflow.set_tracking_uri(store)
     local = _download_artifact_from_uri(model)
-    _, served = scoring_server.get_cmd(local, port=int(port), host=host, nworkers=workers)
+    _, served = scoring_server.get_cmd(local)  # its environment; the command is built here
     return {name: value for name, value in served.items() if os.environ.get(name) != value}
